@@ -1,0 +1,65 @@
+/**
+ * Streams a log file: optionally only its last N lines, then, while the session still runs,
+ * whatever is appended, ending once the session has ended and the file is drained.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+
+const CHUNK_BYTES = 64 * 1024;
+const FOLLOW_POLL_MS = 50;
+
+export interface FollowOptions {
+  readonly follow: boolean;
+  /** Start at the last `tailLines` lines; undefined: from the start. */
+  readonly tailLines: number | undefined;
+  readonly isLive: () => boolean;
+}
+
+async function tailOffset(file: FileHandle, size: number, lines: number): Promise<number> {
+  if (lines <= 0) return size;
+  let position = size;
+  let newlines = 0;
+  const buffer = Buffer.alloc(CHUNK_BYTES);
+  // A final newline ends the last line; it does not start another one.
+  let skipTrailing = true;
+  while (position > 0) {
+    const length = Math.min(CHUNK_BYTES, position);
+    position -= length;
+    await file.read(buffer, 0, length, position);
+    for (let index = length - 1; index >= 0; index--) {
+      if (buffer[index] !== 0x0a) {
+        skipTrailing = false;
+        continue;
+      }
+      if (skipTrailing) {
+        skipTrailing = false;
+        continue;
+      }
+      newlines += 1;
+      if (newlines === lines) return position + index + 1;
+    }
+  }
+  return 0;
+}
+
+export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    let offset = options.tailLines === undefined ? 0 : await tailOffset(file, size, options.tailLines);
+    for (;;) {
+      // Read liveness before reading the file: if the session ends after this check, one more
+      // loop still drains what it wrote last.
+      const live = options.follow && options.isLive();
+      const { bytesRead, buffer } = await file.read(Buffer.alloc(CHUNK_BYTES), 0, CHUNK_BYTES, offset);
+      if (bytesRead > 0) {
+        offset += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+        continue;
+      }
+      if (!live) return;
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+    }
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The HTTP surface: Connect unary JSON on `POST /gitpod.v1.EnvironmentAutomationService/<Method>`
+ * and the log streams behind `status.logUrl`. Every request carries the bearer token.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError } from '../domain/errors.js';
+import type { ServiceEngine } from '../engine/service-engine.js';
+import { checkBearer } from './auth.js';
+import { automationHandlers, resolveHandler } from './automation-service.js';
+import { MAX_BODY_BYTES, parseJson, sendError, sendJson } from './connect.js';
+import { followLog } from './log-stream.js';
+
+export interface ServerOptions {
+  readonly token: string;
+  readonly services: ServiceEngine;
+  readonly logsDir: string;
+  readonly log: Logger;
+}
+
+const LOG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function toApiError(error: unknown, log: Logger): ApiError {
+  if (error instanceof ApiError) return error;
+  const code = (error as { code?: string }).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new ApiError('resource_exhausted', `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return new ApiError('invalid_argument', 'Send the request body as JSON (Content-Type: application/json)');
+  }
+  log.error({ err: error }, 'Request failed unexpectedly');
+  return new ApiError('internal', 'Internal error: the daemon log has the details');
+}
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const { token, services, log } = options;
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    // The daemon answers at once; anything slower is a stuck client.
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+  });
+  const handlers = automationHandlers(services);
+
+  // Bodies are parsed by us so that malformed JSON becomes a Connect error, whatever the type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request) => {
+    checkBearer(request.headers.authorization, token);
+  });
+
+  app.setErrorHandler((error, _request, reply) => sendError(reply, toApiError(error, log)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new ApiError('not_found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.post<{ Params: { method: string }; Querystring: Record<string, string | undefined> }>(
+    '/gitpod.v1.EnvironmentAutomationService/:method',
+    async (request, reply) => {
+      const handler = resolveHandler(handlers, request.params.method);
+      const body = parseJson(typeof request.body === 'string' ? request.body : '');
+      return sendJson(reply, handler(withQueryPagination(body, request.query)));
+    },
+  );
+
+  app.get<{ Params: { logId: string }; Querystring: { follow?: string; tail?: string } }>(
+    '/logs/:logId',
+    async (request, reply) => {
+      const { logId } = request.params;
+      const path = join(options.logsDir, `${logId}.log`);
+      if (!LOG_ID.test(logId) || !existsSync(path)) throw new ApiError('not_found', `Log "${logId}" not found`);
+      const tail = request.query.tail;
+      const tailLines = tail === undefined ? undefined : Number(tail);
+      if (tailLines !== undefined && (!Number.isInteger(tailLines) || tailLines < 0)) {
+        throw new ApiError('invalid_argument', `Invalid "tail" "${tail}": give a whole number of lines`);
+      }
+      const stream = Readable.from(
+        followLog(path, {
+          follow: request.query.follow !== 'false' && request.query.follow !== '0',
+          tailLines,
+          isLive: () => services.sessionLive(logId),
+        }),
+      );
+      return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
+    },
+  );
+
+  return app;
+}
+
+/** The official SDK sends `token` and `pageSize` of List methods as query parameters. */
+function withQueryPagination(body: unknown, query: Record<string, string | undefined>): unknown {
+  if (query.token === undefined && query.pageSize === undefined) return body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const record = body as Record<string, unknown>;
+  const pagination = { ...(record.pagination as Record<string, unknown> | undefined) };
+  if (query.token !== undefined && pagination.token === undefined) pagination.token = query.token;
+  if (query.pageSize !== undefined && pagination.pageSize === undefined) {
+    const size = Number(query.pageSize);
+    if (!Number.isInteger(size)) {
+      throw new ApiError('invalid_argument', `Invalid "pageSize" "${query.pageSize}": give a whole number`);
+    }
+    pagination.pageSize = size;
+  }
+  return { ...record, pagination };
+}

@@ -1,0 +1,114 @@
+/**
+ * The one place that wires tend together: state directory, store, engine, HTTP server.
+ * `startDaemon` is what `tend daemon` runs, and what in-process tests run.
+ */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { buildServer } from '../api/server.js';
+import { daemonBaseEnv } from '../engine/command-env.js';
+import { ServiceEngine } from '../engine/service-engine.js';
+import { DEFAULT_STOP_TIMEOUT_MS, type EngineSettings } from '../engine/settings.js';
+import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
+import { Store } from '../store/store.js';
+import { createLogger } from './logger.js';
+import {
+  ensureStateDir,
+  loadOrCreateToken,
+  removeDaemonInfo,
+  stateFile,
+  writeDaemonInfo,
+  type DaemonInfo,
+} from './state-dir.js';
+
+export interface DaemonOptions {
+  readonly workspace: string;
+  readonly stateDir: string;
+  /** `HOST:PORT`; port 0 picks a free port. */
+  readonly listen?: string;
+  readonly stopTimeoutMs?: number;
+  readonly readinessTimeoutMs?: number;
+  readonly probe?: Partial<ProbeTimings>;
+  readonly token?: string;
+  readonly environmentId?: string;
+  readonly log?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface Daemon {
+  readonly info: DaemonInfo;
+  readonly token: string;
+  readonly services: ServiceEngine;
+  readonly store: Store;
+  /** Stops every service by the stop rules, then closes the server and the store. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:0';
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65_535) {
+    throw new Error(`Invalid --listen "${listen}": use HOST:PORT, such as 127.0.0.1:7777 (port 0 picks a free one)`);
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger({});
+  const stateDir = resolve(options.stateDir);
+  ensureStateDir(stateDir);
+  const token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
+  const store = new Store(stateFile.store(stateDir));
+  const environmentId = store.environmentId(options.environmentId ?? env.GITPOD_ENVIRONMENT_ID);
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+
+  let baseUrl = '';
+  const settings: EngineSettings = {
+    workspace: resolve(options.workspace),
+    stateDir,
+    stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
+    readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
+    baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId },
+  };
+  const services = new ServiceEngine({
+    settings,
+    store,
+    log: log.child({ component: 'engine' }),
+    environmentId,
+    logUrl: (logId) => `${baseUrl}/logs/${logId}`,
+  });
+
+  const server = buildServer({ token, services, logsDir: stateFile.logs(stateDir), log });
+  try {
+    await server.listen({ host, port });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('The server has no TCP address');
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  baseUrl = `http://${urlHost}:${address.port}`;
+  await services.load();
+
+  const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
+  writeDaemonInfo(stateDir, info);
+  log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace }, 'Daemon listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('Daemon stopping: stopping every service');
+      await services.shutdown();
+      await server.close();
+      removeDaemonInfo(stateDir);
+      store.close();
+      log.info('Daemon stopped');
+    })();
+    return stopping;
+  };
+  return { info, token, services, store, stop };
+}

@@ -1,0 +1,83 @@
+/**
+ * The per-workspace state directory: `store.db`, `token`, `daemon.json`, `logs/`, `outputs/`,
+ * `secrets/`. Default: `<workspace>/.tend`, or TEND_STATE_DIR.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface DaemonInfo {
+  readonly url: string;
+  readonly pid: number;
+  readonly environmentId: string;
+}
+
+export function resolveStateDir(options: { stateDir?: string; workspace?: string }): string {
+  if (options.stateDir !== undefined) return resolve(options.stateDir);
+  if (process.env.TEND_STATE_DIR !== undefined && process.env.TEND_STATE_DIR !== '') {
+    return resolve(process.env.TEND_STATE_DIR);
+  }
+  return join(resolve(options.workspace ?? process.cwd()), '.tend');
+}
+
+export const stateFile = {
+  store: (dir: string) => join(dir, 'store.db'),
+  token: (dir: string) => join(dir, 'token'),
+  daemon: (dir: string) => join(dir, 'daemon.json'),
+  logs: (dir: string) => join(dir, 'logs'),
+};
+
+export function ensureStateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** TEND_TOKEN when set; else the token file, created with mode 0600 on first start. */
+export function loadOrCreateToken(dir: string, fromEnv: string | undefined): string {
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const path = stateFile.token(dir);
+  if (existsSync(path)) {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token !== '') return token;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(`${path}.new`, `${token}\n`, { mode: 0o600 });
+  chmodSync(`${path}.new`, 0o600);
+  renameSync(`${path}.new`, path);
+  return token;
+}
+
+export function readToken(dir: string): string | undefined {
+  if (process.env.TEND_TOKEN !== undefined && process.env.TEND_TOKEN !== '') return process.env.TEND_TOKEN;
+  try {
+    return readFileSync(stateFile.token(dir), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to `.new` and renamed, so a reader never sees half a file. */
+export function writeDaemonInfo(dir: string, info: DaemonInfo): void {
+  const path = stateFile.daemon(dir);
+  writeFileSync(`${path}.new`, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${path}.new`, path);
+}
+
+export function removeDaemonInfo(dir: string): void {
+  rmSync(stateFile.daemon(dir), { force: true });
+}
+
+/** The running daemon of this state directory, or undefined if none is running. */
+export function readDaemonInfo(dir: string): DaemonInfo | undefined {
+  let info: DaemonInfo;
+  try {
+    info = JSON.parse(readFileSync(stateFile.daemon(dir), 'utf8')) as DaemonInfo;
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(info.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+  }
+  return info;
+}

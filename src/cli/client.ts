@@ -1,0 +1,63 @@
+/**
+ * A small client of the daemon's API for the CLI: finds the daemon through `daemon.json`, sends
+ * Connect unary JSON, and turns Connect errors into readable messages.
+ */
+import { readDaemonInfo, readToken, type DaemonInfo } from '../app/state-dir.js';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClient {
+  readonly info: DaemonInfo;
+  call<T>(method: string, body: unknown): Promise<T>;
+  fetchLog(url: string, query: Record<string, string>): Promise<Response>;
+}
+
+export function connect(stateDir: string): ApiClient {
+  const info = readDaemonInfo(stateDir);
+  if (info === undefined) {
+    throw new CliError(`No tend daemon is running for state directory ${stateDir}: start one with \`tend daemon\``);
+  }
+  const token = readToken(stateDir);
+  if (token === undefined) throw new CliError(`Cannot read the API token in ${stateDir}/token`);
+  const headers = { authorization: `Bearer ${token}` };
+  return {
+    info,
+    async call<T>(method: string, body: unknown): Promise<T> {
+      let response: Response;
+      try {
+        response = await fetch(`${info.url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      } catch (error) {
+        throw new CliError(`Cannot reach the tend daemon at ${info.url}: ${(error as Error).message}`);
+      }
+      const text = await response.text();
+      if (!response.ok) {
+        let message = text;
+        try {
+          message = (JSON.parse(text) as { message?: string }).message ?? text;
+        } catch {
+          // not JSON: show it as it came
+        }
+        throw new CliError(message);
+      }
+      return JSON.parse(text) as T;
+    },
+    async fetchLog(url: string, query: Record<string, string>): Promise<Response> {
+      const target = new URL(url);
+      for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+      const response = await fetch(target, { headers });
+      if (!response.ok) throw new CliError(`Cannot read the log at ${url}: HTTP ${response.status}`);
+      return response;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import { resolveStateDir } from '../app/state-dir.js';
+import { startDaemon } from '../app/daemon.js';
+import { createLogger } from '../app/logger.js';
+import { parseDuration } from '../domain/duration.js';
+import { CliError } from './client.js';
+import type { StateDirOptions } from './options.js';
+
+interface DaemonCommandOptions extends StateDirOptions {
+  listen: string;
+  stopTimeout: string;
+  readinessTimeout: string;
+  probeInterval: string;
+  environmentId?: string;
+}
+
+function durationOption(name: string, text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new CliError(`Invalid ${name}: ${parsed.message}`, 2);
+  return parsed.ms;
+}
+
+export async function runDaemonCommand(options: DaemonCommandOptions): Promise<void> {
+  const workspace = resolve(options.workspace ?? process.cwd());
+  const stateDir = resolveStateDir({ ...options, workspace });
+  const log = createLogger({});
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
+  process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
+  const daemon = await startDaemon({
+    workspace,
+    stateDir,
+    listen: options.listen,
+    stopTimeoutMs: durationOption('--stop-timeout', options.stopTimeout),
+    readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
+    probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
+    ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),
+    log,
+  });
+  const shutdown = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'Signal received');
+    daemon.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

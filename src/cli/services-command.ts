@@ -1,0 +1,80 @@
+import { Command } from 'commander';
+import type { Service } from '../domain/schema.js';
+import { connect, CliError, type ApiClient } from './client.js';
+import { formatTable, shortEnum } from './table.js';
+import { resolveStateDir } from '../app/state-dir.js';
+import { stateDirOption, type StateDirOptions } from './options.js';
+
+async function findService(client: ApiClient, reference: string): Promise<Service> {
+  const { services } = await client.call<{ services?: Service[] }>('ListServices', { filter: { references: [reference] } });
+  const service = services?.[0];
+  if (service === undefined) throw new CliError(`Service "${reference}" not found: \`tend services list\` shows them all`);
+  return service;
+}
+
+async function listAll(client: ApiClient): Promise<Service[]> {
+  const all: Service[] = [];
+  let token = '';
+  do {
+    const page = await client.call<{ services?: Service[]; pagination?: { nextToken?: string } }>('ListServices', {
+      pagination: { pageSize: 100, token },
+    });
+    all.push(...(page.services ?? []));
+    token = page.pagination?.nextToken ?? '';
+  } while (token !== '');
+  return all;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function servicesCommand(): Command {
+  const services = new Command('services').description('list, start, stop services and read their logs');
+
+  stateDirOption(services.command('list').description('list the services and their phases'))
+    .option('--json', 'print the services as JSON')
+    .action(async (options: StateDirOptions & { json?: boolean }) => {
+      const list = await listAll(connect(resolveStateDir(options)));
+      if (options.json === true) return printJson(list);
+      const rows = list.map((service) => [
+        service.metadata.reference ?? '',
+        shortEnum(service.status.phase, 'SERVICE_PHASE_'),
+        shortEnum(service.spec.desiredPhase, 'SERVICE_PHASE_'),
+        service.spec.commands?.start ?? '',
+        (service.status.failureMessage ?? '').split('\n')[0] ?? '',
+      ]);
+      process.stdout.write(`${formatTable(['SERVICE', 'PHASE', 'WANTED', 'COMMAND', 'FAILURE'], rows)}\n`);
+    });
+
+  for (const [name, method, verb] of [
+    ['start', 'StartService', 'Starting'],
+    ['stop', 'StopService', 'Stopping'],
+  ] as const) {
+    stateDirOption(services.command(`${name} <reference>`).description(`${name} a service`))
+      .option('--json', 'print the service as JSON')
+      .action(async (reference: string, options: StateDirOptions & { json?: boolean }) => {
+        const client = connect(resolveStateDir(options));
+        const service = await findService(client, reference);
+        await client.call(method, { id: service.id });
+        if (options.json === true) return printJson((await client.call<{ service: Service }>('GetService', { id: service.id })).service);
+        process.stdout.write(`${verb} ${reference}\n`);
+      });
+  }
+
+  stateDirOption(services.command('logs <reference>').description("print a service's output"))
+    .option('-f, --follow', 'keep printing while the service runs')
+    .option('-n, --tail <lines>', 'only the last N lines')
+    .action(async (reference: string, options: StateDirOptions & { follow?: boolean; tail?: string }) => {
+      const client = connect(resolveStateDir(options));
+      const service = await findService(client, reference);
+      const url = service.status.logUrl;
+      if (url === undefined || url === '') throw new CliError(`Service "${reference}" has not run yet: it has no log`);
+      const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
+      if (options.tail !== undefined) query.tail = options.tail;
+      const response = await client.fetchLog(url, query);
+      for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
+    });
+
+  return services;
+}

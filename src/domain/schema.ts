@@ -1,0 +1,254 @@
+/**
+ * The one declaration of every resource of gitpod.v1.EnvironmentAutomationService that tend
+ * serves. TypeScript types, API body validation (and later the automations file and its JSON
+ * Schema) all come from here. Objects are strict: an unknown field is an error, as in Connect's
+ * JSON decoding.
+ */
+import { z } from 'zod';
+
+export const REFERENCE_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const SERVICE_PHASES = [
+  'SERVICE_PHASE_UNSPECIFIED',
+  'SERVICE_PHASE_STARTING',
+  'SERVICE_PHASE_RUNNING',
+  'SERVICE_PHASE_STOPPING',
+  'SERVICE_PHASE_STOPPED',
+  'SERVICE_PHASE_FAILED',
+  'SERVICE_PHASE_DELETED',
+] as const;
+export const ServicePhase = z.enum(SERVICE_PHASES);
+export type ServicePhase = z.infer<typeof ServicePhase>;
+
+export const SERVICE_ROLES = [
+  'SERVICE_ROLE_UNSPECIFIED',
+  'SERVICE_ROLE_DEFAULT',
+  'SERVICE_ROLE_EDITOR',
+  'SERVICE_ROLE_AI_AGENT',
+  'SERVICE_ROLE_SECURITY_AGENT',
+] as const;
+export const ServiceRole = z.enum(SERVICE_ROLES);
+export type ServiceRole = z.infer<typeof ServiceRole>;
+
+export const PRINCIPALS = [
+  'PRINCIPAL_UNSPECIFIED',
+  'PRINCIPAL_ACCOUNT',
+  'PRINCIPAL_USER',
+  'PRINCIPAL_RUNNER',
+  'PRINCIPAL_ENVIRONMENT',
+  'PRINCIPAL_SERVICE_ACCOUNT',
+  'PRINCIPAL_RUNNER_MANAGER',
+] as const;
+export const Principal = z.enum(PRINCIPALS);
+
+export const TASK_EXECUTION_PHASES = [
+  'TASK_EXECUTION_PHASE_UNSPECIFIED',
+  'TASK_EXECUTION_PHASE_PENDING',
+  'TASK_EXECUTION_PHASE_RUNNING',
+  'TASK_EXECUTION_PHASE_SUCCEEDED',
+  'TASK_EXECUTION_PHASE_FAILED',
+  'TASK_EXECUTION_PHASE_STOPPED',
+] as const;
+export const TaskExecutionPhase = z.enum(TASK_EXECUTION_PHASES);
+export type TaskExecutionPhase = z.infer<typeof TaskExecutionPhase>;
+
+/** Trigger names as the API spells them (object keys) and the file spells them (strings). */
+export const TRIGGER_NAMES = [
+  'manual',
+  'postMachineStart',
+  'postEnvironmentStart',
+  'postDevcontainerStart',
+  'prebuild',
+  'beforeSnapshot',
+] as const;
+export type TriggerName = (typeof TRIGGER_NAMES)[number];
+
+export const Uuid = z.string().regex(UUID_PATTERN, { message: 'Must be a UUID' });
+export const Reference = z
+  .string()
+  .regex(REFERENCE_PATTERN, { message: 'Must match ^[a-zA-Z0-9_-]{1,128}$' });
+
+export const AutomationTrigger = z.strictObject({
+  beforeSnapshot: z.boolean().optional(),
+  manual: z.boolean().optional(),
+  postDevcontainerStart: z.boolean().optional(),
+  postEnvironmentStart: z.boolean().optional(),
+  postMachineStart: z.boolean().optional(),
+  prebuild: z.boolean().optional(),
+});
+export type AutomationTrigger = z.infer<typeof AutomationTrigger>;
+
+export const Subject = z.strictObject({
+  id: z.string().optional(),
+  principal: Principal.optional(),
+});
+export type Subject = z.infer<typeof Subject>;
+
+export const SecretRef = z.strictObject({ id: z.string().optional() });
+export const EnvironmentVariableItem = z.strictObject({
+  name: z.string().optional(),
+  value: z.string().optional(),
+  valueFrom: z.strictObject({ secretRef: SecretRef }).optional(),
+});
+export type EnvironmentVariableItem = z.infer<typeof EnvironmentVariableItem>;
+
+export const RunsOn = z.strictObject({
+  docker: z
+    .strictObject({
+      environment: z.array(z.string()).optional(),
+      image: z.string().optional(),
+    })
+    .optional(),
+  machine: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunsOn = z.infer<typeof RunsOn>;
+
+export const ServiceCommands = z.strictObject({
+  ready: z.string().optional(),
+  start: z.string().optional(),
+  stop: z.string().optional(),
+});
+export type ServiceCommands = z.infer<typeof ServiceCommands>;
+
+export const ServiceMetadata = z.strictObject({
+  createdAt: z.string().optional(),
+  creator: Subject.optional(),
+  description: z.string().optional(),
+  name: z.string().optional(),
+  reference: z.string().optional(),
+  role: ServiceRole.optional(),
+  triggeredBy: z.array(AutomationTrigger).optional(),
+});
+export type ServiceMetadata = z.infer<typeof ServiceMetadata>;
+
+export const ServiceSpec = z.strictObject({
+  commands: ServiceCommands.optional(),
+  desiredPhase: ServicePhase.optional(),
+  env: z.array(EnvironmentVariableItem).optional(),
+  runsOn: RunsOn.optional(),
+  session: z.string().optional(),
+  specVersion: z.string().optional(),
+});
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
+export const ServiceStatus = z.strictObject({
+  failureMessage: z.string().optional(),
+  logUrl: z.string().optional(),
+  output: z.record(z.string(), z.string()).optional(),
+  phase: ServicePhase.optional(),
+  session: z.string().optional(),
+  statusVersion: z.string().optional(),
+});
+export type ServiceStatus = z.infer<typeof ServiceStatus>;
+
+/** A service as stored and as returned on the wire. */
+export interface Service {
+  id: string;
+  environmentId: string;
+  metadata: ServiceMetadata;
+  spec: ServiceSpec;
+  status: ServiceStatus;
+}
+
+export const TaskMetadata = z.strictObject({
+  createdAt: z.string().optional(),
+  creator: Subject.optional(),
+  description: z.string().optional(),
+  name: z.string().optional(),
+  reference: z.string().optional(),
+  triggeredBy: z.array(AutomationTrigger).optional(),
+});
+export type TaskMetadata = z.infer<typeof TaskMetadata>;
+
+export const TaskSpec = z.strictObject({
+  command: z.string().optional(),
+  env: z.array(EnvironmentVariableItem).optional(),
+  runsOn: RunsOn.optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export interface Task {
+  id: string;
+  environmentId: string;
+  dependsOn: string[];
+  metadata: TaskMetadata;
+  spec: TaskSpec;
+}
+
+// ---- Request bodies -------------------------------------------------------------------------
+
+const Pagination = z.strictObject({
+  token: z.string().optional(),
+  pageSize: z.number().int().min(0).optional(),
+});
+
+export const CreateServiceRequest = z.strictObject({
+  environmentId: z.string().optional(),
+  metadata: ServiceMetadata.optional(),
+  spec: ServiceSpec.optional(),
+});
+export type CreateServiceRequest = z.infer<typeof CreateServiceRequest>;
+
+export const IdRequest = z.strictObject({ id: z.string().optional() });
+
+export const DeleteServiceRequest = z.strictObject({
+  id: z.string().optional(),
+  force: z.boolean().optional(),
+});
+
+export const ListServicesRequest = z.strictObject({
+  filter: z
+    .strictObject({
+      environmentIds: z.array(z.string()).optional(),
+      references: z.array(z.string()).optional(),
+      roles: z.array(ServiceRole).optional(),
+      serviceIds: z.array(z.string()).optional(),
+    })
+    .optional(),
+  pagination: Pagination.optional(),
+});
+export type ListServicesRequest = z.infer<typeof ListServicesRequest>;
+
+export const UpdateServiceRequest = z.strictObject({
+  id: z.string().optional(),
+  metadata: z
+    .strictObject({
+      description: z.string().optional(),
+      name: z.string().optional(),
+      role: ServiceRole.optional(),
+      triggeredBy: z.strictObject({ trigger: z.array(AutomationTrigger).optional() }).optional(),
+    })
+    .optional(),
+  spec: z
+    .strictObject({
+      commands: ServiceCommands.optional(),
+      env: z.array(EnvironmentVariableItem).optional(),
+      runsOn: RunsOn.optional(),
+    })
+    .optional(),
+  status: ServiceStatus.omit({ statusVersion: true }).optional(),
+});
+export type UpdateServiceRequest = z.infer<typeof UpdateServiceRequest>;
+
+/** Every method of the reference; the ones not served yet answer `unimplemented`. */
+export const AUTOMATION_METHODS = [
+  'UpsertAutomationsFile',
+  'CreateService',
+  'DeleteService',
+  'GetService',
+  'ListServices',
+  'StartService',
+  'StopService',
+  'UpdateService',
+  'CreateTask',
+  'DeleteTask',
+  'GetTask',
+  'ListTasks',
+  'StartTask',
+  'UpdateTask',
+  'GetTaskExecution',
+  'ListTaskExecutions',
+  'StopTaskExecution',
+] as const;
+export type AutomationMethod = (typeof AUTOMATION_METHODS)[number];

@@ -1,0 +1,268 @@
+/**
+ * Drives one service toward `spec.desiredPhase`. Every observed fact becomes an event for the
+ * pure `transitionService`; this class only carries out the effects it returns, and writes the
+ * status (with a fresh statusVersion) whenever what the API shows changes.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Service, ServiceStatus } from '../domain/schema.js';
+import {
+  describeExit,
+  isActive,
+  transitionService,
+  wirePhase,
+  type ExitInfo,
+  type ServiceEffect,
+  type ServiceEvent,
+  type ServiceState,
+} from '../domain/service-lifecycle.js';
+import { readLogTail } from '../runtime/log-tail.js';
+import { startReadyProbe, type ReadyProbe } from '../runtime/ready-probe.js';
+import { SpawnError, spawnCommand, type CommandSpec } from '../runtime/spawn-command.js';
+import { stopService } from '../runtime/stop-service.js';
+import { killSession } from '../runtime/terminate.js';
+import { sendSignal } from '../runtime/proc.js';
+import type { ServiceProcessRecord, Store } from '../store/store.js';
+import { buildCommandEnv, EnvError } from './command-env.js';
+import type { EngineSettings } from './settings.js';
+
+export interface ControllerContext {
+  readonly settings: EngineSettings;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly logUrl: (logId: string) => string;
+  readonly statusChanged: (service: Service) => void;
+  /** Called once the service was stopped for deletion; the engine forgets it. */
+  readonly removed: (controller: ServiceController) => void;
+}
+
+export class ServiceController {
+  service: Service;
+  private state: ServiceState;
+  private record: ServiceProcessRecord | null;
+  private probe: ReadyProbe | null = null;
+  private forceStop = false;
+  private shuttingDown = false;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(
+    private readonly context: ControllerContext,
+    service: Service,
+    state: ServiceState,
+    record: ServiceProcessRecord | null,
+  ) {
+    this.service = service;
+    this.state = state;
+    this.record = record;
+    this.log = context.log.child({ service: service.metadata.reference, serviceId: service.id });
+  }
+
+  get phase(): ServiceState['phase'] {
+    return this.state.phase;
+  }
+
+  get active(): boolean {
+    return isActive(this.state);
+  }
+
+  /** Deletion with force kills at once, also when a graceful stop is already under way. */
+  requestForce(): void {
+    this.forceStop = true;
+  }
+
+  /**
+   * Daemon shutdown: stop by the stop rules without changing what is wanted, so that the
+   * service's session is over and it is not started again by itself on the next start.
+   */
+  shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (!isActive(this.state)) return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.state.phase !== 'stopping') this.dispatch({ type: 'StopRequested', force: false });
+    return idle;
+  }
+
+  /** Compares what is wanted with what is, and acts on the difference. */
+  reconcile(): void {
+    const { desiredPhase, session } = this.service.spec;
+    const state = this.state;
+    if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.shuttingDown) return;
+    if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
+      if ((state.phase === 'stopped' || state.phase === 'failed') && session !== undefined && session !== state.session) {
+        this.launch(session);
+      }
+      return;
+    }
+    if (desiredPhase === 'SERVICE_PHASE_STOPPED' || desiredPhase === 'SERVICE_PHASE_DELETED') {
+      if (isActive(state)) {
+        if (state.phase !== 'stopping' || this.forceStop) {
+          this.dispatch({ type: 'StopRequested', force: this.forceStop });
+        }
+        return;
+      }
+      if (desiredPhase === 'SERVICE_PHASE_DELETED') this.context.removed(this);
+    }
+  }
+
+  private dispatch(event: ServiceEvent): void {
+    const before = this.state;
+    const { state, effects } = transitionService(before, event);
+    this.state = state;
+    if (state.phase !== before.phase) {
+      this.log.info({ from: before.phase, to: state.phase, event: event.type }, 'Service phase changed');
+    }
+    this.writeStatus();
+    for (const effect of effects) this.run(effect);
+    if (state !== before) this.reconcile();
+  }
+
+  /** Builds the status the API shows; writes it with a new version only when it changed. */
+  private writeStatus(): void {
+    const state = this.state;
+    const previous = this.service.status;
+    const failureMessage =
+      state.phase === 'failed' ? state.failureMessage : state.phase === 'stopping' ? (state.failWith ?? undefined) : undefined;
+    const next: ServiceStatus = {
+      phase: wirePhase(state),
+      ...(state.session !== null ? { session: state.session, logUrl: this.context.logUrl(state.session) } : {}),
+      ...(failureMessage !== undefined ? { failureMessage } : {}),
+      ...(previous.output !== undefined ? { output: previous.output } : {}),
+    };
+    if (
+      next.phase === previous.phase &&
+      next.session === previous.session &&
+      next.failureMessage === previous.failureMessage &&
+      next.logUrl === previous.logUrl
+    ) {
+      return;
+    }
+    next.statusVersion = this.context.store.nextVersion();
+    this.service = { ...this.service, status: next };
+    this.context.store.updateServiceStatus(this.service.id, next, isActive(state) ? this.record : null);
+    this.context.statusChanged(this.service);
+  }
+
+  /** Marks the service DELETED (the last status anyone sees) once it is gone from the store. */
+  markDeleted(): void {
+    const status: ServiceStatus = {
+      ...this.service.status,
+      phase: 'SERVICE_PHASE_DELETED',
+      statusVersion: this.context.store.nextVersion(),
+    };
+    this.service = { ...this.service, status };
+    this.context.statusChanged(this.service);
+  }
+
+  private commandSpec(command: string, session: string): CommandSpec {
+    const { settings } = this.context;
+    const { env } = buildCommandEnv(settings.baseEnv, this.service.spec.env, join(settings.stateDir, 'secrets'), {
+      GITPOD_OUTPUT: join(settings.stateDir, 'outputs', `${session}.env`),
+    });
+    return {
+      command,
+      cwd: settings.workspace,
+      env,
+      logPath: join(settings.stateDir, 'logs', `${session}.log`),
+      marker: session,
+    };
+  }
+
+  private launch(session: string): void {
+    const reference = this.service.metadata.reference ?? this.service.id;
+    const start = this.service.spec.commands?.start ?? '';
+    let spawned;
+    try {
+      if (this.service.spec.runsOn?.docker !== undefined) {
+        throw new SpawnError('runsOn.docker is not supported by this version of tend');
+      }
+      spawned = spawnCommand(this.commandSpec(start, session));
+    } catch (error) {
+      if (!(error instanceof SpawnError || error instanceof EnvError)) throw error;
+      this.dispatch({ type: 'SpawnFailed', session, message: `Cannot start service "${reference}": ${error.message}` });
+      return;
+    }
+    const identity = spawned.identity;
+    this.record = { session, identity, logPath: join(this.context.settings.stateDir, 'logs', `${session}.log`) };
+    this.log.info({ pid: identity.pid, session }, 'Service spawned');
+    void spawned.exited.then((exit) => this.exited(session, identity.pid, exit, start));
+    const ready = this.service.spec.commands?.ready ?? '';
+    this.dispatch({ type: 'Spawned', session, proc: identity, awaitsReady: ready.trim() !== '' });
+  }
+
+  private exited(session: string, pid: number, exit: ExitInfo, command: string): void {
+    const state = this.state;
+    if (!isActive(state) || state.session !== session || state.proc.pid !== pid) return;
+    this.log.info({ pid, exitCode: exit.code, signal: exit.signal }, 'Service exited');
+    const reference = this.service.metadata.reference ?? this.service.id;
+    const tail = this.record !== null ? readLogTail(this.record.logPath) : '';
+    this.dispatch({
+      type: 'ProcessExited',
+      exit,
+      failureMessage: describeExit(`Service "${reference}": start command "${command}"`, exit, tail),
+    });
+  }
+
+  /** Delivers an asynchronous result only if it still concerns the current session. */
+  private dispatchFor(session: string, event: ServiceEvent): void {
+    if (isActive(this.state) && this.state.session === session) this.dispatch(event);
+  }
+
+  private run(effect: ServiceEffect): void {
+    const state = this.state;
+    switch (effect.type) {
+      case 'startProbing': {
+        if (!isActive(state)) return;
+        const session = state.session;
+        const { settings } = this.context;
+        const spec = this.commandSpec(this.service.spec.commands?.ready ?? '', session);
+        this.probe = startReadyProbe({
+          command: spec.command,
+          cwd: spec.cwd,
+          env: spec.env,
+          marker: session,
+          timings: settings.probe,
+          readinessTimeoutMs: settings.readinessTimeoutMs,
+          onReady: () => this.dispatchFor(session, { type: 'ReadyProbePassed' }),
+          onTimeout: (message) => this.dispatchFor(session, { type: 'ReadinessTimedOut', message }),
+        });
+        return;
+      }
+      case 'stopProbing':
+        this.probe?.cancel();
+        this.probe = null;
+        return;
+      case 'stopProcesses': {
+        if (!isActive(state)) return;
+        const session = state.session;
+        const stop = this.service.spec.commands?.stop ?? '';
+        const done = stopService({
+          target: { pgids: [state.proc.pgid], marker: session },
+          stopCommand: stop.trim() === '' || effect.force ? null : this.commandSpec(stop, session),
+          timeoutMs: this.context.settings.stopTimeoutMs,
+          force: effect.force,
+        });
+        done.then(
+          (failureMessage) => this.dispatchFor(session, { type: 'StopFinished', failureMessage }),
+          (error: unknown) => {
+            this.log.error({ err: error }, 'Stopping the service failed');
+            this.dispatchFor(session, { type: 'StopFinished', failureMessage: `Cannot stop: ${String(error)}` });
+          },
+        );
+        return;
+      }
+      case 'killLeftovers': {
+        const record = this.record;
+        if (record === null) return;
+        killSession({ pgids: [record.identity.pgid], marker: record.session }).catch((error: unknown) =>
+          this.log.error({ err: error }, 'Killing leftover processes failed'),
+        );
+        return;
+      }
+      case 'killStray':
+        sendSignal(-effect.proc.pgid, 'SIGKILL');
+        return;
+    }
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The services of one environment: create, read, update, start, stop, delete. Requests change
+ * the spec (what is wanted) and are persisted before they are answered; each service's
+ * controller then moves what is toward it. Reads are served from memory.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+} from '../domain/errors.js';
+import type {
+  CreateServiceRequest,
+  ListServicesRequest,
+  Service,
+  ServiceSpec,
+  UpdateServiceRequest,
+} from '../domain/schema.js';
+import { REFERENCE_PATTERN } from '../domain/schema.js';
+import type { ServiceState } from '../domain/service-lifecycle.js';
+import { bootId, isAlive } from '../runtime/proc.js';
+import { killSession } from '../runtime/terminate.js';
+import type { StoredService, Store } from '../store/store.js';
+import { ServiceController } from './service-controller.js';
+import type { EngineSettings } from './settings.js';
+import { paginate, type Page } from './pagination.js';
+import { validateEnvItems } from './validate-env.js';
+
+export interface ServiceEngineOptions {
+  readonly settings: EngineSettings;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly environmentId: string;
+  readonly logUrl: (logId: string) => string;
+}
+
+export interface ServiceEngineEvents {
+  /** A service was created, updated (spec or metadata) or deleted, or its status changed. */
+  change: [kind: 'create' | 'update' | 'delete' | 'status', service: Service];
+}
+
+export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
+  private readonly controllers = new Map<string, ServiceController>();
+  private readonly byReference = new Map<string, ServiceController>();
+  private readonly options: ServiceEngineOptions;
+
+  constructor(options: ServiceEngineOptions) {
+    super();
+    this.options = options;
+  }
+
+  /** Loads the stored services; those the previous daemon left running are recovered first. */
+  async load(): Promise<void> {
+    for (const stored of this.options.store.loadServices()) {
+      const state = await this.recover(stored);
+      const service: Service = { ...stored.service, environmentId: this.options.environmentId };
+      this.adopt(new ServiceController(this.controllerContext(), service, state, null));
+    }
+    for (const controller of [...this.controllers.values()]) controller.reconcile();
+  }
+
+  /**
+   * A service recorded as STARTING, RUNNING or STOPPING belonged to a daemon that died. Its
+   * processes are stopped (only if their identity matches exactly: same boot, same start time,
+   * so a reused pid is never signalled) and the service ends FAILED with a message saying so.
+   */
+  private async recover(stored: StoredService): Promise<ServiceState> {
+    const { status } = stored.service;
+    const session = status.session ?? null;
+    switch (status.phase) {
+      case 'SERVICE_PHASE_FAILED':
+        return { phase: 'failed', session, failureMessage: status.failureMessage ?? '' };
+      case 'SERVICE_PHASE_STARTING':
+      case 'SERVICE_PHASE_RUNNING':
+      case 'SERVICE_PHASE_STOPPING': {
+        const record = stored.process;
+        if (record !== null && record.identity.bootId === bootId() && isAlive(record.identity)) {
+          await killSession({ pgids: [record.identity.pgid], marker: record.session });
+        }
+        const state: ServiceState = {
+          phase: 'failed',
+          session,
+          failureMessage: `The tend daemon stopped unexpectedly while the service was ${status.phase}; its processes were stopped`,
+        };
+        return state;
+      }
+      default:
+        return { phase: 'stopped', session };
+    }
+  }
+
+  private controllerContext() {
+    return {
+      settings: this.options.settings,
+      store: this.options.store,
+      log: this.options.log,
+      logUrl: this.options.logUrl,
+      statusChanged: (service: Service) => this.emit('change', 'status', service),
+      removed: (controller: ServiceController) => this.remove(controller),
+    };
+  }
+
+  private adopt(controller: ServiceController): void {
+    this.controllers.set(controller.service.id, controller);
+    this.byReference.set(controller.service.metadata.reference ?? '', controller);
+  }
+
+  private remove(controller: ServiceController): void {
+    const id = controller.service.id;
+    if (!this.controllers.has(id)) return;
+    this.options.store.deleteService(id);
+    this.controllers.delete(id);
+    this.byReference.delete(controller.service.metadata.reference ?? '');
+    controller.markDeleted();
+    this.emit('change', 'delete', controller.service);
+  }
+
+  private controller(id: string | undefined): ServiceController {
+    if (id === undefined || id === '') throw invalidArgument('Missing "id": give the id of a service');
+    const controller = this.controllers.get(id);
+    if (controller === undefined) throw notFound(`Service "${id}" not found`);
+    return controller;
+  }
+
+  private checkEnvironment(environmentId: string | undefined): void {
+    if (environmentId !== undefined && environmentId !== '' && environmentId !== this.options.environmentId) {
+      throw notFound(
+        `Environment "${environmentId}" not found: this daemon serves environment "${this.options.environmentId}"`,
+      );
+    }
+  }
+
+  create(request: CreateServiceRequest): Service {
+    this.checkEnvironment(request.environmentId);
+    const metadata = request.metadata ?? {};
+    const spec = request.spec ?? {};
+    const reference = metadata.reference ?? '';
+    if (reference === '') throw invalidArgument('Missing "metadata.reference": every service needs a reference');
+    if (!REFERENCE_PATTERN.test(reference)) {
+      throw invalidArgument(`Invalid "metadata.reference" "${reference}": it must match ^[a-zA-Z0-9_-]{1,128}$`);
+    }
+    if ((spec.commands?.start ?? '').trim() === '') {
+      throw invalidArgument(`Missing "spec.commands.start": service "${reference}" needs a start command`);
+    }
+    validateEnvItems(spec.env, 'spec.env');
+    const desired = spec.desiredPhase ?? 'SERVICE_PHASE_STOPPED';
+    if (!['SERVICE_PHASE_UNSPECIFIED', 'SERVICE_PHASE_STOPPED', 'SERVICE_PHASE_RUNNING'].includes(desired)) {
+      throw invalidArgument(`Invalid "spec.desiredPhase" "${desired}": a new service can only be RUNNING or STOPPED`);
+    }
+    if (this.byReference.has(reference)) {
+      throw alreadyExists(`Service with reference "${reference}" already exists`);
+    }
+    const running = desired === 'SERVICE_PHASE_RUNNING';
+    const store = this.options.store;
+    const service: Service = {
+      id: randomUUID(),
+      environmentId: this.options.environmentId,
+      metadata: { ...metadata, createdAt: new Date().toISOString() },
+      spec: {
+        ...spec,
+        desiredPhase: running ? 'SERVICE_PHASE_RUNNING' : 'SERVICE_PHASE_STOPPED',
+        ...(running && spec.session === undefined ? { session: randomUUID() } : {}),
+        specVersion: store.nextVersion(),
+      },
+      status: { phase: 'SERVICE_PHASE_STOPPED', statusVersion: store.nextVersion() },
+    };
+    store.insertService(service);
+    const controller = new ServiceController(this.controllerContext(), service, { phase: 'stopped', session: null }, null);
+    this.adopt(controller);
+    this.emit('change', 'create', service);
+    controller.reconcile();
+    return controller.service;
+  }
+
+  get(id: string | undefined): Service {
+    return this.controller(id).service;
+  }
+
+  list(request: ListServicesRequest): Page<Service> {
+    const filter = request.filter ?? {};
+    const environmentIds = filter.environmentIds ?? [];
+    if (environmentIds.length > 0 && !environmentIds.includes(this.options.environmentId)) {
+      return { items: [], nextToken: '' };
+    }
+    const references = new Set(filter.references ?? []);
+    const ids = new Set(filter.serviceIds ?? []);
+    const roles = new Set(filter.roles ?? []);
+    const matching = [...this.controllers.values()]
+      .map((controller) => controller.service)
+      .filter(
+        (service) =>
+          (references.size === 0 || references.has(service.metadata.reference ?? '')) &&
+          (ids.size === 0 || ids.has(service.id)) &&
+          (roles.size === 0 || roles.has(service.metadata.role ?? 'SERVICE_ROLE_UNSPECIFIED')),
+      );
+    return paginate(matching, request.pagination);
+  }
+
+  update(request: UpdateServiceRequest): void {
+    const controller = this.controller(request.id);
+    const current = controller.service;
+    if (request.status !== undefined) {
+      throw permissionDenied(
+        'Updating a service status requires the environmentservice:update_status permission, which this token does not have',
+      );
+    }
+    let spec: ServiceSpec = current.spec;
+    if (request.spec !== undefined) {
+      if (controller.active) {
+        throw failedPrecondition(
+          `Cannot update the spec of service "${current.metadata.reference}" while it is ${current.status.phase}: stop it first`,
+        );
+      }
+      const commands = { ...current.spec.commands, ...request.spec.commands };
+      if ((commands.start ?? '').trim() === '') {
+        throw invalidArgument(`Invalid "spec.commands.start": service "${current.metadata.reference}" needs a start command`);
+      }
+      validateEnvItems(request.spec.env, 'spec.env');
+      spec = {
+        ...current.spec,
+        commands,
+        ...(request.spec.env !== undefined ? { env: request.spec.env } : {}),
+        ...(request.spec.runsOn !== undefined ? { runsOn: request.spec.runsOn } : {}),
+      };
+    }
+    const patch = request.metadata ?? {};
+    const metadata = {
+      ...current.metadata,
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      ...(patch.role !== undefined ? { role: patch.role } : {}),
+      ...(patch.triggeredBy !== undefined ? { triggeredBy: patch.triggeredBy.trigger ?? [] } : {}),
+    };
+    if (request.spec === undefined && request.metadata === undefined) return;
+    if (request.spec !== undefined) spec = { ...spec, specVersion: this.options.store.nextVersion() };
+    this.saveDocument(controller, { ...current, metadata, spec });
+    this.emit('change', 'update', controller.service);
+  }
+
+  private saveDocument(controller: ServiceController, service: Service): void {
+    this.options.store.updateServiceDocument(service);
+    controller.service = service;
+  }
+
+  private setDesired(controller: ServiceController, spec: ServiceSpec): void {
+    this.saveDocument(controller, {
+      ...controller.service,
+      spec: { ...spec, specVersion: this.options.store.nextVersion() },
+    });
+    this.emit('change', 'update', controller.service);
+    controller.reconcile();
+  }
+
+  /** Idempotent: a service already starting or running (and wanted so) is left alone. */
+  start(id: string | undefined): void {
+    const controller = this.controller(id);
+    const { spec } = controller.service;
+    if (spec.desiredPhase === 'SERVICE_PHASE_DELETED') {
+      throw failedPrecondition(`Cannot start service "${controller.service.metadata.reference}": it is being deleted`);
+    }
+    const starting = controller.phase === 'starting' || controller.phase === 'running';
+    if (spec.desiredPhase === 'SERVICE_PHASE_RUNNING' && starting) return;
+    this.setDesired(controller, { ...spec, desiredPhase: 'SERVICE_PHASE_RUNNING', session: randomUUID() });
+  }
+
+  /** Idempotent: stopping a stopped service does nothing. */
+  stop(id: string | undefined): void {
+    const controller = this.controller(id);
+    const { spec } = controller.service;
+    if (spec.desiredPhase === 'SERVICE_PHASE_STOPPED' || spec.desiredPhase === 'SERVICE_PHASE_DELETED') return;
+    this.setDesired(controller, { ...spec, desiredPhase: 'SERVICE_PHASE_STOPPED' });
+  }
+
+  /** Returns at once; the service is stopped first (at once with force), then it disappears. */
+  delete(id: string | undefined, force: boolean): void {
+    const controller = this.controller(id);
+    if (force) controller.requestForce();
+    const { spec } = controller.service;
+    if (spec.desiredPhase === 'SERVICE_PHASE_DELETED') {
+      controller.reconcile();
+      return;
+    }
+    this.setDesired(controller, { ...spec, desiredPhase: 'SERVICE_PHASE_DELETED' });
+  }
+
+  /** Stops every running service in parallel by the stop rules (daemon shutdown). */
+  async shutdown(): Promise<void> {
+    const stopping = [...this.controllers.values()].filter((controller) => controller.active);
+    await Promise.all(stopping.map((controller) => controller.shutdown()));
+  }
+
+  /** True while the session that writes this log is still starting, running or stopping. */
+  sessionLive(session: string): boolean {
+    return [...this.controllers.values()].some(
+      (controller) => controller.active && controller.service.status.session === session,
+    );
+  }
+
+  all(): Service[] {
+    return [...this.controllers.values()].map((controller) => controller.service);
+  }
+}

@@ -1,0 +1,17 @@
+import type { ProbeTimings } from '../runtime/ready-probe.js';
+
+/** Every timing is a setting in milliseconds so tests can use tens of milliseconds. */
+export interface EngineSettings {
+  /** Where commands run (their working directory). */
+  readonly workspace: string;
+  readonly stateDir: string;
+  /** Grace between SIGTERM (or the stop command) and SIGKILL. */
+  readonly stopTimeoutMs: number;
+  readonly probe: ProbeTimings;
+  /** How long a service may stay STARTING; 0: no limit. */
+  readonly readinessTimeoutMs: number;
+  /** The environment every command inherits, before the spec's own variables. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_STOP_TIMEOUT_MS = 120_000;

@@ -1,0 +1,108 @@
+/**
+ * What Linux's /proc says about processes: identity (pid + start time + boot id), liveness
+ * (a zombie counts as dead) and membership of a service (its process group, or the marker
+ * variable in its environment for descendants that left the group).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  readonly pid: number;
+  /** One letter: R, S, D, Z (zombie), T, X (dead), ... */
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgrp: number;
+  readonly startTime: string;
+}
+
+/** Processes carry `TEND_SESSION_ID=<session>` so that escaped descendants are still found. */
+export const SESSION_MARKER_VAR = 'TEND_SESSION_ID';
+export const INSTANCE_MARKER_VAR = 'TEND_INSTANCE_ID';
+
+let cachedBootId: string | undefined;
+
+export function bootId(): string {
+  cachedBootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  return cachedBootId;
+}
+
+export function readProcStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // comm (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); field N is fields[N - 3].
+  const state = fields[0];
+  const ppid = fields[1];
+  const pgrp = fields[2];
+  const startTime = fields[19];
+  if (state === undefined || ppid === undefined || pgrp === undefined || startTime === undefined) return null;
+  return { pid, state, ppid: Number(ppid), pgrp: Number(pgrp), startTime };
+}
+
+function isDeadState(state: string): boolean {
+  return state === 'Z' || state === 'X' || state === 'x';
+}
+
+export interface ProcessRef {
+  readonly pid: number;
+  readonly startTime: string;
+}
+
+/** True while the process exists, is not a zombie, and is the same process (not a reused pid). */
+export function isAlive(ref: ProcessRef): boolean {
+  const stat = readProcStat(ref.pid);
+  return stat !== null && !isDeadState(stat.state) && stat.startTime === ref.startTime;
+}
+
+function listPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const code = name.charCodeAt(0);
+    if (code >= 48 && code <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** `needle` is `\0NAME=value\0`; the first variable of a block has no NUL before it. */
+function environHas(pid: number, needle: Buffer): boolean {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`);
+    return environ.includes(needle) || environ.indexOf(needle.subarray(1)) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every live process of a session: members of its process groups, and any process whose
+ * environment carries the session marker (descendants that called setsid or double-forked).
+ */
+export function findSessionProcesses(target: { pgids: readonly number[]; marker: string }): ProcessRef[] {
+  const needle = Buffer.from(`\0${SESSION_MARKER_VAR}=${target.marker}\0`);
+  const found: ProcessRef[] = [];
+  const self = process.pid;
+  for (const pid of listPids()) {
+    if (pid === self) continue;
+    const stat = readProcStat(pid);
+    if (stat === null || isDeadState(stat.state)) continue;
+    if (target.pgids.includes(stat.pgrp) || environHas(pid, needle)) {
+      found.push({ pid, startTime: stat.startTime });
+    }
+  }
+  return found;
+}
+
+/** Sends a signal, ignoring a process or group that is already gone. */
+export function sendSignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs one command as `/bin/sh -c` in a new session and process group, with its output going
+ * straight to a log file: the child never writes into a pipe that tend must drain (no
+ * back-pressure), and it keeps running if the daemon dies.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ExitInfo, ProcessIdentity } from '../domain/service-lifecycle.js';
+import { bootId, readProcStat, SESSION_MARKER_VAR } from './proc.js';
+
+export interface CommandSpec {
+  readonly command: string;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Appended to, never truncated: a stop command writes after the start command's output. */
+  readonly logPath: string;
+  /** Written into the environment as TEND_SESSION_ID so escaped descendants can be found. */
+  readonly marker: string;
+}
+
+export interface SpawnedCommand {
+  readonly identity: ProcessIdentity;
+  readonly exited: Promise<ExitInfo>;
+  readonly child: ChildProcess;
+}
+
+export class SpawnError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SpawnError';
+  }
+}
+
+export function spawnCommand(spec: CommandSpec): SpawnedCommand {
+  mkdirSync(dirname(spec.logPath), { recursive: true });
+  const fd = openSync(spec.logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', spec.command], {
+      cwd: spec.cwd,
+      env: { ...spec.env, [SESSION_MARKER_VAR]: spec.marker },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } catch (error) {
+    throw new SpawnError(`Cannot run "/bin/sh": ${(error as Error).message}`, { cause: error });
+  } finally {
+    closeSync(fd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    // spawn reports ENOENT (missing cwd, missing shell) through an 'error' event; swallow it here.
+    child.once('error', () => {});
+    throw new SpawnError(`Cannot run the command: working directory "${spec.cwd}" or /bin/sh is missing`);
+  }
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const stat = readProcStat(pid);
+  // The child may already have exited and been reaped; its start time is then unknowable, and an
+  // empty start time never matches a live process, so nothing will be signalled by mistake.
+  const identity: ProcessIdentity = { pid, pgid: pid, startTime: stat?.startTime ?? '', bootId: bootId() };
+  return { identity, exited, child };
+}
