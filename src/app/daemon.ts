@@ -2,12 +2,14 @@
  * The one place that wires tend together: state directory, store, engine, HTTP server.
  * `startDaemon` is what `tend daemon` runs, and what in-process tests run.
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
 import { daemonBaseEnv } from '../engine/command-env.js';
 import { ServiceEngine } from '../engine/service-engine.js';
 import { DEFAULT_STOP_TIMEOUT_MS, type EngineSettings } from '../engine/settings.js';
+import { INSTANCE_MARKER_VAR } from '../runtime/proc.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
 import { createLogger } from './logger.js';
@@ -36,6 +38,8 @@ export interface DaemonOptions {
 
 export interface Daemon {
   readonly info: DaemonInfo;
+  /** Every process the daemon starts carries TEND_INSTANCE_ID=<instanceId>. */
+  readonly instanceId: string;
   readonly token: string;
   readonly services: ServiceEngine;
   readonly store: Store;
@@ -63,6 +67,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const store = new Store(stateFile.store(stateDir));
   const environmentId = store.environmentId(options.environmentId ?? env.GITPOD_ENVIRONMENT_ID);
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const instanceId = randomUUID();
 
   let baseUrl = '';
   const settings: EngineSettings = {
@@ -71,7 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
-    baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId },
+    baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId, [INSTANCE_MARKER_VAR]: instanceId },
   };
   const services = new ServiceEngine({
     settings,
@@ -110,5 +115,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, token, services, store, stop };
+  return { info, instanceId, token, services, store, stop };
 }

@@ -4,7 +4,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readDaemonInfo, readToken, resolveStateDir } from '../app/state-dir.js';
-import { runDaemonCommand } from './daemon-command.js';
 import { CliError } from './client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
@@ -20,7 +19,8 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
   .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
   .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
-  .action(runDaemonCommand);
+  // Loaded only here: the server, store and engine are not needed by the other commands.
+  .action(async (options) => (await import('./daemon-command.js')).runDaemonCommand(options));
 
 stateDirOption(program.command('env').description('print the exports that point the SDK and CLI at the running daemon'))
   .action((options: StateDirOptions) => {

@@ -9,7 +9,7 @@ import type { EnvironmentVariableItem } from '../domain/schema.js';
 export class EnvError extends Error {}
 
 /** Variables of the daemon that no command should see. */
-const PRIVATE_VARS = ['TEND_TOKEN', 'TEND_CONTROL_PLANE_TOKEN', 'TEND_FAULT'];
+const PRIVATE_VARS = ['TEND_TOKEN', 'TEND_CONTROL_PLANE_TOKEN', 'TEND_FAULT', 'TEND_SESSION_ID', 'TEND_INSTANCE_ID'];
 
 export function daemonBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};

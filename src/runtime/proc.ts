@@ -84,14 +84,19 @@ function environHas(pid: number, needle: Buffer): boolean {
  * environment carries the session marker (descendants that called setsid or double-forked).
  */
 export function findSessionProcesses(target: { pgids: readonly number[]; marker: string }): ProcessRef[] {
-  const needle = Buffer.from(`\0${SESSION_MARKER_VAR}=${target.marker}\0`);
+  return findProcesses(target.pgids, SESSION_MARKER_VAR, target.marker);
+}
+
+/** Every live process in one of `pgids`, or whose environment holds `name=value`. */
+export function findProcesses(pgids: readonly number[], name: string, value: string): ProcessRef[] {
+  const needle = Buffer.from(`\0${name}=${value}\0`);
   const found: ProcessRef[] = [];
   const self = process.pid;
   for (const pid of listPids()) {
     if (pid === self) continue;
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
-    if (target.pgids.includes(stat.pgrp) || environHas(pid, needle)) {
+    if (pgids.includes(stat.pgrp) || environHas(pid, needle)) {
       found.push({ pid, startTime: stat.startTime });
     }
   }

@@ -1,0 +1,38 @@
+// The folder layers of src/ (see ARCHITECTURE.md). A layer may import only the layers listed as
+// allowed for it; `import-x/no-restricted-paths` refuses every other import across folders.
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+const LAYERS = {
+  domain: [],
+  runtime: ['domain'],
+  store: ['domain'],
+  engine: ['domain', 'runtime', 'store'],
+  api: ['domain', 'engine'],
+  app: ['domain', 'runtime', 'store', 'engine', 'api'],
+  cli: ['domain', 'app'],
+};
+
+const zones = Object.entries(LAYERS).map(([layer, allowed]) => ({
+  target: `./src/${layer}`,
+  from: Object.keys(LAYERS)
+    .filter((other) => other !== layer && !allowed.includes(other))
+    .map((other) => `./src/${other}`),
+  message: `The ${layer} layer may import only: ${allowed.length === 0 ? 'nothing of src' : allowed.join(', ')} (ARCHITECTURE.md)`,
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    // Resolves the `.js` specifiers of our ESM sources to their `.ts` files.
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+);

@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { waitFor } from './wait.js';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  readonly info: { url: string; pid: number; environmentId: string };
+}
+
+/** `tend daemon` as a real subprocess; killed when the test finishes if it is still running. */
+export async function spawnDaemon(args: readonly string[], stateDir: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI, 'daemon', '--state-dir', stateDir, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const infoPath = join(stateDir, 'daemon.json');
+  const info = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`tend daemon exited early:\n${output}`);
+      return existsSync(infoPath) ? (JSON.parse(readFileSync(infoPath, 'utf8')) as DaemonProcess['info']) : undefined;
+    },
+    { what: 'daemon.json' },
+  );
+  return { child, output: () => output, exited, info };
+}
