@@ -102,3 +102,52 @@ describe('tend CLI', () => {
     expect(await daemon.exited).toBe(0);
   });
 });
+
+describe('tend tasks and executions', () => {
+  it('starts tasks, waits with the outcome as exit code, shows history and logs, and stops executions', async () => {
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const { tag } = tagged();
+    const daemon = await spawnDaemon(['--workspace', root, '--task-stop-timeout', '200ms'], stateDir);
+    const token = (await import('node:fs')).readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const client = new Gitpod({ baseURL: daemon.info.url, bearerToken: token, maxRetries: 0 });
+    const tasks = client.environments.automations.tasks;
+    const env = [{ name: 'TEST_TAG', value: tag }];
+    const { task: install } = await tasks.create({ metadata: { reference: 'install' }, spec: { command: 'echo installing', env } as any });
+    await tasks.create({ metadata: { reference: 'build' }, spec: { command: 'echo building', env } as any, dependsOn: [install.id] });
+    await tasks.create({ metadata: { reference: 'broken' }, spec: { command: 'echo "no such file" >&2; exit 7', env } as any });
+    await tasks.create({ metadata: { reference: 'forever' }, spec: { command: 'exec sleep 60', env } as any });
+    const dir = ['--state-dir', stateDir];
+
+    const list = await runCli(['tasks', 'list', ...dir]);
+    expect(list.stdout).toMatch(/^TASK\s+COMMAND\s+DEPENDS ON\n/);
+    expect(list.stdout).toMatch(/\nbuild\s+echo building\s+install\n/);
+
+    const ok = await runCli(['tasks', 'start', 'build', '--wait', ...dir]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('build: succeeded\n  install: succeeded\n  build: succeeded\n');
+    const failed = await runCli(['tasks', 'start', 'broken', '--wait', ...dir]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('broken: failed\n  broken: failed\n    Task "broken": command');
+    expect(failed.stdout).toContain('exited with code 7; last output:\n    no such file');
+
+    expect((await runCli(['tasks', 'logs', 'build', ...dir])).stdout).toMatch(/installing\n[^]*building\n/);
+    const history = await runCli(['executions', 'list', ...dir]);
+    expect(history.stdout).toMatch(/^EXECUTION\s+TASK\s+PHASE\s+STARTED BY\s+CREATED\n[0-9a-f-]{36}\s+broken\s+failed\s+manual/);
+    const json = JSON.parse((await runCli(['executions', 'list', '--json', ...dir])).stdout);
+    expect(json).toHaveLength(2);
+    const shown = await runCli(['executions', 'show', json[1].id, ...dir]);
+    expect(shown.stdout).toBe('build: succeeded\n  install: succeeded\n  build: succeeded\n');
+
+    const started = await runCli(['tasks', 'start', 'forever', '--json', ...dir]);
+    const execution = JSON.parse(started.stdout);
+    await waitFor(async () => (await tasks.executions.retrieve({ id: execution.id })).taskExecution.status?.phase === 'TASK_EXECUTION_PHASE_RUNNING');
+    expect((await runCli(['executions', 'stop', execution.id, ...dir])).stdout).toBe(`Stopping ${execution.id}\n`);
+    await waitFor(async () => (await tasks.executions.retrieve({ id: execution.id })).taskExecution.status?.phase === 'TASK_EXECUTION_PHASE_STOPPED');
+    const unknown = await runCli(['executions', 'show', '00000000-0000-4000-8000-000000000000', ...dir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('tend: Task execution "00000000-0000-4000-8000-000000000000" not found\n');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+  });
+});

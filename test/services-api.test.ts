@@ -174,3 +174,30 @@ describe('services API', () => {
     await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
   });
 });
+
+describe('after a daemon crash', () => {
+  it('a service that was running is stopped on the next start and ends FAILED saying why', async () => {
+    const { spawnDaemon } = await import('./helpers/cli.js');
+    const { readFileSync } = await import('node:fs');
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const pidFile = join(root, 'svc.pid');
+    const crashed = await spawnDaemon(['--workspace', root], stateDir);
+    const headers = { authorization: `Bearer ${readFileSync(join(stateDir, 'token'), 'utf8').trim()}`, 'content-type': 'application/json' };
+    const api = async (method: string, body: unknown) =>
+      (await (await fetch(`${crashed.info.url}/gitpod.v1.EnvironmentAutomationService/${method}`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as any;
+    const { service } = await api('CreateService', { metadata: { reference: 'web' }, spec: { commands: { start: `echo $$ > ${pidFile}; exec sleep 60` } } });
+    await api('StartService', { id: service.id });
+    const pid = await readPidFile(pidFile);
+    await waitFor(async () => (await api('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_RUNNING');
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
+    expect(pidAlive(pid)).toBe(true);
+
+    const again = await startTestDaemon({ stateDir, workspace: join(root, 'ws') });
+    const recovered = await getService(again.client, service.id);
+    expect(recovered.status?.phase).toBe('SERVICE_PHASE_FAILED');
+    expect(recovered.status?.failureMessage).toContain('The tend daemon stopped unexpectedly while the service was SERVICE_PHASE_RUNNING');
+    expect(pidAlive(pid)).toBe(false);
+  });
+});

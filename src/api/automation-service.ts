@@ -7,6 +7,10 @@ import { ApiError } from '../domain/errors.js';
 import {
   AUTOMATION_METHODS,
   CreateServiceRequest,
+  CreateTaskRequest,
+  ListTaskExecutionsRequest,
+  ListTasksRequest,
+  UpdateTaskRequest,
   DeleteServiceRequest,
   IdRequest,
   ListServicesRequest,
@@ -14,12 +18,37 @@ import {
   type AutomationMethod,
 } from '../domain/schema.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
+import type { TaskEngine } from '../engine/task-engine.js';
 import { parseBody } from './connect.js';
 
 export type Handler = (body: unknown) => unknown;
 
-export function automationHandlers(services: ServiceEngine): Partial<Record<AutomationMethod, Handler>> {
+export function automationHandlers(services: ServiceEngine, tasks: TaskEngine): Partial<Record<AutomationMethod, Handler>> {
   return {
+    CreateTask: (body) => ({ task: tasks.create(parseBody(CreateTaskRequest, body)) }),
+    GetTask: (body) => ({ task: tasks.get(parseBody(IdRequest, body).id) }),
+    ListTasks: (body) => {
+      const page = tasks.list(parseBody(ListTasksRequest, body));
+      return { pagination: { nextToken: page.nextToken }, tasks: page.items };
+    },
+    UpdateTask: (body) => {
+      tasks.update(parseBody(UpdateTaskRequest, body));
+      return {};
+    },
+    DeleteTask: (body) => {
+      tasks.delete(parseBody(IdRequest, body).id);
+      return {};
+    },
+    StartTask: (body) => ({ taskExecution: tasks.start(parseBody(IdRequest, body).id) }),
+    GetTaskExecution: (body) => ({ taskExecution: tasks.execution(parseBody(IdRequest, body).id).execution }),
+    ListTaskExecutions: (body) => {
+      const page = tasks.listExecutions(parseBody(ListTaskExecutionsRequest, body));
+      return { pagination: { nextToken: page.nextToken }, taskExecutions: page.items };
+    },
+    StopTaskExecution: (body) => {
+      tasks.stopExecution(parseBody(IdRequest, body).id);
+      return {};
+    },
     CreateService: (body) => ({ service: services.create(parseBody(CreateServiceRequest, body)) }),
     GetService: (body) => ({ service: services.get(parseBody(IdRequest, body).id) }),
     ListServices: (body) => {

@@ -2,7 +2,10 @@
  * Streams a log file: optionally only its last N lines, then, while the session still runs,
  * whatever is appended, ending once the session has ended and the file is drained.
  */
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { maskSecrets } from '../domain/mask.js';
+import type { ExecutionLogSource } from '../engine/log-source.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const FOLLOW_POLL_MS = 50;
@@ -62,4 +65,58 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
   } finally {
     await file.close();
   }
+}
+
+const STEP_WAIT_MS = 50;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * An execution's log: each step's output in plan order. A plan of one step is that step's output
+ * as it is (so the SDK's `runCommand` lines stay intact); with more steps each one is framed by
+ * `[section-create] {"id","title"}` and `[section-end] {"id","outcome","secondsElapsed"}` lines.
+ * Steps of one group run together; their outputs come one after the other, never interleaved.
+ */
+export async function* followExecutionLog(source: ExecutionLogSource, options: { follow: boolean }): AsyncGenerator<Buffer> {
+  const framed = source.steps.length > 1;
+  for (const step of source.steps) {
+    while (step.progress() === undefined && !source.isFinished()) {
+      if (!options.follow) return;
+      await sleep(STEP_WAIT_MS);
+    }
+    if (step.progress() === undefined) continue;
+    if (framed) yield Buffer.from(`[section-create] ${JSON.stringify({ id: step.id, title: step.title })}\n`);
+    if (existsSync(step.path)) {
+      yield* followLog(step.path, {
+        follow: options.follow,
+        tailLines: undefined,
+        isLive: () => step.progress()?.ended === false,
+      });
+    }
+    const progress = step.progress();
+    if (progress?.ended !== true) return;
+    if (framed) {
+      const end = { id: step.id, outcome: progress.outcome, secondsElapsed: progress.secondsElapsed };
+      yield Buffer.from(`[section-end] ${JSON.stringify(end)}\n`);
+    }
+  }
+}
+
+/** Masks secret values line by line, so a value split across two reads is still caught. */
+export async function* maskLines(chunks: AsyncIterable<Buffer>, secrets: () => readonly string[]): AsyncGenerator<Buffer> {
+  let pending = '';
+  for await (const chunk of chunks) {
+    const values = secrets();
+    if (values.length === 0 && pending === '') {
+      yield chunk;
+      continue;
+    }
+    const text = pending + chunk.toString('utf8');
+    const end = text.lastIndexOf('\n');
+    pending = end < 0 ? text : text.slice(end + 1);
+    if (end >= 0) yield Buffer.from(maskSecrets(text.slice(0, end + 1), values));
+  }
+  if (pending !== '') yield Buffer.from(maskSecrets(pending, secrets()));
 }

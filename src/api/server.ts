@@ -2,22 +2,22 @@
  * The HTTP surface: Connect unary JSON on `POST /gitpod.v1.EnvironmentAutomationService/<Method>`
  * and the log streams behind `status.logUrl`. Every request carries the bearer token.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
+import type { LogSource } from '../engine/log-source.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
+import type { TaskEngine } from '../engine/task-engine.js';
 import { checkBearer } from './auth.js';
 import { automationHandlers, resolveHandler } from './automation-service.js';
 import { MAX_BODY_BYTES, parseJson, sendError, sendJson } from './connect.js';
-import { followLog } from './log-stream.js';
+import { followExecutionLog, followLog, maskLines } from './log-stream.js';
 
 export interface ServerOptions {
   readonly token: string;
   readonly services: ServiceEngine;
-  readonly logsDir: string;
+  readonly tasks: TaskEngine;
   readonly log: Logger;
 }
 
@@ -37,7 +37,7 @@ function toApiError(error: unknown, log: Logger): ApiError {
 }
 
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const { token, services, log } = options;
+  const { token, services, tasks, log } = options;
   const app = Fastify({
     loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,7 +46,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
   });
-  const handlers = automationHandlers(services);
+  const handlers = automationHandlers(services, tasks);
+  const findLog = (logId: string): LogSource | undefined =>
+    LOG_ID.test(logId) ? (services.logSource(logId) ?? tasks.logSource(logId)) : undefined;
 
   // Bodies are parsed by us so that malformed JSON becomes a Connect error, whatever the type.
   app.removeAllContentTypeParsers();
@@ -74,20 +76,19 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     '/logs/:logId',
     async (request, reply) => {
       const { logId } = request.params;
-      const path = join(options.logsDir, `${logId}.log`);
-      if (!LOG_ID.test(logId) || !existsSync(path)) throw new ApiError('not_found', `Log "${logId}" not found`);
+      const source = findLog(logId);
+      if (source === undefined) throw new ApiError('not_found', `Log "${logId}" not found`);
       const tail = request.query.tail;
       const tailLines = tail === undefined ? undefined : Number(tail);
       if (tailLines !== undefined && (!Number.isInteger(tailLines) || tailLines < 0)) {
         throw new ApiError('invalid_argument', `Invalid "tail" "${tail}": give a whole number of lines`);
       }
-      const stream = Readable.from(
-        followLog(path, {
-          follow: request.query.follow !== 'false' && request.query.follow !== '0',
-          tailLines,
-          isLive: () => services.sessionLive(logId),
-        }),
-      );
+      const follow = request.query.follow !== 'false' && request.query.follow !== '0';
+      const chunks =
+        source.kind === 'file'
+          ? followLog(source.path, { follow, tailLines, isLive: source.isLive })
+          : followExecutionLog(source, { follow });
+      const stream = Readable.from(maskLines(chunks, source.secrets));
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
     },
   );

@@ -8,7 +8,13 @@ import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
 import { daemonBaseEnv } from '../engine/command-env.js';
 import { ServiceEngine } from '../engine/service-engine.js';
-import { DEFAULT_STOP_TIMEOUT_MS, type EngineSettings } from '../engine/settings.js';
+import {
+  DEFAULT_MAX_EXECUTIONS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  DEFAULT_TASK_STOP_TIMEOUT_MS,
+  type EngineSettings,
+} from '../engine/settings.js';
+import { TaskEngine } from '../engine/task-engine.js';
 import { INSTANCE_MARKER_VAR } from '../runtime/proc.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
@@ -28,6 +34,8 @@ export interface DaemonOptions {
   /** `HOST:PORT`; port 0 picks a free port. */
   readonly listen?: string;
   readonly stopTimeoutMs?: number;
+  readonly taskStopTimeoutMs?: number;
+  readonly maxExecutions?: number;
   readonly readinessTimeoutMs?: number;
   readonly probe?: Partial<ProbeTimings>;
   readonly token?: string;
@@ -42,6 +50,7 @@ export interface Daemon {
   readonly instanceId: string;
   readonly token: string;
   readonly services: ServiceEngine;
+  readonly tasks: TaskEngine;
   readonly store: Store;
   /** Stops every service by the stop rules, then closes the server and the store. */
   stop(): Promise<void>;
@@ -74,6 +83,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     workspace: resolve(options.workspace),
     stateDir,
     stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    taskStopTimeoutMs: options.taskStopTimeoutMs ?? DEFAULT_TASK_STOP_TIMEOUT_MS,
+    maxExecutions: options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
     baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId, [INSTANCE_MARKER_VAR]: instanceId },
@@ -86,7 +97,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logUrl: (logId) => `${baseUrl}/logs/${logId}`,
   });
 
-  const server = buildServer({ token, services, logsDir: stateFile.logs(stateDir), log });
+  const tasks = new TaskEngine({
+    settings,
+    store,
+    services,
+    log: log.child({ component: 'tasks' }),
+    environmentId,
+    logUrl: (logId) => `${baseUrl}/logs/${logId}`,
+  });
+
+  const server = buildServer({ token, services, tasks, log });
   try {
     await server.listen({ host, port });
   } catch (error) {
@@ -98,6 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${urlHost}:${address.port}`;
   await services.load();
+  await tasks.load();
 
   const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
   writeDaemonInfo(stateDir, info);
@@ -106,8 +127,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      log.info('Daemon stopping: stopping every service');
-      await services.shutdown();
+      log.info('Daemon stopping: stopping every task execution and service');
+      await Promise.all([tasks.shutdown(), services.shutdown()]);
       await server.close();
       removeDaemonInfo(stateDir);
       store.close();
@@ -115,5 +136,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, services, store, stop };
+  return { info, instanceId, token, services, tasks, store, stop };
 }

@@ -9,6 +9,7 @@ import type { StateDirOptions } from './options.js';
 interface DaemonCommandOptions extends StateDirOptions {
   listen: string;
   stopTimeout: string;
+  taskStopTimeout: string;
   readinessTimeout: string;
   probeInterval: string;
   environmentId?: string;
@@ -31,6 +32,7 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     stateDir,
     listen: options.listen,
     stopTimeoutMs: durationOption('--stop-timeout', options.stopTimeout),
+    taskStopTimeoutMs: durationOption('--task-stop-timeout', options.taskStopTimeout),
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
     probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),

@@ -7,6 +7,7 @@ import { readDaemonInfo, readToken, resolveStateDir } from '../app/state-dir.js'
 import { CliError } from './client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
+import { executionsCommand, tasksCommand } from './tasks-command.js';
 
 const program = new Command('tend')
   .description('A supervisor for development environments: runs automations.yaml and serves the Gitpod automations API')
@@ -16,6 +17,7 @@ const program = new Command('tend')
 stateDirOption(program.command('daemon').description('run the daemon in the foreground'))
   .option('--listen <host:port>', 'address to listen on; port 0 picks a free port', '127.0.0.1:0')
   .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a service', '2m')
+  .option('--task-stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a task execution', '10s')
   .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
   .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
   .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
@@ -36,6 +38,8 @@ stateDirOption(program.command('env').description('print the exports that point 
   });
 
 program.addCommand(servicesCommand());
+program.addCommand(tasksCommand());
+program.addCommand(executionsCommand());
 
 program.exitOverride();
 try {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { Service } from '../domain/schema.js';
 import { connect, CliError, type ApiClient } from './client.js';
 import { formatTable, shortEnum } from './table.js';
+import { listAll, printJson } from './output.js';
 import { resolveStateDir } from '../app/state-dir.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 
@@ -12,21 +13,13 @@ async function findService(client: ApiClient, reference: string): Promise<Servic
   return service;
 }
 
-async function listAll(client: ApiClient): Promise<Service[]> {
-  const all: Service[] = [];
-  let token = '';
-  do {
-    const page = await client.call<{ services?: Service[]; pagination?: { nextToken?: string } }>('ListServices', {
-      pagination: { pageSize: 100, token },
-    });
-    all.push(...(page.services ?? []));
-    token = page.pagination?.nextToken ?? '';
-  } while (token !== '');
-  return all;
-}
 
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** Copies a log stream to stdout. */
+export async function printLog(client: ApiClient, url: string, options: { follow?: boolean; tail?: string }): Promise<void> {
+  const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
+  if (options.tail !== undefined) query.tail = options.tail;
+  const response = await client.fetchLog(url, query);
+  for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
 }
 
 export function servicesCommand(): Command {
@@ -35,7 +28,8 @@ export function servicesCommand(): Command {
   stateDirOption(services.command('list').description('list the services and their phases'))
     .option('--json', 'print the services as JSON')
     .action(async (options: StateDirOptions & { json?: boolean }) => {
-      const list = await listAll(connect(resolveStateDir(options)));
+      const client = connect(resolveStateDir(options));
+      const list = await listAll<Service>(client.call, 'ListServices', 'services');
       if (options.json === true) return printJson(list);
       const rows = list.map((service) => [
         service.metadata.reference ?? '',
@@ -70,10 +64,7 @@ export function servicesCommand(): Command {
       const service = await findService(client, reference);
       const url = service.status.logUrl;
       if (url === undefined || url === '') throw new CliError(`Service "${reference}" has not run yet: it has no log`);
-      const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
-      if (options.tail !== undefined) query.tail = options.tail;
-      const response = await client.fetchLog(url, query);
-      for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
+      await printLog(client, url, options);
     });
 
   return services;

@@ -176,6 +176,47 @@ export interface Task {
   spec: TaskSpec;
 }
 
+export interface TaskExecutionStep {
+  id: string;
+  dependsOn: string[];
+  label: string;
+  serviceId?: string;
+  task?: { id: string; spec: TaskSpec };
+}
+
+export interface TaskExecutionStepStatus {
+  id: string;
+  phase: TaskExecutionPhase;
+  failureMessage?: string;
+  output?: Record<string, string>;
+}
+
+export interface TaskExecutionMetadata {
+  createdAt: string;
+  creator?: Subject;
+  environmentId: string;
+  startedAt?: string;
+  startedBy: string;
+  taskId: string;
+  completedAt?: string;
+}
+
+export interface TaskExecution {
+  id: string;
+  metadata: TaskExecutionMetadata;
+  spec: {
+    desiredPhase?: TaskExecutionPhase;
+    plan: Array<{ steps: TaskExecutionStep[] }>;
+  };
+  status: {
+    failureMessage?: string;
+    logUrl?: string;
+    phase: TaskExecutionPhase;
+    statusVersion: string;
+    steps: TaskExecutionStepStatus[];
+  };
+}
+
 // ---- Request bodies -------------------------------------------------------------------------
 
 const Pagination = z.strictObject({
@@ -230,6 +271,59 @@ export const UpdateServiceRequest = z.strictObject({
   status: ServiceStatus.omit({ statusVersion: true }).optional(),
 });
 export type UpdateServiceRequest = z.infer<typeof UpdateServiceRequest>;
+
+export const CreateTaskRequest = z.strictObject({
+  dependsOn: z.array(z.string()).optional(),
+  environmentId: z.string().optional(),
+  metadata: TaskMetadata.optional(),
+  spec: TaskSpec.optional(),
+});
+export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
+
+export const ListTasksRequest = z.strictObject({
+  filter: z
+    .strictObject({
+      environmentIds: z.array(z.string()).optional(),
+      references: z.array(z.string()).optional(),
+      taskIds: z.array(z.string()).optional(),
+    })
+    .optional(),
+  pagination: Pagination.optional(),
+});
+export type ListTasksRequest = z.infer<typeof ListTasksRequest>;
+
+export const UpdateTaskRequest = z.strictObject({
+  id: z.string().optional(),
+  dependsOn: z.array(z.string()).optional(),
+  metadata: z
+    .strictObject({
+      description: z.string().optional(),
+      name: z.string().optional(),
+      triggeredBy: z.strictObject({ trigger: z.array(AutomationTrigger).optional() }).optional(),
+    })
+    .optional(),
+  spec: z
+    .strictObject({
+      command: z.string().optional(),
+      env: z.array(EnvironmentVariableItem).optional(),
+      runsOn: RunsOn.optional(),
+    })
+    .optional(),
+});
+export type UpdateTaskRequest = z.infer<typeof UpdateTaskRequest>;
+
+export const ListTaskExecutionsRequest = z.strictObject({
+  filter: z
+    .strictObject({
+      environmentIds: z.array(z.string()).optional(),
+      phases: z.array(TaskExecutionPhase).optional(),
+      taskIds: z.array(z.string()).optional(),
+      taskReferences: z.array(z.string()).optional(),
+    })
+    .optional(),
+  pagination: Pagination.optional(),
+});
+export type ListTaskExecutionsRequest = z.infer<typeof ListTaskExecutionsRequest>;
 
 /** Every method of the reference; the ones not served yet answer `unimplemented`. */
 export const AUTOMATION_METHODS = [

@@ -3,8 +3,11 @@
  * pure `transitionService`; this class only carries out the effects it returns, and writes the
  * status (with a fresh statusVersion) whenever what the API shows changes.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { maskSecrets } from '../domain/mask.js';
+import { parseOutput } from '../domain/output.js';
 import type { Service, ServiceStatus } from '../domain/schema.js';
 import {
   describeExit,
@@ -44,6 +47,8 @@ export class ServiceController {
   private forceStop = false;
   private shuttingDown = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Secret values the current session resolved, for masking its output. */
+  secretValues: readonly string[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -114,21 +119,25 @@ export class ServiceController {
       this.log.info({ from: before.phase, to: state.phase, event: event.type }, 'Service phase changed');
     }
     this.writeStatus();
+    this.refreshOutput();
     for (const effect of effects) this.run(effect);
     if (state !== before) this.reconcile();
   }
 
   /** Builds the status the API shows; writes it with a new version only when it changed. */
-  private writeStatus(): void {
+  writeStatus(): void {
     const state = this.state;
     const previous = this.service.status;
-    const failureMessage =
+    const failure =
       state.phase === 'failed' ? state.failureMessage : state.phase === 'stopping' ? (state.failWith ?? undefined) : undefined;
+    // The last output lines may echo a secret: it never leaves in a status.
+    const failureMessage = failure === undefined ? undefined : maskSecrets(failure, this.secretValues);
     const next: ServiceStatus = {
       phase: wirePhase(state),
       ...(state.session !== null ? { session: state.session, logUrl: this.context.logUrl(state.session) } : {}),
       ...(failureMessage !== undefined ? { failureMessage } : {}),
-      ...(previous.output !== undefined ? { output: previous.output } : {}),
+      // A new session starts with no output; the previous one's is kept until then.
+      ...(previous.output !== undefined && previous.session === state.session ? { output: previous.output } : {}),
     };
     if (
       next.phase === previous.phase &&
@@ -141,6 +150,30 @@ export class ServiceController {
     next.statusVersion = this.context.store.nextVersion();
     this.service = { ...this.service, status: next };
     this.context.store.updateServiceStatus(this.service.id, next, isActive(state) ? this.record : null);
+    this.context.statusChanged(this.service);
+  }
+
+  /**
+   * Re-reads the session's GITPOD_OUTPUT file; a change of output is a status change. Called
+   * when the file changes and on every phase change.
+   */
+  refreshOutput(): void {
+    const session = this.state.session;
+    if (session === null) return;
+    let text: string;
+    try {
+      text = readFileSync(join(this.context.settings.stateDir, 'outputs', `${session}.env`), 'utf8');
+    } catch {
+      return;
+    }
+    const output = Object.fromEntries(
+      Object.entries(parseOutput(text)).map(([key, value]) => [key, maskSecrets(value, this.secretValues)]),
+    );
+    const previous = this.service.status.output ?? {};
+    if (JSON.stringify(output) === JSON.stringify(previous)) return;
+    const status: ServiceStatus = { ...this.service.status, output, statusVersion: this.context.store.nextVersion() };
+    this.service = { ...this.service, status };
+    this.context.store.updateServiceStatus(this.service.id, status, isActive(this.state) ? this.record : null);
     this.context.statusChanged(this.service);
   }
 
@@ -157,9 +190,10 @@ export class ServiceController {
 
   private commandSpec(command: string, session: string): CommandSpec {
     const { settings } = this.context;
-    const { env } = buildCommandEnv(settings.baseEnv, this.service.spec.env, join(settings.stateDir, 'secrets'), {
+    const { env, secrets } = buildCommandEnv(settings.baseEnv, this.service.spec.env, join(settings.stateDir, 'secrets'), {
       GITPOD_OUTPUT: join(settings.stateDir, 'outputs', `${session}.env`),
     });
+    this.secretValues = secrets;
     return {
       command,
       cwd: settings.workspace,

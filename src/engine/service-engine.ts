@@ -4,6 +4,8 @@
  * controller then moves what is toward it. Reads are served from memory.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
@@ -20,15 +22,16 @@ import type {
   ServiceSpec,
   UpdateServiceRequest,
 } from '../domain/schema.js';
-import { REFERENCE_PATTERN } from '../domain/schema.js';
 import type { ServiceState } from '../domain/service-lifecycle.js';
 import { bootId, isAlive } from '../runtime/proc.js';
 import { killSession } from '../runtime/terminate.js';
 import type { StoredService, Store } from '../store/store.js';
+import type { FileLogSource } from './log-source.js';
 import { ServiceController } from './service-controller.js';
 import type { EngineSettings } from './settings.js';
 import { paginate, type Page } from './pagination.js';
 import { validateEnvItems } from './validate-env.js';
+import { checkEnvironment, checkReference, requireId } from './requests.js';
 
 export interface ServiceEngineOptions {
   readonly settings: EngineSettings;
@@ -47,6 +50,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   private readonly controllers = new Map<string, ServiceController>();
   private readonly byReference = new Map<string, ServiceController>();
   private readonly options: ServiceEngineOptions;
+  private dependents: (id: string) => string[] = () => [];
 
   constructor(options: ServiceEngineOptions) {
     super();
@@ -58,9 +62,26 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     for (const stored of this.options.store.loadServices()) {
       const state = await this.recover(stored);
       const service: Service = { ...stored.service, environmentId: this.options.environmentId };
-      this.adopt(new ServiceController(this.controllerContext(), service, state, null));
+      const controller = new ServiceController(this.controllerContext(), service, state, null);
+      // A recovered service's stored status still says what the dead daemon last wrote.
+      controller.writeStatus();
+      this.adopt(controller);
     }
     for (const controller of [...this.controllers.values()]) controller.reconcile();
+    this.watchOutputs();
+  }
+
+  private outputWatcher: FSWatcher | undefined;
+
+  /** One inotify watch on the outputs directory routes each change to its session's service. */
+  private watchOutputs(): void {
+    const dir = join(this.options.settings.stateDir, 'outputs');
+    mkdirSync(dir, { recursive: true });
+    this.outputWatcher = watch(dir, (_event, filename) => {
+      const session = filename?.toString().replace(/\.env$/, '');
+      if (session !== undefined) this.sessionController(session)?.refreshOutput();
+    });
+    this.outputWatcher.on('error', (error) => this.options.log.warn({ err: error }, 'Watching service outputs failed'));
   }
 
   /**
@@ -120,29 +141,26 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   private controller(id: string | undefined): ServiceController {
-    if (id === undefined || id === '') throw invalidArgument('Missing "id": give the id of a service');
-    const controller = this.controllers.get(id);
+    const controller = this.controllers.get(requireId(id, 'service'));
     if (controller === undefined) throw notFound(`Service "${id}" not found`);
     return controller;
   }
 
-  private checkEnvironment(environmentId: string | undefined): void {
-    if (environmentId !== undefined && environmentId !== '' && environmentId !== this.options.environmentId) {
-      throw notFound(
-        `Environment "${environmentId}" not found: this daemon serves environment "${this.options.environmentId}"`,
-      );
-    }
+  /** Whether a service of this id exists (tasks may depend on it). */
+  has(id: string): boolean {
+    return this.controllers.has(id);
+  }
+
+  /** Tells which tasks depend on a service, so that it is not deleted under them. */
+  setDependents(dependents: (id: string) => string[]): void {
+    this.dependents = dependents;
   }
 
   create(request: CreateServiceRequest): Service {
-    this.checkEnvironment(request.environmentId);
+    checkEnvironment(request.environmentId, this.options.environmentId);
     const metadata = request.metadata ?? {};
     const spec = request.spec ?? {};
-    const reference = metadata.reference ?? '';
-    if (reference === '') throw invalidArgument('Missing "metadata.reference": every service needs a reference');
-    if (!REFERENCE_PATTERN.test(reference)) {
-      throw invalidArgument(`Invalid "metadata.reference" "${reference}": it must match ^[a-zA-Z0-9_-]{1,128}$`);
-    }
+    const reference = checkReference(metadata.reference, 'service');
     if ((spec.commands?.start ?? '').trim() === '') {
       throw invalidArgument(`Missing "spec.commands.start": service "${reference}" needs a start command`);
     }
@@ -278,6 +296,12 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   /** Returns at once; the service is stopped first (at once with force), then it disappears. */
   delete(id: string | undefined, force: boolean): void {
     const controller = this.controller(id);
+    const dependents = this.dependents(controller.service.id);
+    if (dependents.length > 0) {
+      throw failedPrecondition(
+        `Cannot delete service "${controller.service.metadata.reference}": ${dependents.map((ref) => `"${ref}"`).join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it`,
+      );
+    }
     if (force) controller.requestForce();
     const { spec } = controller.service;
     if (spec.desiredPhase === 'SERVICE_PHASE_DELETED') {
@@ -289,15 +313,30 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
 
   /** Stops every running service in parallel by the stop rules (daemon shutdown). */
   async shutdown(): Promise<void> {
+    this.outputWatcher?.close();
     const stopping = [...this.controllers.values()].filter((controller) => controller.active);
     await Promise.all(stopping.map((controller) => controller.shutdown()));
   }
 
   /** True while the session that writes this log is still starting, running or stopping. */
   sessionLive(session: string): boolean {
-    return [...this.controllers.values()].some(
-      (controller) => controller.active && controller.service.status.session === session,
-    );
+    return this.sessionController(session)?.active === true;
+  }
+
+  private sessionController(session: string): ServiceController | undefined {
+    return [...this.controllers.values()].find((controller) => controller.service.status.session === session);
+  }
+
+  /** The log of a service session (the current one or an earlier one still on disk). */
+  logSource(session: string): FileLogSource | undefined {
+    const path = join(this.options.settings.stateDir, 'logs', `${session}.log`);
+    if (!existsSync(path)) return undefined;
+    return {
+      kind: 'file',
+      path,
+      isLive: () => this.sessionLive(session),
+      secrets: () => this.sessionController(session)?.secretValues ?? [],
+    };
   }
 
   all(): Service[] {

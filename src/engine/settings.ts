@@ -8,6 +8,10 @@ export interface EngineSettings {
   /** Grace between SIGTERM (or the stop command) and SIGKILL. */
   readonly stopTimeoutMs: number;
   readonly probe: ProbeTimings;
+  /** Grace between SIGTERM and SIGKILL when a task execution is stopped. */
+  readonly taskStopTimeoutMs: number;
+  /** Finished executions kept in the history (older ones are pruned with their logs). */
+  readonly maxExecutions: number;
   /** How long a service may stay STARTING; 0: no limit. */
   readonly readinessTimeoutMs: number;
   /** The environment every command inherits, before the spec's own variables. */
@@ -15,3 +19,5 @@ export interface EngineSettings {
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 120_000;
+export const DEFAULT_TASK_STOP_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_EXECUTIONS = 1000;

@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProcessIdentity } from '../domain/service-lifecycle.js';
-import type { Service, ServiceMetadata, ServiceSpec, ServiceStatus } from '../domain/schema.js';
+import type {
+  Service,
+  ServiceMetadata,
+  ServiceSpec,
+  ServiceStatus,
+  Task,
+  TaskExecution,
+  TaskMetadata,
+  TaskSpec,
+} from '../domain/schema.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -21,6 +30,23 @@ const MIGRATIONS: readonly string[] = [
      spec TEXT NOT NULL,
      status TEXT NOT NULL,
      process TEXT
+   ) STRICT;`,
+  `CREATE TABLE tasks (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     reference TEXT NOT NULL UNIQUE,
+     depends_on TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     spec TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE task_executions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     finished INTEGER NOT NULL,
+     metadata TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     processes TEXT NOT NULL
    ) STRICT;`,
 ];
 
@@ -34,6 +60,16 @@ export interface ServiceProcessRecord {
 export interface StoredService {
   readonly service: Service;
   readonly process: ServiceProcessRecord | null;
+}
+
+/** The running processes of an execution's steps, by step id. */
+export type StepProcessRecords = Record<string, ServiceProcessRecord>;
+
+export interface StoredExecution {
+  readonly execution: TaskExecution;
+  /** Extra facts tend keeps about the main task, not part of the wire shape. */
+  readonly taskReference: string;
+  readonly processes: StepProcessRecords;
 }
 
 interface ServiceRow {
@@ -77,6 +113,31 @@ export class Store {
       allServices: this.db.prepare<[], ServiceRow>(
         'SELECT id, metadata, spec, status, process FROM services ORDER BY seq',
       ),
+      insertTask: this.db.prepare<[string, string, string, string, string]>(
+        'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
+      ),
+      updateTask: this.db.prepare<[string, string, string, string, string]>(
+        'UPDATE tasks SET reference = ?, depends_on = ?, metadata = ?, spec = ? WHERE id = ?',
+      ),
+      deleteTask: this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
+      allTasks: this.db.prepare<[], { id: string; depends_on: string; metadata: string; spec: string }>(
+        'SELECT id, depends_on, metadata, spec FROM tasks ORDER BY seq',
+      ),
+      insertExecution: this.db.prepare<[string, number, string, string, string, string]>(
+        'INSERT INTO task_executions (id, finished, metadata, spec, status, processes) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      updateExecution: this.db.prepare<[number, string, string, string, string, string]>(
+        'UPDATE task_executions SET finished = ?, metadata = ?, spec = ?, status = ?, processes = ? WHERE id = ?',
+      ),
+      allExecutions: this.db.prepare<[], { id: string; metadata: string; spec: string; status: string; processes: string }>(
+        'SELECT id, metadata, spec, status, processes FROM task_executions ORDER BY seq',
+      ),
+      oldFinishedExecutions: this.db.prepare<[number], { id: string }>(
+        `SELECT id FROM task_executions WHERE finished = 1 AND seq <= (
+           SELECT seq FROM task_executions ORDER BY seq DESC LIMIT 1 OFFSET ?
+         )`,
+      ),
+      deleteExecution: this.db.prepare<[string]>('DELETE FROM task_executions WHERE id = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
   }
@@ -165,6 +226,84 @@ export class Store {
 
   deleteService(id: string): void {
     this.statements.deleteService.run(id);
+  }
+
+  loadTasks(): Task[] {
+    return this.statements.allTasks.all().map((row) => ({
+      id: row.id,
+      environmentId: '',
+      dependsOn: JSON.parse(row.depends_on) as string[],
+      metadata: JSON.parse(row.metadata) as TaskMetadata,
+      spec: JSON.parse(row.spec) as TaskSpec,
+    }));
+  }
+
+  insertTask(task: Task): void {
+    this.statements.insertTask.run(
+      task.id,
+      task.metadata.reference ?? '',
+      JSON.stringify(task.dependsOn),
+      JSON.stringify(task.metadata),
+      JSON.stringify(task.spec),
+    );
+  }
+
+  updateTask(task: Task): void {
+    this.statements.updateTask.run(
+      task.metadata.reference ?? '',
+      JSON.stringify(task.dependsOn),
+      JSON.stringify(task.metadata),
+      JSON.stringify(task.spec),
+      task.id,
+    );
+  }
+
+  deleteTask(id: string): void {
+    this.statements.deleteTask.run(id);
+  }
+
+  loadExecutions(): StoredExecution[] {
+    return this.statements.allExecutions.all().map((row) => {
+      const metadata = JSON.parse(row.metadata) as TaskExecution['metadata'] & { tendTaskReference?: string };
+      const { tendTaskReference, ...wire } = metadata;
+      return {
+        execution: {
+          id: row.id,
+          metadata: wire,
+          spec: JSON.parse(row.spec) as TaskExecution['spec'],
+          status: JSON.parse(row.status) as TaskExecution['status'],
+        },
+        taskReference: tendTaskReference ?? '',
+        processes: JSON.parse(row.processes) as StepProcessRecords,
+      };
+    });
+  }
+
+  /** Inserts or updates an execution with the processes of its running steps, in one transaction. */
+  saveExecution(stored: StoredExecution, finished: boolean, insert: boolean): void {
+    const { execution } = stored;
+    const metadata = JSON.stringify({ ...execution.metadata, tendTaskReference: stored.taskReference });
+    const args = [
+      finished ? 1 : 0,
+      metadata,
+      JSON.stringify(execution.spec),
+      JSON.stringify(execution.status),
+      JSON.stringify(stored.processes),
+    ] as const;
+    this.db.transaction(() => {
+      if (insert) this.statements.insertExecution.run(execution.id, ...args);
+      else this.statements.updateExecution.run(...args, execution.id);
+      this.saveVersion();
+    })();
+  }
+
+  /** Deletes finished executions older than the newest `keep`; returns their ids. */
+  pruneExecutions(keep: number): string[] {
+    return this.db.transaction(() => {
+      const ids = this.statements.oldFinishedExecutions.all(keep).map((row) => row.id);
+      for (const id of ids) this.statements.deleteExecution.run(id);
+      return ids;
+    })();
   }
 
   integrityCheck(): string {

@@ -26,6 +26,7 @@ export interface TestDaemon {
 
 export const TEST_TIMINGS = {
   stopTimeoutMs: 500,
+  taskStopTimeoutMs: 500,
   probe: { initialIntervalMs: 5, maxIntervalMs: 50, probeTimeoutMs: 2000 },
 } satisfies Partial<DaemonOptions>;
 

@@ -1,0 +1,130 @@
+import { Command } from 'commander';
+import { resolveStateDir } from '../app/state-dir.js';
+import type { Task, TaskExecution } from '../domain/schema.js';
+import { CliError, connect, type ApiClient } from './client.js';
+import { stateDirOption, type StateDirOptions } from './options.js';
+import { listAll, printJson } from './output.js';
+import { printLog } from './services-command.js';
+import { formatTable, shortEnum } from './table.js';
+
+const WAIT_POLL_MS = 100;
+
+async function findTask(client: ApiClient, reference: string): Promise<Task> {
+  const { tasks } = await client.call<{ tasks?: Task[] }>('ListTasks', { filter: { references: [reference] } });
+  const task = tasks?.[0];
+  if (task === undefined) throw new CliError(`Task "${reference}" not found: \`tend tasks list\` shows them all`);
+  return task;
+}
+
+function finished(execution: TaskExecution): boolean {
+  return ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'].includes(
+    execution.status.phase,
+  );
+}
+
+export function tasksCommand(): Command {
+  const tasks = new Command('tasks').description('list and start tasks, read the logs of their last run');
+
+  stateDirOption(tasks.command('list').description('list the tasks'))
+    .option('--json', 'print the tasks as JSON')
+    .action(async (options: StateDirOptions & { json?: boolean }) => {
+      const client = connect(resolveStateDir(options));
+      const list = await listAll<Task>(client.call, 'ListTasks', 'tasks');
+      if (options.json === true) return printJson(list);
+      const byId = new Map(list.map((task) => [task.id, task.metadata.reference ?? task.id]));
+      const rows = list.map((task) => [
+        task.metadata.reference ?? '',
+        task.spec.command ?? '',
+        task.dependsOn.map((id) => byId.get(id) ?? id).join(','),
+      ]);
+      process.stdout.write(`${formatTable(['TASK', 'COMMAND', 'DEPENDS ON'], rows)}\n`);
+    });
+
+  stateDirOption(tasks.command('start <reference>').description('start a task (and its dependencies) as a new execution'))
+    .option('--wait', 'wait until it ends; the exit code is 0 only if it succeeded')
+    .option('--json', 'print the execution as JSON')
+    .action(async (reference: string, options: StateDirOptions & { wait?: boolean; json?: boolean }) => {
+      const client = connect(resolveStateDir(options));
+      const task = await findTask(client, reference);
+      let { taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('StartTask', { id: task.id });
+      if (options.wait !== true) {
+        if (options.json === true) return printJson(execution);
+        process.stdout.write(`Started ${reference}: execution ${execution.id}\n`);
+        return;
+      }
+      while (!finished(execution)) {
+        await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+        ({ taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id: execution.id }));
+      }
+      if (options.json === true) printJson(execution);
+      else process.stdout.write(describeExecution(execution, reference));
+      if (execution.status.phase !== 'TASK_EXECUTION_PHASE_SUCCEEDED') process.exitCode = 1;
+    });
+
+  stateDirOption(tasks.command('logs <reference>').description("print the output of a task's latest execution"))
+    .option('-f, --follow', 'keep printing while it runs')
+    .action(async (reference: string, options: StateDirOptions & { follow?: boolean }) => {
+      const client = connect(resolveStateDir(options));
+      const task = await findTask(client, reference);
+      const { taskExecutions } = await client.call<{ taskExecutions?: TaskExecution[] }>('ListTaskExecutions', {
+        filter: { taskIds: [task.id] },
+        pagination: { pageSize: 1 },
+      });
+      const url = taskExecutions?.[0]?.status.logUrl;
+      if (url === undefined) throw new CliError(`Task "${reference}" has not run yet: it has no log`);
+      await printLog(client, url, options);
+    });
+
+  return tasks;
+}
+
+export function describeExecution(execution: TaskExecution, reference: string): string {
+  const labels = new Map(execution.spec.plan.flatMap((group) => group.steps.map((step) => [step.id, step.label] as const)));
+  const lines = [`${reference}: ${shortEnum(execution.status.phase, 'TASK_EXECUTION_PHASE_')}`];
+  for (const step of execution.status.steps) {
+    lines.push(`  ${labels.get(step.id) ?? step.id}: ${shortEnum(step.phase, 'TASK_EXECUTION_PHASE_')}`);
+    if (step.failureMessage !== undefined) lines.push(...step.failureMessage.split('\n').map((line) => `    ${line}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function executionsCommand(): Command {
+  const executions = new Command('executions').description('the history of task executions');
+
+  stateDirOption(executions.command('list').description('list executions, newest first'))
+    .option('--json', 'print them as JSON')
+    .action(async (options: StateDirOptions & { json?: boolean }) => {
+      const client = connect(resolveStateDir(options));
+      const list = await listAll<TaskExecution>(client.call, 'ListTaskExecutions', 'taskExecutions');
+      if (options.json === true) return printJson(list);
+      const tasks = await listAll<Task>(client.call, 'ListTasks', 'tasks');
+      const names = new Map(tasks.map((task) => [task.id, task.metadata.reference ?? task.id]));
+      const rows = list.map((execution) => [
+        execution.id,
+        names.get(execution.metadata.taskId) ?? execution.metadata.taskId,
+        shortEnum(execution.status.phase, 'TASK_EXECUTION_PHASE_'),
+        execution.metadata.startedBy,
+        execution.metadata.createdAt,
+      ]);
+      process.stdout.write(`${formatTable(['EXECUTION', 'TASK', 'PHASE', 'STARTED BY', 'CREATED'], rows)}\n`);
+    });
+
+  stateDirOption(executions.command('show <id>').description('show an execution, its steps and why they failed'))
+    .option('--json', 'print it as JSON')
+    .action(async (id: string, options: StateDirOptions & { json?: boolean }) => {
+      const client = connect(resolveStateDir(options));
+      const { taskExecution } = await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id });
+      if (options.json === true) return printJson(taskExecution);
+      const main = taskExecution.spec.plan.flatMap((group) => group.steps).find((step) => step.id === taskExecution.metadata.taskId);
+      process.stdout.write(describeExecution(taskExecution, main?.label ?? taskExecution.metadata.taskId));
+    });
+
+  stateDirOption(executions.command('stop <id>').description('stop a running execution'))
+    .action(async (id: string, options: StateDirOptions) => {
+      const client = connect(resolveStateDir(options));
+      await client.call('StopTaskExecution', { id });
+      process.stdout.write(`Stopping ${id}\n`);
+    });
+
+  return executions;
+}

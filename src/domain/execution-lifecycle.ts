@@ -1,0 +1,183 @@
+/**
+ * The task execution lifecycle as one pure function:
+ * `transitionExecution(plan, state, event) → {state, effects}`. Groups run in order, the steps
+ * of a group together; a failed step lets the rest of its group finish and then fails the
+ * execution (later groups never start, so their steps never appear); a stop ends every running
+ * step and the execution is STOPPED.
+ */
+import type { TaskExecutionPhase } from './schema.js';
+
+export type StepPhase = 'running' | 'succeeded' | 'failed' | 'stopped';
+
+export interface StepState {
+  readonly id: string;
+  readonly phase: StepPhase;
+  readonly failureMessage: string | null;
+  readonly output: Readonly<Record<string, string>>;
+}
+
+export type ExecutionState =
+  | { readonly phase: 'pending' }
+  | {
+      readonly phase: 'running';
+      readonly group: number;
+      readonly steps: readonly StepState[];
+      /** The first step failure: the execution fails once the current group has finished. */
+      readonly failure: string | null;
+    }
+  | { readonly phase: 'stopping'; readonly steps: readonly StepState[] }
+  | { readonly phase: 'succeeded'; readonly steps: readonly StepState[] }
+  | { readonly phase: 'failed'; readonly steps: readonly StepState[]; readonly failureMessage: string }
+  | { readonly phase: 'stopped'; readonly steps: readonly StepState[] };
+
+export type ExecutionEvent =
+  | { readonly type: 'Began' }
+  | {
+      readonly type: 'StepEnded';
+      readonly stepId: string;
+      readonly outcome: 'succeeded' | 'failed';
+      readonly failureMessage: string | null;
+      readonly output: Readonly<Record<string, string>>;
+    }
+  | { readonly type: 'StepOutput'; readonly stepId: string; readonly output: Readonly<Record<string, string>> }
+  | { readonly type: 'StopRequested' };
+
+export type ExecutionEffect =
+  | { readonly type: 'startSteps'; readonly stepIds: readonly string[] }
+  | { readonly type: 'stopSteps'; readonly stepIds: readonly string[] };
+
+export interface ExecutionTransition {
+  readonly state: ExecutionState;
+  readonly effects: readonly ExecutionEffect[];
+}
+
+/** Step ids by group, in plan order. */
+export type PlanShape = readonly (readonly string[])[];
+
+const stay = (state: ExecutionState): ExecutionTransition => ({ state, effects: [] });
+
+const running = (ids: readonly string[]): StepState[] =>
+  ids.map((id) => ({ id, phase: 'running', failureMessage: null, output: {} }));
+
+function startGroup(plan: PlanShape, group: number, steps: readonly StepState[]): ExecutionTransition {
+  const ids = plan[group] ?? [];
+  return {
+    state: { phase: 'running', group, steps: [...steps, ...running(ids)], failure: null },
+    effects: [{ type: 'startSteps', stepIds: ids }],
+  };
+}
+
+function replaceStep(steps: readonly StepState[], id: string, change: Partial<StepState>): StepState[] {
+  return steps.map((step) => (step.id === id ? { ...step, ...change } : step));
+}
+
+function isRunning(steps: readonly StepState[], id: string): boolean {
+  return steps.some((step) => step.id === id && step.phase === 'running');
+}
+
+export function transitionExecution(plan: PlanShape, state: ExecutionState, event: ExecutionEvent): ExecutionTransition {
+  switch (state.phase) {
+    case 'pending':
+      switch (event.type) {
+        case 'Began':
+          return plan.length === 0 ? stay({ phase: 'succeeded', steps: [] }) : startGroup(plan, 0, []);
+        case 'StopRequested':
+          return stay({ phase: 'stopped', steps: [] });
+        case 'StepEnded':
+        case 'StepOutput':
+          return stay(state);
+      }
+      return assertNever(event);
+
+    case 'running':
+      switch (event.type) {
+        case 'Began':
+          return stay(state);
+        case 'StepOutput':
+          if (!isRunning(state.steps, event.stepId)) return stay(state);
+          return stay({ ...state, steps: replaceStep(state.steps, event.stepId, { output: event.output }) });
+        case 'StopRequested': {
+          const ids = state.steps.filter((step) => step.phase === 'running').map((step) => step.id);
+          return { state: { phase: 'stopping', steps: state.steps }, effects: [{ type: 'stopSteps', stepIds: ids }] };
+        }
+        case 'StepEnded': {
+          if (!isRunning(state.steps, event.stepId)) return stay(state);
+          const steps = replaceStep(state.steps, event.stepId, {
+            phase: event.outcome,
+            failureMessage: event.failureMessage,
+            output: event.output,
+          });
+          const failure = state.failure ?? (event.outcome === 'failed' ? (event.failureMessage ?? 'A step failed') : null);
+          if (steps.some((step) => step.phase === 'running')) return stay({ ...state, steps, failure });
+          if (failure !== null) return stay({ phase: 'failed', steps, failureMessage: failure });
+          if (state.group + 1 < plan.length) return startGroup(plan, state.group + 1, steps);
+          return stay({ phase: 'succeeded', steps });
+        }
+      }
+      return assertNever(event);
+
+    case 'stopping':
+      switch (event.type) {
+        case 'Began':
+        case 'StopRequested':
+          return stay(state);
+        case 'StepOutput':
+          if (!isRunning(state.steps, event.stepId)) return stay(state);
+          return stay({ ...state, steps: replaceStep(state.steps, event.stepId, { output: event.output }) });
+        case 'StepEnded': {
+          if (!isRunning(state.steps, event.stepId)) return stay(state);
+          // A step that still managed to succeed keeps its success; any other end is the stop's doing.
+          const steps = replaceStep(state.steps, event.stepId, {
+            phase: event.outcome === 'succeeded' ? 'succeeded' : 'stopped',
+            failureMessage: null,
+            output: event.output,
+          });
+          return stay(steps.some((step) => step.phase === 'running') ? { phase: 'stopping', steps } : { phase: 'stopped', steps });
+        }
+      }
+      return assertNever(event);
+
+    case 'succeeded':
+    case 'failed':
+    case 'stopped':
+      return stay(state);
+  }
+  return assertNever(state);
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled execution state or event: ${JSON.stringify(value)}`);
+}
+
+export function isFinished(state: ExecutionState): boolean {
+  return state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'stopped';
+}
+
+export function executionWirePhase(state: ExecutionState): TaskExecutionPhase {
+  switch (state.phase) {
+    case 'pending':
+      return 'TASK_EXECUTION_PHASE_PENDING';
+    case 'running':
+    case 'stopping':
+      return 'TASK_EXECUTION_PHASE_RUNNING';
+    case 'succeeded':
+      return 'TASK_EXECUTION_PHASE_SUCCEEDED';
+    case 'failed':
+      return 'TASK_EXECUTION_PHASE_FAILED';
+    case 'stopped':
+      return 'TASK_EXECUTION_PHASE_STOPPED';
+  }
+}
+
+export function stepWirePhase(phase: StepPhase): TaskExecutionPhase {
+  switch (phase) {
+    case 'running':
+      return 'TASK_EXECUTION_PHASE_RUNNING';
+    case 'succeeded':
+      return 'TASK_EXECUTION_PHASE_SUCCEEDED';
+    case 'failed':
+      return 'TASK_EXECUTION_PHASE_FAILED';
+    case 'stopped':
+      return 'TASK_EXECUTION_PHASE_STOPPED';
+  }
+}
