@@ -6,12 +6,13 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 const LAYERS = {
   domain: [],
+  config: ['domain'],
   runtime: ['domain'],
   store: ['domain'],
-  engine: ['domain', 'runtime', 'store'],
-  api: ['domain', 'engine'],
-  app: ['domain', 'runtime', 'store', 'engine', 'api'],
-  cli: ['domain', 'app'],
+  engine: ['domain', 'config', 'runtime', 'store'],
+  api: ['domain', 'config', 'engine'],
+  app: ['domain', 'config', 'runtime', 'store', 'engine', 'api'],
+  cli: ['domain', 'config', 'app'],
 };
 
 const zones = Object.entries(LAYERS).map(([layer, allowed]) => ({
@@ -32,7 +33,7 @@ export default tseslint.config(
     rules: {
       'import-x/no-restricted-paths': ['error', { zones }],
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
 );

@@ -11,6 +11,7 @@ import {
   ListTaskExecutionsRequest,
   ListTasksRequest,
   UpdateTaskRequest,
+  UpsertAutomationsFileRequest,
   DeleteServiceRequest,
   IdRequest,
   ListServicesRequest,
@@ -19,12 +20,24 @@ import {
 } from '../domain/schema.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
+import type { Automations } from '../engine/automations.js';
+import { checkEnvironment } from '../engine/requests.js';
 import { parseBody } from './connect.js';
 
 export type Handler = (body: unknown) => unknown;
 
-export function automationHandlers(services: ServiceEngine, tasks: TaskEngine): Partial<Record<AutomationMethod, Handler>> {
+export function automationHandlers(
+  services: ServiceEngine,
+  tasks: TaskEngine,
+  automations: Automations,
+  environmentId: string,
+): Partial<Record<AutomationMethod, Handler>> {
   return {
+    UpsertAutomationsFile: async (body) => {
+      const request = parseBody(UpsertAutomationsFileRequest, body);
+      checkEnvironment(request.environmentId, environmentId);
+      return automations.apply(request.automationsFile ?? {});
+    },
     CreateTask: (body) => ({ task: tasks.create(parseBody(CreateTaskRequest, body)) }),
     GetTask: (body) => ({ task: tasks.get(parseBody(IdRequest, body).id) }),
     ListTasks: (body) => {

@@ -95,6 +95,11 @@ export async function* followExecutionLog(source: ExecutionLogSource, options: {
         isLive: () => step.progress()?.ended === false,
       });
     }
+    // A service step has no output file: wait for its end before the next step's output.
+    while (step.progress()?.ended !== true) {
+      if (!options.follow) return;
+      await sleep(STEP_WAIT_MS);
+    }
     const progress = step.progress();
     if (progress?.ended !== true) return;
     if (framed) {

@@ -9,17 +9,26 @@ import { ApiError } from '../domain/errors.js';
 import type { LogSource } from '../engine/log-source.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
+import type { Automations } from '../engine/automations.js';
+import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
+import { z } from 'zod';
 import { checkBearer } from './auth.js';
 import { automationHandlers, resolveHandler } from './automation-service.js';
-import { MAX_BODY_BYTES, parseJson, sendError, sendJson } from './connect.js';
+import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
 import { followExecutionLog, followLog, maskLines } from './log-stream.js';
 
 export interface ServerOptions {
   readonly token: string;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
+  readonly automations: Automations;
+  readonly environmentId: string;
+  /** What `tend status` shows. */
+  readonly status: () => unknown;
   readonly log: Logger;
 }
+
+const FireTriggerRequest = z.strictObject({ triggers: z.array(z.enum(TRIGGER_NAMES)).min(1) });
 
 const LOG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -37,7 +46,7 @@ function toApiError(error: unknown, log: Logger): ApiError {
 }
 
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const { token, services, tasks, log } = options;
+  const { token, services, tasks, automations, log } = options;
   const app = Fastify({
     loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,7 +55,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
   });
-  const handlers = automationHandlers(services, tasks);
+  const handlers = automationHandlers(services, tasks, automations, options.environmentId);
   const findLog = (logId: string): LogSource | undefined =>
     LOG_ID.test(logId) ? (services.logSource(logId) ?? tasks.logSource(logId)) : undefined;
 
@@ -68,9 +77,24 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     async (request, reply) => {
       const handler = resolveHandler(handlers, request.params.method);
       const body = parseJson(typeof request.body === 'string' ? request.body : '');
-      return sendJson(reply, handler(withQueryPagination(body, request.query)));
+      return sendJson(reply, await handler(withQueryPagination(body, request.query)));
     },
   );
+
+  // tend's own methods, in the same Connect style: the daemon's status and firing triggers.
+  app.post<{ Params: { method: string } }>('/tend.v1.DaemonService/:method', async (request, reply) => {
+    const body = parseJson(typeof request.body === 'string' ? request.body : '');
+    switch (request.params.method) {
+      case 'GetStatus':
+        return sendJson(reply, options.status());
+      case 'FireTrigger': {
+        const { triggers } = parseBody(FireTriggerRequest, body);
+        return sendJson(reply, automations.fire(triggers as TriggerName[]));
+      }
+      default:
+        throw new ApiError('unimplemented', `Method "${request.params.method}" does not exist on tend.v1.DaemonService`);
+    }
+  });
 
   app.get<{ Params: { logId: string }; Querystring: { follow?: string; tail?: string } }>(
     '/logs/:logId',
@@ -112,3 +136,4 @@ function withQueryPagination(body: unknown, query: Record<string, string | undef
   }
   return { ...record, pagination };
 }
+

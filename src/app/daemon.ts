@@ -15,6 +15,9 @@ import {
   type EngineSettings,
 } from '../engine/settings.js';
 import { TaskEngine } from '../engine/task-engine.js';
+import { Automations } from '../engine/automations.js';
+import type { TriggerName } from '../domain/schema.js';
+import { AutomationsWatcher } from './automations-watcher.js';
 import { INSTANCE_MARKER_VAR } from '../runtime/proc.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
@@ -40,6 +43,11 @@ export interface DaemonOptions {
   readonly probe?: Partial<ProbeTimings>;
   readonly token?: string;
   readonly environmentId?: string;
+  /** The automations file to load and watch; none when undefined. */
+  readonly automationsFile?: string;
+  readonly reloadDebounceMs?: number;
+  /** Triggers fired once the automations file is applied (`tend up`: postEnvironmentStart, postDevcontainerStart). */
+  readonly startTriggers?: readonly TriggerName[];
   readonly log?: Logger;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -51,6 +59,8 @@ export interface Daemon {
   readonly token: string;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
+  readonly automations: Automations;
+  readonly watcher: AutomationsWatcher | undefined;
   readonly store: Store;
   /** Stops every service by the stop rules, then closes the server and the store. */
   stop(): Promise<void>;
@@ -106,7 +116,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logUrl: (logId) => `${baseUrl}/logs/${logId}`,
   });
 
-  const server = buildServer({ token, services, tasks, log });
+  const automations = new Automations(services, tasks, store, log.child({ component: 'automations' }));
+  const watcher =
+    options.automationsFile === undefined
+      ? undefined
+      : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs);
+  const daemonStatus = () => ({
+    daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
+    automationsFile: watcher?.status ?? null,
+  });
+  const server = buildServer({ token, services, tasks, automations, environmentId, status: daemonStatus, log });
   try {
     await server.listen({ host, port });
   } catch (error) {
@@ -119,6 +138,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   baseUrl = `http://${urlHost}:${address.port}`;
   await services.load();
   await tasks.load();
+  await watcher?.start();
+  if (options.startTriggers !== undefined && options.startTriggers.length > 0) automations.fire(options.startTriggers);
 
   const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
   writeDaemonInfo(stateDir, info);
@@ -128,6 +149,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info('Daemon stopping: stopping every task execution and service');
+      await watcher?.close();
       await Promise.all([tasks.shutdown(), services.shutdown()]);
       await server.close();
       removeDaemonInfo(stateDir);
@@ -136,5 +158,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, services, tasks, store, stop };
+  return { info, instanceId, token, services, tasks, automations, watcher, store, stop };
 }

@@ -15,7 +15,9 @@ export class CliError extends Error {
 
 export interface ApiClient {
   readonly info: DaemonInfo;
-  call<T>(method: string, body: unknown): Promise<T>;
+  readonly stateDir: string;
+  /** A Connect unary call; `service` defaults to gitpod.v1.EnvironmentAutomationService. */
+  call<T>(method: string, body: unknown, service?: string): Promise<T>;
   fetchLog(url: string, query: Record<string, string>): Promise<Response>;
 }
 
@@ -29,10 +31,11 @@ export function connect(stateDir: string): ApiClient {
   const headers = { authorization: `Bearer ${token}` };
   return {
     info,
-    async call<T>(method: string, body: unknown): Promise<T> {
+    stateDir,
+    async call<T>(method: string, body: unknown, service = 'gitpod.v1.EnvironmentAutomationService'): Promise<T> {
       let response: Response;
       try {
-        response = await fetch(`${info.url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+        response = await fetch(`${info.url}/${service}/${method}`, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },
           body: JSON.stringify(body),

@@ -5,6 +5,9 @@ import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
 import { CliError } from './client.js';
 import type { StateDirOptions } from './options.js';
+import { findAutomationsFile } from '../config/load-file.js';
+import { didYouMean } from '../config/did-you-mean.js';
+import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 
 interface DaemonCommandOptions extends StateDirOptions {
   listen: string;
@@ -13,6 +16,8 @@ interface DaemonCommandOptions extends StateDirOptions {
   readinessTimeout: string;
   probeInterval: string;
   environmentId?: string;
+  file?: string;
+  trigger?: string[];
 }
 
 function durationOption(name: string, text: string): number {
@@ -24,6 +29,13 @@ function durationOption(name: string, text: string): number {
 export async function runDaemonCommand(options: DaemonCommandOptions): Promise<void> {
   const workspace = resolve(options.workspace ?? process.cwd());
   const stateDir = resolveStateDir({ ...options, workspace });
+  const automationsFile = options.file !== undefined ? resolve(options.file) : findAutomationsFile(workspace);
+  const triggers = (options.trigger ?? []).map((name) => {
+    if (!(TRIGGER_NAMES as readonly string[]).includes(name)) {
+      throw new CliError(`Unknown trigger "${name}"${didYouMean(name, TRIGGER_NAMES)}: use ${TRIGGER_NAMES.join(', ')}`, 2);
+    }
+    return name as TriggerName;
+  });
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
@@ -36,6 +48,8 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
     probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),
+    ...(automationsFile !== undefined ? { automationsFile } : {}),
+    startTriggers: triggers,
     log,
   });
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -8,6 +8,12 @@ import { CliError } from './client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
 import { executionsCommand, tasksCommand } from './tasks-command.js';
+import { runDown, runPrebuild, runStatus, runTrigger, runUp, type UpOptions } from './up-command.js';
+import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
+import { didYouMean } from '../config/did-you-mean.js';
+import { findAutomationsFile, loadAutomationsFile } from '../config/load-file.js';
+import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
+import { automationsJsonSchema } from '../config/json-schema.js';
 
 const program = new Command('tend')
   .description('A supervisor for development environments: runs automations.yaml and serves the Gitpod automations API')
@@ -21,6 +27,8 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
   .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
   .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
+  .option('--file <path>', 'automations file to load and watch (default: .gitpod/automations.yaml or .ona/automations.yaml)')
+  .option('--trigger <name...>', 'triggers to fire once the automations file is applied')
   // Loaded only here: the server, store and engine are not needed by the other commands.
   .action(async (options) => (await import('./daemon-command.js')).runDaemonCommand(options));
 
@@ -35,6 +43,60 @@ stateDirOption(program.command('env').description('print the exports that point 
     process.stdout.write(
       `export GITPOD_BASE_URL=${info.url}\nexport GITPOD_API_KEY=${token}\nexport GITPOD_ENVIRONMENT_ID=${info.environmentId}\n`,
     );
+  });
+
+stateDirOption(program.command('up').description('start the daemon, fire postEnvironmentStart and postDevcontainerStart, show progress and output'))
+  .option('--file <path>', 'automations file (default: .gitpod/automations.yaml or .ona/automations.yaml)')
+  .option('-d, --detach', 'return once services are RUNNING and tasks have ended; exit code 0 only if all succeeded')
+  .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL for the daemon it starts')
+  .action(async (options: UpOptions) => runUp(options));
+
+stateDirOption(program.command('down').description('stop the daemon and everything it runs')).action(async (options: StateDirOptions) =>
+  runDown(options),
+);
+
+stateDirOption(program.command('trigger <names...>').description(`fire triggers on the running daemon (${TRIGGER_NAMES.join(', ')})`)).action(
+  async (names: string[], options: StateDirOptions) => {
+    const unknown = names.filter((name) => !(TRIGGER_NAMES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      throw new CliError(`Unknown trigger ${unknown.map((name) => `"${name}"${didYouMean(name, TRIGGER_NAMES)}`).join(', ')}: use ${TRIGGER_NAMES.join(', ')}`, 2);
+    }
+    await runTrigger(names as TriggerName[], options);
+  },
+);
+
+stateDirOption(program.command('prebuild').description('run the prebuild automations, then the beforeSnapshot tasks'))
+  .option('--file <path>', 'automations file')
+  .action(async (options: UpOptions) => runPrebuild(options));
+
+stateDirOption(program.command('status').description("the daemon, its automations file (and its problems) and what runs"))
+  .option('--json', 'print it as JSON')
+  .action(async (options: StateDirOptions & { json?: boolean }) => runStatus(options));
+
+program
+  .command('validate [file]')
+  .description('check an automations file; prints every problem with its line and column')
+  .option('--workspace <dir>', 'where to look for the file (default: the current directory)')
+  .action((file: string | undefined, options: { workspace?: string }) => {
+    const path = file ?? findAutomationsFile(options.workspace ?? process.cwd());
+    if (path === undefined) throw new CliError('No automations file found: give its path, or create .gitpod/automations.yaml', 2);
+    try {
+      const { file: parsed } = loadAutomationsFile(path);
+      const services = Object.keys(parsed.services ?? {}).length;
+      const tasks = Object.keys(parsed.tasks ?? {}).length;
+      process.stdout.write(`${path} is valid: ${services} service${services === 1 ? '' : 's'}, ${tasks} task${tasks === 1 ? '' : 's'}\n`);
+    } catch (error) {
+      if (!(error instanceof InvalidAutomationsFile)) throw error;
+      process.stdout.write(`${error.problems.map((problem) => formatProblem(path, problem)).join('\n')}\n`);
+      throw new CliError(`${path} has ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}`);
+    }
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of automations.yaml, for editors')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(automationsJsonSchema(), null, 2)}\n`);
   });
 
 program.addCommand(servicesCommand());

@@ -129,6 +129,8 @@ export const ServiceSpec = z.strictObject({
   runsOn: RunsOn.optional(),
   session: z.string().optional(),
   specVersion: z.string().optional(),
+  /** tend extension (the file's `readinessTimeout`): a duration such as "30s"; "0s" or absent: none. */
+  readinessTimeout: z.string().optional(),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 
@@ -165,6 +167,8 @@ export const TaskSpec = z.strictObject({
   command: z.string().optional(),
   env: z.array(EnvironmentVariableItem).optional(),
   runsOn: RunsOn.optional(),
+  /** `tend prebuild` fails when a task with this set did not succeed. */
+  prebuildRequiresSuccess: z.boolean().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -266,6 +270,7 @@ export const UpdateServiceRequest = z.strictObject({
       commands: ServiceCommands.optional(),
       env: z.array(EnvironmentVariableItem).optional(),
       runsOn: RunsOn.optional(),
+      readinessTimeout: z.string().optional(),
     })
     .optional(),
   status: ServiceStatus.omit({ statusVersion: true }).optional(),
@@ -307,6 +312,7 @@ export const UpdateTaskRequest = z.strictObject({
       command: z.string().optional(),
       env: z.array(EnvironmentVariableItem).optional(),
       runsOn: RunsOn.optional(),
+      prebuildRequiresSuccess: z.boolean().optional(),
     })
     .optional(),
 });
@@ -324,6 +330,45 @@ export const ListTaskExecutionsRequest = z.strictObject({
   pagination: Pagination.optional(),
 });
 export type ListTaskExecutionsRequest = z.infer<typeof ListTaskExecutionsRequest>;
+
+// ---- The automations file (`automations.yaml`, and the body of UpsertAutomationsFile) -------
+
+/** Roles as the file spells them. */
+export const FILE_ROLES = ['', 'default', 'editor', 'ai-agent', 'security-agent'] as const;
+export const SERVICE_TRIGGERS = ['manual', 'postMachineStart', 'postEnvironmentStart', 'postDevcontainerStart', 'prebuild'] as const;
+
+export const FileService = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  commands: ServiceCommands.optional(),
+  role: z.enum(FILE_ROLES).optional(),
+  runsOn: RunsOn.optional(),
+  triggeredBy: z.array(z.enum(SERVICE_TRIGGERS)).optional(),
+  readinessTimeout: z.string().optional(),
+});
+export type FileService = z.infer<typeof FileService>;
+
+export const FileTask = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  command: z.string().optional(),
+  dependsOn: z.array(z.string()).optional(),
+  runsOn: RunsOn.optional(),
+  triggeredBy: z.array(z.enum(TRIGGER_NAMES)).optional(),
+  prebuildRequiresSuccess: z.boolean().optional(),
+});
+export type FileTask = z.infer<typeof FileTask>;
+
+export const AutomationsFile = z.strictObject({
+  services: z.record(z.string(), FileService).optional(),
+  tasks: z.record(z.string(), FileTask).optional(),
+});
+export type AutomationsFile = z.infer<typeof AutomationsFile>;
+
+export const UpsertAutomationsFileRequest = z.strictObject({
+  environmentId: z.string().optional(),
+  automationsFile: AutomationsFile.optional(),
+});
 
 /** Every method of the reference; the ones not served yet answer `unimplemented`. */
 export const AUTOMATION_METHODS = [

@@ -4,7 +4,7 @@
  * in its own process group writing to its own log file; a service step starts the service if
  * needed and ends when the service is RUNNING (or fails if it fails or stops first).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -28,6 +28,7 @@ import type { StepProcessRecords, Store } from '../store/store.js';
 import { buildCommandEnv, EnvError } from './command-env.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { EngineSettings } from './settings.js';
+import type { Firing, SharedStepResult } from './firing.js';
 
 export interface RunnerContext {
   readonly settings: EngineSettings;
@@ -37,12 +38,15 @@ export interface RunnerContext {
   readonly logUrl: (logId: string) => string;
   readonly changed: (execution: TaskExecution) => void;
   readonly finished: (runner: ExecutionRunner) => void;
+  /** Set when the execution was started by a trigger firing, whose task runs it shares. */
+  readonly firing: Firing | undefined;
 }
 
 /** What the runner holds for a step while it runs, to stop it. */
 type LiveStep =
   | { readonly kind: 'task'; readonly pgid: number; readonly marker: string; stopping: boolean }
-  | { readonly kind: 'service'; readonly cancel: () => void };
+  | { readonly kind: 'service'; readonly cancel: () => void }
+  | { readonly kind: 'shared'; readonly cancel: () => void };
 
 export function executionLogDir(stateDir: string, executionId: string): string {
   return join(stateDir, 'logs', executionId);
@@ -191,6 +195,9 @@ export class ExecutionRunner {
   }
 
   private startTaskStep(step: TaskExecutionStep): void {
+    const claim = this.context.firing?.claim(step.id, this.execution.id);
+    if (claim !== undefined && !claim.owner) return this.awaitSharedStep(step, claim.ownerExecutionId, claim.result);
+    const publish = claim?.owner === true ? claim.publish : undefined;
     const { settings } = this.context;
     const spec = step.task?.spec ?? {};
     const command = spec.command ?? '';
@@ -206,7 +213,9 @@ export class ExecutionRunner {
       spawned = spawnCommand({ command, cwd: settings.workspace, env: env.env, logPath, marker });
     } catch (error) {
       if (!(error instanceof SpawnError || error instanceof EnvError)) throw error;
-      return this.stepEnded(step.id, 'failed', `Cannot start task "${step.label}": ${error.message}`, {});
+      const message = `Cannot start task "${step.label}": ${error.message}`;
+      publish?.({ outcome: 'failed', failureMessage: message, output: {} });
+      return this.stepEnded(step.id, 'failed', message, {});
     }
     const live: LiveStep = { kind: 'task', pgid: spawned.identity.pgid, marker, stopping: false };
     this.live.set(step.id, live);
@@ -218,12 +227,21 @@ export class ExecutionRunner {
       const output = readOutput(outputPath);
       const ok = exit.code === 0 && exit.signal === null;
       this.log.info({ step: step.label, exitCode: exit.code, signal: exit.signal }, 'Step exited');
-      this.stepEnded(
-        step.id,
-        ok ? 'succeeded' : 'failed',
-        ok ? null : describeExit(`Task "${step.label}": command "${command}"`, exit, readLogTail(logPath)),
-        output,
-      );
+      const failureMessage = ok ? null : maskSecrets(describeExit(`Task "${step.label}": command "${command}"`, exit, readLogTail(logPath)), [...this.secrets]);
+      publish?.({ outcome: ok ? 'succeeded' : 'failed', failureMessage, output });
+      this.stepEnded(step.id, ok ? 'succeeded' : 'failed', failureMessage, output);
+    });
+  }
+
+  /** The same task already runs for this firing in another execution: wait for its result. */
+  private awaitSharedStep(step: TaskExecutionStep, ownerExecutionId: string, result: Promise<SharedStepResult>): void {
+    const logPath = stepLogPath(this.context.settings.stateDir, this.execution.id, step.id);
+    mkdirSync(executionLogDir(this.context.settings.stateDir, this.execution.id), { recursive: true });
+    writeFileSync(logPath, `[tend] "${step.label}" runs once for this trigger: its output is in execution ${ownerExecutionId}\n`);
+    let cancelled = false;
+    this.live.set(step.id, { kind: 'shared', cancel: () => (cancelled = true) });
+    void result.then((shared) => {
+      if (!cancelled) this.stepEnded(step.id, shared.outcome, shared.failureMessage, { ...shared.output });
     });
   }
 
@@ -273,7 +291,7 @@ export class ExecutionRunner {
   private stopStep(stepId: string): void {
     const live = this.live.get(stepId);
     if (live === undefined) return;
-    if (live.kind === 'service') {
+    if (live.kind === 'service' || live.kind === 'shared') {
       live.cancel();
       this.stepEnded(stepId, 'failed', null, {});
       return;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../domain/mask.js';
 import { parseOutput } from '../domain/output.js';
-import type { Service, ServiceStatus } from '../domain/schema.js';
+import type { Service, ServiceSpec, ServiceStatus } from '../domain/schema.js';
+import { parseDuration } from '../domain/duration.js';
 import {
   describeExit,
   isActive,
@@ -37,6 +38,8 @@ export interface ControllerContext {
   readonly statusChanged: (service: Service) => void;
   /** Called once the service was stopped for deletion; the engine forgets it. */
   readonly removed: (controller: ServiceController) => void;
+  /** Called once a service stopped for a spec change: the engine saves the spec and starts it again. */
+  readonly restart: (controller: ServiceController, spec: Partial<ServiceSpec>) => void;
 }
 
 export class ServiceController {
@@ -47,6 +50,8 @@ export class ServiceController {
   private forceStop = false;
   private shuttingDown = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** A spec change waiting for the service to stop (a running service's spec changed). */
+  pendingSpec: Partial<ServiceSpec> | null = null;
   /** Secret values the current session resolved, for masking its output. */
   secretValues: readonly string[] = [];
   private readonly log: Logger;
@@ -94,6 +99,12 @@ export class ServiceController {
     const state = this.state;
     if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.shuttingDown) return;
+    if (!isActive(state) && this.pendingSpec !== null) {
+      const spec = this.pendingSpec;
+      this.pendingSpec = null;
+      this.context.restart(this, spec);
+      return;
+    }
     if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
       if ((state.phase === 'stopped' || state.phase === 'failed') && session !== undefined && session !== state.session) {
         this.launch(session);
@@ -203,6 +214,14 @@ export class ServiceController {
     };
   }
 
+  /** The spec's readinessTimeout (validated when it was set), else the daemon's default. */
+  private readinessTimeoutMs(): number {
+    const text = this.service.spec.readinessTimeout;
+    if (text === undefined || text === '') return this.context.settings.readinessTimeoutMs;
+    const parsed = parseDuration(text);
+    return parsed.ok ? parsed.ms : this.context.settings.readinessTimeoutMs;
+  }
+
   private launch(session: string): void {
     const reference = this.service.metadata.reference ?? this.service.id;
     const start = this.service.spec.commands?.start ?? '';
@@ -257,7 +276,7 @@ export class ServiceController {
           env: spec.env,
           marker: session,
           timings: settings.probe,
-          readinessTimeoutMs: settings.readinessTimeoutMs,
+          readinessTimeoutMs: this.readinessTimeoutMs(),
           onReady: () => this.dispatchFor(session, { type: 'ReadyProbePassed' }),
           onTimeout: (message) => this.dispatchFor(session, { type: 'ReadinessTimedOut', message }),
         });

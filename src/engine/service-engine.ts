@@ -23,6 +23,7 @@ import type {
   UpdateServiceRequest,
 } from '../domain/schema.js';
 import type { ServiceState } from '../domain/service-lifecycle.js';
+import { parseDuration } from '../domain/duration.js';
 import { bootId, isAlive } from '../runtime/proc.js';
 import { killSession } from '../runtime/terminate.js';
 import type { StoredService, Store } from '../store/store.js';
@@ -122,6 +123,15 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       logUrl: this.options.logUrl,
       statusChanged: (service: Service) => this.emit('change', 'status', service),
       removed: (controller: ServiceController) => this.remove(controller),
+      restart: (controller: ServiceController, spec: Partial<ServiceSpec>) => {
+        const current = controller.service.spec;
+        this.saveDocument(controller, {
+          ...controller.service,
+          spec: { ...current, ...spec, desiredPhase: 'SERVICE_PHASE_RUNNING', session: randomUUID(), specVersion: this.options.store.nextVersion() },
+        });
+        this.emit('change', 'update', controller.service);
+        controller.reconcile();
+      },
     };
   }
 
@@ -165,6 +175,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       throw invalidArgument(`Missing "spec.commands.start": service "${reference}" needs a start command`);
     }
     validateEnvItems(spec.env, 'spec.env');
+    checkReadinessTimeout(spec.readinessTimeout);
     const desired = spec.desiredPhase ?? 'SERVICE_PHASE_STOPPED';
     if (!['SERVICE_PHASE_UNSPECIFIED', 'SERVICE_PHASE_STOPPED', 'SERVICE_PHASE_RUNNING'].includes(desired)) {
       throw invalidArgument(`Invalid "spec.desiredPhase" "${desired}": a new service can only be RUNNING or STOPPED`);
@@ -196,6 +207,33 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
 
   get(id: string | undefined): Service {
     return this.controller(id).service;
+  }
+
+  findByReference(reference: string): Service | undefined {
+    return this.byReference.get(reference)?.service;
+  }
+
+  /**
+   * Replaces spec fields (from the automations file). A stopped service is updated; a running
+   * one is stopped, updated and started again; unchanged fields leave it alone. Returns whether
+   * anything changed.
+   */
+  replaceSpec(id: string, patch: Partial<ServiceSpec>): boolean {
+    const controller = this.controller(id);
+    const current = controller.service.spec;
+    const changed = (Object.keys(patch) as (keyof ServiceSpec)[]).some(
+      (key) => JSON.stringify(patch[key]) !== JSON.stringify(current[key]),
+    );
+    if (!changed) return false;
+    checkReadinessTimeout(patch.readinessTimeout);
+    if (!controller.active) {
+      this.saveDocument(controller, { ...controller.service, spec: { ...current, ...patch, specVersion: this.options.store.nextVersion() } });
+      this.emit('change', 'update', controller.service);
+      return true;
+    }
+    controller.pendingSpec = patch;
+    this.setDesired(controller, { ...current, desiredPhase: 'SERVICE_PHASE_STOPPED' });
+    return true;
   }
 
   list(request: ListServicesRequest): Page<Service> {
@@ -238,11 +276,13 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
         throw invalidArgument(`Invalid "spec.commands.start": service "${current.metadata.reference}" needs a start command`);
       }
       validateEnvItems(request.spec.env, 'spec.env');
+      checkReadinessTimeout(request.spec.readinessTimeout);
       spec = {
         ...current.spec,
         commands,
         ...(request.spec.env !== undefined ? { env: request.spec.env } : {}),
         ...(request.spec.runsOn !== undefined ? { runsOn: request.spec.runsOn } : {}),
+        ...(request.spec.readinessTimeout !== undefined ? { readinessTimeout: request.spec.readinessTimeout } : {}),
       };
     }
     const patch = request.metadata ?? {};
@@ -342,4 +382,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   all(): Service[] {
     return [...this.controllers.values()].map((controller) => controller.service);
   }
+}
+
+function checkReadinessTimeout(text: string | undefined): void {
+  if (text === undefined || text === '') return;
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw invalidArgument(`Invalid "spec.readinessTimeout": ${parsed.message}`);
 }

@@ -28,6 +28,7 @@ import { paginate, type Page } from './pagination.js';
 import { checkEnvironment, checkReference, requireId } from './requests.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { EngineSettings } from './settings.js';
+import type { Firing } from './firing.js';
 import { validateEnvItems } from './validate-env.js';
 
 export interface TaskEngineOptions {
@@ -94,9 +95,16 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     return recovered;
   }
 
-  private runner(execution: TaskExecution, taskReference: string, state: ExecutionState, inserted: boolean): ExecutionRunner {
+  private runner(
+    execution: TaskExecution,
+    taskReference: string,
+    state: ExecutionState,
+    inserted: boolean,
+    firing?: Firing,
+  ): ExecutionRunner {
     return new ExecutionRunner(
       {
+        firing,
         settings: this.options.settings,
         store: this.options.store,
         services: this.options.services,
@@ -182,6 +190,14 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     return this.task(id);
   }
 
+  findByReference(reference: string): Task | undefined {
+    return this.byReference.get(reference);
+  }
+
+  all(): Task[] {
+    return [...this.tasks.values()];
+  }
+
   list(request: ListTasksRequest): Page<Task> {
     const filter = request.filter ?? {};
     const environmentIds = filter.environmentIds ?? [];
@@ -233,7 +249,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   }
 
   /** A new execution of the task's dependency closure; it begins on a later tick. */
-  start(id: string | undefined, startedBy = 'manual'): TaskExecution {
+  start(id: string | undefined, startedBy = 'manual', firing?: Firing): TaskExecution {
     const task = this.task(id);
     let groups: PlanNode[][];
     try {
@@ -268,7 +284,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
         steps: [],
       },
     };
-    const runner = this.runner(execution, task.metadata.reference ?? task.id, { phase: 'pending' }, false);
+    const runner = this.runner(execution, task.metadata.reference ?? task.id, { phase: 'pending' }, false, firing);
     this.executions.set(executionId, runner);
     runner.begin();
     this.emit('execution', 'create', runner.execution);

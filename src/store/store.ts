@@ -165,6 +165,14 @@ export class Store {
     return id;
   }
 
+  readMeta(key: string): string | undefined {
+    return this.statements.getMeta.get(key)?.value;
+  }
+
+  writeMeta(key: string, value: string): void {
+    this.statements.setMeta.run(key, value);
+  }
+
   /** A fresh version, larger than every one handed out before. Persisted with the write it serves. */
   nextVersion(): string {
     this.version += 1n;
