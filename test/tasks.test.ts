@@ -62,8 +62,9 @@ describe('tasks and executions', () => {
   it('runs the steps of a group concurrently', async () => {
     const { client, workspace } = await startTestDaemon();
     // Each step waits (up to 5 s) for the other to have started: run one after the other, both fail.
+    // The start file appears only once it holds its time (write, then rename).
     const rendezvous = (me: string, other: string) =>
-      `date +%s%N > ${join(workspace, me)}.start; ` +
+      `date +%s%N > ${join(workspace, me)}.tmp && mv ${join(workspace, me)}.tmp ${join(workspace, me)}.start; ` +
       `i=0; while [ ! -f ${join(workspace, other)}.start ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; ` +
       `test -f ${join(workspace, other)}.start && date +%s%N > ${join(workspace, me)}.end`;
     const left = await createTask(client, 'left', rendezvous('left', 'right'));

@@ -21,8 +21,10 @@ export interface AutomationsState {
   readonly problems: readonly string[];
   readonly appliedHash: string | null;
   readonly appliedAt: string | null;
-  /** How many times the file was read and applied (or refused), for tests and status. */
+  /** How many times a changed file was applied or refused. */
   readonly reloads: number;
+  /** How many times the file was read (a reload with an unchanged hash reads but does not apply). */
+  readonly reads: number;
 }
 
 export class AutomationsWatcher {
@@ -41,7 +43,7 @@ export class AutomationsWatcher {
     private readonly debounceMs = DEFAULT_RELOAD_DEBOUNCE_MS,
   ) {
     this.path = resolve(path);
-    this.state = { path: this.path, problems: [], appliedHash: null, appliedAt: null, reloads: 0 };
+    this.state = { path: this.path, problems: [], appliedHash: null, appliedAt: null, reloads: 0, reads: 0 };
   }
 
   get status(): AutomationsState {
@@ -87,6 +89,7 @@ export class AutomationsWatcher {
   }
 
   private async reload(): Promise<void> {
+    this.state = { ...this.state, reads: this.state.reads + 1 };
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');

@@ -1,0 +1,207 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AutomationsFile } from '../src/domain/schema.js';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
+import { getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
+import { waitExecution } from './helpers/tasks.js';
+import { waitFor } from './helpers/wait.js';
+
+const byRef = async (td: TestDaemon, reference: string) =>
+  (await td.call('ListServices', { filter: { references: [reference] } })).body.services[0];
+
+function webAndDb(dir: string, webStart = 'exec sleep 60'): AutomationsFile {
+  return {
+    services: {
+      web: { commands: { start: `echo $$ > ${dir}/web.pid; ${webStart}` }, triggeredBy: ['postDevcontainerStart'] },
+      db: { commands: { start: `echo $$ > ${dir}/db.pid; exec sleep 60` }, triggeredBy: ['postEnvironmentStart'], role: 'default' },
+    },
+    tasks: {
+      install: { command: `echo x >> ${dir}/install.count`, triggeredBy: ['postEnvironmentStart'] },
+      build: { command: 'true', dependsOn: ['install', 'db'], triggeredBy: ['postEnvironmentStart'] },
+      test: { command: 'true', dependsOn: ['install'], triggeredBy: ['postDevcontainerStart'] },
+    },
+  };
+}
+
+describe('UpsertAutomationsFile', () => {
+  it('creates, then changes only what changed: a changed running service restarts, an unchanged one keeps its pid', async () => {
+    const td = await startTestDaemon();
+    const dir = td.workspace;
+    const first = await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(dir) });
+    expect(first.status).toBe(200);
+    expect(first.body.updatedServiceIds).toHaveLength(2);
+    expect(first.body.updatedTaskIds).toHaveLength(3);
+    const web = await byRef(td, 'web');
+    expect(web.metadata.triggeredBy).toEqual([{ postDevcontainerStart: true }]);
+    expect((await byRef(td, 'db')).metadata.role).toBe('SERVICE_ROLE_DEFAULT');
+    const build = (await td.call('ListTasks', { filter: { references: ['build'] } })).body.tasks[0];
+    expect(build.dependsOn.sort()).toEqual([(await byRef(td, 'db')).id, (await td.call('ListTasks', { filter: { references: ['install'] } })).body.tasks[0].id].sort());
+
+    // The same file again changes nothing.
+    const again = await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(dir) });
+    expect(again.body).toEqual({ updatedServiceIds: [], updatedTaskIds: [] });
+
+    for (const ref of ['web', 'db']) await td.client.environments.automations.services.start({ id: (await byRef(td, ref)).id });
+    await waitPhase(td.client, web.id, 'SERVICE_PHASE_RUNNING');
+    const db = await byRef(td, 'db');
+    await waitPhase(td.client, db.id, 'SERVICE_PHASE_RUNNING');
+    const webPid = await readPidFile(join(dir, 'web.pid'));
+    const dbPid = await readPidFile(join(dir, 'db.pid'));
+    const webSession = (await getService(td.client, web.id)).status?.session;
+
+    const changed = await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(dir, 'exec sleep 61') });
+    expect(changed.body.updatedServiceIds).toEqual([web.id]);
+    expect(changed.body.updatedTaskIds).toEqual([]);
+    const restarted = await waitFor(
+      async () => {
+        const current = await getService(td.client, web.id);
+        return current.status?.phase === 'SERVICE_PHASE_RUNNING' && current.status.session !== webSession ? current : undefined;
+      },
+      { what: 'web to run again in a new session' },
+    );
+    expect(restarted.spec?.commands?.start).toContain('exec sleep 61');
+    expect(pidAlive(webPid)).toBe(false);
+    expect(pidAlive(dbPid)).toBe(true);
+    expect((await getService(td.client, db.id)).status?.statusVersion).toBe(db.status.statusVersion);
+  });
+
+  it('stops and deletes what the file no longer has, and leaves API-made resources alone', async () => {
+    const td = await startTestDaemon();
+    await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(td.workspace) });
+    const mine = await td.call('CreateService', { metadata: { reference: 'mine' }, spec: { commands: { start: 'true' } } });
+    const web = await byRef(td, 'web');
+    await td.client.environments.automations.services.start({ id: web.id });
+    await waitPhase(td.client, web.id, 'SERVICE_PHASE_RUNNING');
+    const pid = await readPidFile(join(td.workspace, 'web.pid'));
+    const file = webAndDb(td.workspace);
+    delete file.services!.web;
+    delete file.tasks!.test;
+    file.tasks!.build!.dependsOn = ['db'];
+    const result = await td.call('UpsertAutomationsFile', { automationsFile: file });
+    expect(result.body.updatedServiceIds).toEqual([web.id]);
+    expect(result.body.updatedTaskIds).toHaveLength(2); // build changed, test deleted
+    await waitFor(async () => (await td.call('GetService', { id: web.id })).status === 404, { what: 'web to be deleted' });
+    expect(pidAlive(pid)).toBe(false);
+    expect((await td.call('ListTasks', {})).body.tasks.map((task: any) => task.metadata.reference).sort()).toEqual(['build', 'install']);
+    expect((await td.call('GetService', { id: mine.body.service.id })).status).toBe(200);
+  });
+
+  it('refuses an invalid file with every problem and changes nothing', async () => {
+    const td = await startTestDaemon();
+    const before = JSON.stringify((await td.call('ListServices', {})).body);
+    const bad = await td.call('UpsertAutomationsFile', {
+      automationsFile: { services: { web: { commands: { start: '' } } }, tasks: { a: { command: 'x', dependsOn: ['a'] }, b: { command: 'x', dependsOn: ['zz'] } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('invalid_argument');
+    expect(bad.body.message).toContain('services.web.commands.start: Service "web" needs a non-empty commands.start');
+    expect(bad.body.message).toContain('tasks.a.dependsOn[0]: Dependency cycle: "a" → "a"');
+    expect(bad.body.message).toContain('tasks.b.dependsOn[0]: Unknown dependency "zz"');
+    const unknownField = await td.call('UpsertAutomationsFile', { automationsFile: { services: { web: { comands: {} } } } });
+    expect(unknownField.body.message).toContain('Unknown field "comands"');
+    expect(JSON.stringify((await td.call('ListServices', {})).body)).toBe(before);
+  });
+});
+
+describe('triggers', () => {
+  it('one firing starts the triggered services and runs each task at most once, sharing dependencies', async () => {
+    const td = await startTestDaemon();
+    await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(td.workspace) });
+    const fired = td.daemon.automations.fire(['postEnvironmentStart', 'postDevcontainerStart']);
+    expect(fired.serviceIds).toHaveLength(2);
+    expect(fired.executionIds).toHaveLength(3);
+    const executions = await Promise.all(fired.executionIds.map((id) => waitExecution(td.client, id)));
+    expect(executions.map((execution) => execution.status.phase)).toEqual(Array(3).fill('TASK_EXECUTION_PHASE_SUCCEEDED'));
+    expect(executions.map((execution) => execution.metadata.startedBy).sort()).toEqual(['postDevcontainerStart', 'postEnvironmentStart', 'postEnvironmentStart']);
+    // install is in all three plans, and ran once.
+    expect(readFileSync(join(td.workspace, 'install.count'), 'utf8')).toBe('x\n');
+    for (const ref of ['web', 'db']) await waitPhase(td.client, (await byRef(td, ref)).id, 'SERVICE_PHASE_RUNNING');
+
+    // A second firing is a new firing: install runs again, once.
+    const manual = td.daemon.automations.fire(['postEnvironmentStart']);
+    await Promise.all(manual.executionIds.map((id) => waitExecution(td.client, id)));
+    expect(readFileSync(join(td.workspace, 'install.count'), 'utf8')).toBe('x\nx\n');
+  });
+});
+
+describe('watching the automations file', () => {
+  const file = (dir: string, start = 'exec sleep 60') =>
+    [
+      'services:',
+      '  web:',
+      `    commands: {start: "echo $$ > ${dir}/web.pid; ${start}"}`,
+      '  db:',
+      `    commands: {start: "echo $$ > ${dir}/db.pid; exec sleep 60"}`,
+      'tasks:',
+      '  build: {command: "true", dependsOn: [db]}',
+      '',
+    ].join('\n');
+
+  async function watched() {
+    const td0 = await startTestDaemon();
+    await td0.stop();
+    const path = join(td0.workspace, 'automations.yaml');
+    writeFileSync(path, file(td0.workspace));
+    const td = await startTestDaemon({ workspace: td0.workspace, stateDir: td0.stateDir, automationsFile: path, reloadDebounceMs: 50 });
+    const watcher = td.daemon.watcher!;
+    expect(watcher.status.reloads).toBe(1);
+    expect(watcher.status.problems).toEqual([]);
+    return { td, watcher, path };
+  }
+
+  it('applies a save by rename as exactly one reload', async () => {
+    const { td, watcher, path } = await watched();
+    const temporary = join(td.workspace, '.automations.yaml.swp');
+    writeFileSync(temporary, file(td.workspace, 'exec sleep 61'));
+    renameSync(temporary, path);
+    await waitFor(() => watcher.status.reloads === 2, { what: 'the reload' });
+    expect((await byRef(td, 'web')).spec.commands.start).toContain('sleep 61');
+    // A touch with the same content is read, not applied; every earlier event was handled before it.
+    const reads = watcher.status.reads;
+    writeFileSync(path, file(td.workspace, 'exec sleep 61'));
+    await waitFor(() => watcher.status.reads === reads + 1, { what: 'the touch to be read' });
+    expect(watcher.status.reloads).toBe(2);
+  });
+
+  it('folds a burst of saves into one reload of the last content', async () => {
+    const { td, watcher, path } = await watched();
+    for (let index = 0; index < 10; index++) writeFileSync(path, file(td.workspace, `exec sleep ${70 + index}`));
+    await waitFor(() => watcher.status.reloads === 2, { what: 'the reload' });
+    expect((await byRef(td, 'web')).spec.commands.start).toContain('sleep 79');
+    const reads = watcher.status.reads;
+    writeFileSync(path, file(td.workspace, 'exec sleep 79'));
+    await waitFor(() => watcher.status.reads === reads + 1, { what: 'the touch to be read' });
+    expect(watcher.status.reloads).toBe(2);
+    expect(watcher.status.reads).toBe(3);
+  });
+
+  it('an invalid edit keeps everything running untouched and reports the problems; a fix applies', async () => {
+    const { td, watcher, path } = await watched();
+    const web = await byRef(td, 'web');
+    await td.client.environments.automations.services.start({ id: web.id });
+    const running = await waitPhase(td.client, web.id, 'SERVICE_PHASE_RUNNING');
+    const pid = await readPidFile(join(td.workspace, 'web.pid'));
+    writeFileSync(path, file(td.workspace).replace('  build: {command: "true", dependsOn: [db]}', '  build: {comand: "true", dependsOn: [dbb]}'));
+    await waitFor(() => watcher.status.problems.length > 0, { what: 'the problems to be reported' });
+    const problems = [
+      `${path}:7:3: tasks.build: Task "build" needs a non-empty command`,
+      `${path}:7:11: tasks.build.comand: Unknown field "comand" (did you mean "command"?)`,
+      `${path}:7:39: tasks.build.dependsOn[0]: Unknown dependency "dbb": no task or service has this key (did you mean "db"?)`,
+    ];
+    expect(watcher.status.problems).toEqual(problems);
+    const status = await fetch(`${td.daemon.info.url}/tend.v1.DaemonService/GetStatus`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${td.daemon.token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(((await status.json()) as any).automationsFile.problems).toEqual(problems);
+    const after = await getService(td.client, web.id);
+    expect(after.status?.statusVersion).toBe(running.status?.statusVersion);
+    expect(pidAlive(pid)).toBe(true);
+
+    writeFileSync(path, file(td.workspace, 'exec sleep 62'));
+    await waitFor(() => watcher.status.problems.length === 0 && watcher.status.reloads === 3, { what: 'the fix to apply' });
+    await waitFor(async () => (await getService(td.client, web.id)).spec?.commands?.start?.includes('sleep 62'), { what: 'the new spec' });
+  });
+});

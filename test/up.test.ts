@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { findProcesses, sendSignal } from '../src/runtime/proc.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
+
+/** A workspace with `.gitpod/automations.yaml`; every process tend starts for it carries TEST_TAG. */
+function workspace(lines: string[]) {
+  const dir = tempDir();
+  mkdirSync(join(dir, '.gitpod'));
+  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
+  const tag = randomUUID();
+  const env = { TEST_TAG: tag };
+  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env });
+  onTestFinished(async () => {
+    await runCli(['down', '--workspace', dir]);
+    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
+  });
+  return { dir, tend, left: () => findProcesses([], 'TEST_TAG', tag).length };
+}
+
+const GOOD = [
+  'services:',
+  '  web:',
+  '    commands: {start: "echo serving; exec sleep 60", ready: "true"}',
+  '    triggeredBy: [postDevcontainerStart]',
+  'tasks:',
+  '  install: {command: "echo installed", triggeredBy: [postEnvironmentStart]}',
+  '  build: {command: "echo built", dependsOn: [install, web], triggeredBy: [postDevcontainerStart]}',
+  '  seed: {command: "echo seeded", triggeredBy: [manual]}',
+];
+
+describe('tend up --detach, down, status, trigger', () => {
+  it('returns 0 once services run and tasks succeeded; status, trigger and down work on the daemon it started', async () => {
+    const { tend, left } = workspace(GOOD);
+    const up = await tend('up', '--detach');
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain('started 1 services and 2 tasks');
+    expect(up.stdout).toContain('service web: running');
+    expect(up.stdout).toContain('task build: succeeded');
+    expect(left()).toBeGreaterThan(0);
+
+    const status = await tend('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/automations file: .*automations\.yaml: ok/);
+    expect(status.stdout).toContain('service web: running');
+
+    const trigger = await tend('trigger', 'manual');
+    expect(trigger.stdout).toBe('Fired manual: started 0 services and 1 tasks\n');
+    const bad = await tend('trigger', 'manul');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unknown trigger "manul" (did you mean "manual"?)');
+
+    // A second `up` uses the running daemon.
+    expect((await tend('up', '--detach')).code).toBe(0);
+
+    const down = await tend('down');
+    expect(down.stdout).toMatch(/^Stopping the tend daemon \d+ and everything it runs\n$/);
+    await waitFor(() => left() === 0, { what: 'every process to be gone' });
+    expect((await tend('status')).code).toBe(1);
+  });
+
+  it('returns 1 and says why when a service fails or a task fails', async () => {
+    const { tend } = workspace([
+      'services:',
+      '  web:',
+      '    commands: {start: "echo port 3000 in use; exit 1", ready: "false"}',
+      '    triggeredBy: [postEnvironmentStart]',
+      'tasks:',
+      '  lint: {command: "echo 2 problems; exit 3", triggeredBy: [postDevcontainerStart]}',
+    ]);
+    const up = await tend('up', '--detach');
+    expect(up.code).toBe(1);
+    expect(up.stdout).toContain('service web: failed');
+    expect(up.stdout).toContain('port 3000 in use');
+    expect(up.stdout).toContain('task lint: failed');
+    expect(up.stdout).toContain('exited with code 3; last output:');
+  });
+
+  it('refuses to bring up an invalid file, printing every problem with line and column', async () => {
+    const { tend, dir } = workspace(['services:', '  web:', '    comands: {start: x}', 'tasks:', '  t: {command: x, dependsOn: [nope]}']);
+    const up = await tend('up', '--detach');
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain(`${join(dir, '.gitpod/automations.yaml')}:3:5: services.web.comands: Unknown field "comands" (did you mean "commands"?)`);
+    expect(up.stderr).toContain(':5:31: tasks.t.dependsOn[0]: Unknown dependency "nope"');
+
+    const validate = await runCli(['validate', join(dir, '.gitpod/automations.yaml')]);
+    expect(validate.code).toBe(1);
+    expect(validate.stdout.trim().split('\n')).toHaveLength(3);
+    expect(validate.stderr).toContain('has 3 problems');
+  });
+
+  it('validate says a good file is valid', async () => {
+    const { dir } = workspace(GOOD);
+    const validate = await runCli(['validate', '--workspace', dir]);
+    expect(validate.code).toBe(0);
+    expect(validate.stdout).toBe(`${join(dir, '.gitpod/automations.yaml')} is valid: 1 service, 3 tasks\n`);
+  });
+});
+
+describe('tend prebuild', () => {
+  const file = (requires: boolean) => [
+    'tasks:',
+    '  deps: {command: "echo deps > deps.txt", triggeredBy: [prebuild]}',
+    `  compile: {command: "echo broken; exit 1", dependsOn: [deps], triggeredBy: [prebuild], prebuildRequiresSuccess: ${requires}}`,
+    '  snapshot: {command: "echo snap > snap.txt", triggeredBy: [beforeSnapshot]}',
+  ];
+
+  it('fails when a task with prebuildRequiresSuccess did not succeed', async () => {
+    const { tend, left } = workspace(file(true));
+    const result = await tend('prebuild');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('task compile: failed');
+    expect(result.stdout).toContain('task snapshot: succeeded');
+    expect(result.stdout).toContain('prebuild failed: "compile" must succeed (prebuildRequiresSuccess)');
+    expect(left()).toBe(0);
+  });
+
+  it('succeeds when the failing task does not require success, after running beforeSnapshot tasks', async () => {
+    const { tend, dir } = workspace(file(false));
+    const result = await tend('prebuild');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('task compile: failed');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(dir, 'deps.txt'), 'utf8')).toBe('deps\n');
+    expect(readFileSync(join(dir, 'snap.txt'), 'utf8')).toBe('snap\n');
+  });
+});
