@@ -1,8 +1,41 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 
-/** The bearer token of a request, compared in constant time with the daemon's. */
-export function checkBearer(header: string | undefined, token: string): void {
+export type Scope = 'full' | 'logs';
+
+export const LOGS_TOKEN_TTL_MS = 60 * 60 * 1000;
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Logs tokens (CreateEnvironmentLogsToken): they read logs and nothing else, for one hour. Kept
+ * in memory: a restarted daemon hands out new ones.
+ */
+export class LogsTokens {
+  private readonly tokens = new Map<string, number>();
+
+  constructor(private readonly ttlMs = LOGS_TOKEN_TTL_MS) {}
+
+  create(now = Date.now()): { accessToken: string; expiresAt: number } {
+    for (const [token, expiresAt] of this.tokens) if (expiresAt <= now) this.tokens.delete(token);
+    const accessToken = `logs_${randomBytes(32).toString('base64url')}`;
+    const expiresAt = now + this.ttlMs;
+    this.tokens.set(accessToken, expiresAt);
+    return { accessToken, expiresAt };
+  }
+
+  valid(token: string, now = Date.now()): boolean {
+    const expiresAt = this.tokens.get(token);
+    return expiresAt !== undefined && expiresAt > now;
+  }
+}
+
+/** Which scope the request's bearer token has; throws `unauthenticated` for a missing or wrong one. */
+export function authenticate(header: string | undefined, token: string, logsTokens: LogsTokens): Scope {
   if (header === undefined || header === '') {
     throw new ApiError('unauthenticated', 'Missing "Authorization: Bearer <token>" header: run `tend env` to get the token');
   }
@@ -10,9 +43,7 @@ export function checkBearer(header: string | undefined, token: string): void {
   if (match === null) {
     throw new ApiError('unauthenticated', 'Malformed "Authorization" header: expected "Bearer <token>"');
   }
-  const given = Buffer.from(match[1]!);
-  const expected = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ApiError('unauthenticated', 'Invalid token: run `tend env` to get the token of the running daemon');
-  }
+  if (sameToken(match[1]!, token)) return 'full';
+  if (logsTokens.valid(match[1]!)) return 'logs';
+  throw new ApiError('unauthenticated', 'Invalid token: run `tend env` to get the token of the running daemon');
 }

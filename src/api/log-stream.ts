@@ -59,6 +59,11 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
         yield buffer.subarray(0, bytesRead);
         continue;
       }
+      // A rotated log starts again from nothing: go on from its new beginning.
+      if ((await file.stat()).size < offset) {
+        offset = 0;
+        continue;
+      }
       if (!live) return;
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
     }

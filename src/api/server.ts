@@ -11,8 +11,11 @@ import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
 import type { Automations } from '../engine/automations.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
+import { checkEnvironment } from '../engine/requests.js';
 import { z } from 'zod';
-import { checkBearer } from './auth.js';
+import { authenticate, LogsTokens, type Scope } from './auth.js';
+import { streamEvents } from './watch-events.js';
+import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, resolveHandler } from './automation-service.js';
 import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
 import { followExecutionLog, followLog, maskLines } from './log-stream.js';
@@ -22,6 +25,7 @@ export interface ServerOptions {
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
   readonly automations: Automations;
+  readonly events: ResourceEvents;
   readonly environmentId: string;
   /** What `tend status` shows. */
   readonly status: () => unknown;
@@ -29,6 +33,14 @@ export interface ServerOptions {
 }
 
 const FireTriggerRequest = z.strictObject({ triggers: z.array(z.enum(TRIGGER_NAMES)).min(1) });
+const WatchEventsRequest = z.strictObject({ environmentId: z.string().optional(), organization: z.boolean().optional() });
+const LogsTokenRequest = z.strictObject({ environmentId: z.string().optional() });
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scope: Scope;
+  }
+}
 
 const LOG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -54,7 +66,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // The daemon answers at once; anything slower is a stuck client.
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
+    // Event streams and followed logs never end by themselves: close them when the daemon stops.
+    forceCloseConnections: true,
   });
+  const logsTokens = new LogsTokens();
   const handlers = automationHandlers(services, tasks, automations, options.environmentId);
   const findLog = (logId: string): LogSource | undefined =>
     LOG_ID.test(logId) ? (services.logSource(logId) ?? tasks.logSource(logId)) : undefined;
@@ -63,8 +78,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
+  app.decorateRequest('scope', 'full');
   app.addHook('onRequest', async (request) => {
-    checkBearer(request.headers.authorization, token);
+    request.scope = authenticate(request.headers.authorization, token, logsTokens);
+    if (request.scope === 'logs' && !(request.method === 'GET' && request.url.startsWith('/logs/'))) {
+      throw new ApiError('permission_denied', 'This token can only read logs (it came from CreateEnvironmentLogsToken): use the API token');
+    }
   });
 
   app.setErrorHandler((error, _request, reply) => sendError(reply, toApiError(error, log)));
@@ -80,6 +99,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return sendJson(reply, await handler(withQueryPagination(body, request.query)));
     },
   );
+
+  app.post('/gitpod.v1.EventService/WatchEvents', async (request, reply) => {
+    const body = parseBody(WatchEventsRequest, parseJson(typeof request.body === 'string' ? request.body : ''));
+    checkEnvironment(body.environmentId, options.environmentId);
+    reply.hijack();
+    streamEvents(reply.raw, request.raw.socket, options.events, log);
+  });
+
+  app.post<{ Params: { method: string } }>('/gitpod.v1.EnvironmentService/:method', async (request, reply) => {
+    const body = parseJson(typeof request.body === 'string' ? request.body : '');
+    if (request.params.method !== 'CreateEnvironmentLogsToken') {
+      throw new ApiError('unimplemented', `Method "${request.params.method}" of gitpod.v1.EnvironmentService is not implemented by tend`);
+    }
+    checkEnvironment(parseBody(LogsTokenRequest, body).environmentId, options.environmentId);
+    return sendJson(reply, { accessToken: logsTokens.create().accessToken });
+  });
 
   // tend's own methods, in the same Connect style: the daemon's status and firing triggers.
   app.post<{ Params: { method: string } }>('/tend.v1.DaemonService/:method', async (request, reply) => {

@@ -16,9 +16,11 @@ import {
 } from '../engine/settings.js';
 import { TaskEngine } from '../engine/task-engine.js';
 import { Automations } from '../engine/automations.js';
+import { ResourceEvents } from '../engine/resource-events.js';
 import type { TriggerName } from '../domain/schema.js';
 import { AutomationsWatcher } from './automations-watcher.js';
 import { INSTANCE_MARKER_VAR } from '../runtime/proc.js';
+import { LogRotator } from '../runtime/log-rotation.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
 import { createLogger } from './logger.js';
@@ -39,6 +41,8 @@ export interface DaemonOptions {
   readonly stopTimeoutMs?: number;
   readonly taskStopTimeoutMs?: number;
   readonly maxExecutions?: number;
+  /** Size cap of one session's log file before it is rotated. */
+  readonly maxLogBytes?: number;
   readonly readinessTimeoutMs?: number;
   readonly probe?: Partial<ProbeTimings>;
   readonly token?: string;
@@ -97,6 +101,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     maxExecutions: options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
+    logs: new LogRotator(options.maxLogBytes),
     baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId, [INSTANCE_MARKER_VAR]: instanceId },
   };
   const services = new ServiceEngine({
@@ -125,7 +130,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
     automationsFile: watcher?.status ?? null,
   });
-  const server = buildServer({ token, services, tasks, automations, environmentId, status: daemonStatus, log });
+  const events = new ResourceEvents(services, tasks);
+  const server = buildServer({ token, services, tasks, automations, events, environmentId, status: daemonStatus, log });
   try {
     await server.listen({ host, port });
   } catch (error) {
@@ -152,6 +158,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await watcher?.close();
       await Promise.all([tasks.shutdown(), services.shutdown()]);
       await server.close();
+      settings.logs.close();
       removeDaemonInfo(stateDir);
       store.close();
       log.info('Daemon stopped');

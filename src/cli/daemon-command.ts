@@ -18,6 +18,15 @@ interface DaemonCommandOptions extends StateDirOptions {
   environmentId?: string;
   file?: string;
   trigger?: string[];
+  maxLogSize: string;
+}
+
+const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+function sizeOption(text: string): number {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (match === null) throw new CliError(`Invalid --max-log-size "${text}": use a size such as 64MiB or 512KiB`, 2);
+  return Number(match[1]) * SIZE_UNITS[match[2] ?? 'B']!;
 }
 
 function durationOption(name: string, text: string): number {
@@ -45,6 +54,7 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     listen: options.listen,
     stopTimeoutMs: durationOption('--stop-timeout', options.stopTimeout),
     taskStopTimeoutMs: durationOption('--task-stop-timeout', options.taskStopTimeout),
+    maxLogBytes: sizeOption(options.maxLogSize),
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
     probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),

@@ -27,6 +27,7 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
   .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
   .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
+  .option('--max-log-size <size>', 'size of one session log before it is rotated (B, KiB, MiB, GiB)', '64MiB')
   .option('--file <path>', 'automations file to load and watch (default: .gitpod/automations.yaml or .ona/automations.yaml)')
   .option('--trigger <name...>', 'triggers to fire once the automations file is applied')
   // Loaded only here: the server, store and engine are not needed by the other commands.

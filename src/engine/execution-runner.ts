@@ -220,8 +220,10 @@ export class ExecutionRunner {
     const live: LiveStep = { kind: 'task', pgid: spawned.identity.pgid, marker, stopping: false };
     this.live.set(step.id, live);
     this.processes[step.id] = { session: marker, identity: spawned.identity, logPath };
+    settings.logs.track(logPath);
     this.log.info({ step: step.label, pid: spawned.identity.pid }, 'Step started');
     void spawned.exited.then(async (exit) => {
+      settings.logs.untrack(logPath);
       // Whatever the command left behind goes with it, before the step is reported ended.
       await killSession({ pgids: [live.pgid], marker }).catch(() => {});
       const output = readOutput(outputPath);

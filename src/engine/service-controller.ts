@@ -238,6 +238,7 @@ export class ServiceController {
     }
     const identity = spawned.identity;
     this.record = { session, identity, logPath: join(this.context.settings.stateDir, 'logs', `${session}.log`) };
+    this.context.settings.logs.track(this.record.logPath);
     this.log.info({ pid: identity.pid, session }, 'Service spawned');
     void spawned.exited.then((exit) => this.exited(session, identity.pid, exit, start));
     const ready = this.service.spec.commands?.ready ?? '';
@@ -246,6 +247,7 @@ export class ServiceController {
 
   private exited(session: string, pid: number, exit: ExitInfo, command: string): void {
     const state = this.state;
+    this.context.settings.logs.untrack(join(this.context.settings.stateDir, 'logs', `${session}.log`));
     if (!isActive(state) || state.session !== session || state.proc.pid !== pid) return;
     this.log.info({ pid, exitCode: exit.code, signal: exit.signal }, 'Service exited');
     const reference = this.service.metadata.reference ?? this.service.id;

@@ -1,3 +1,4 @@
+import type { LogRotator } from '../runtime/log-rotation.js';
 import type { ProbeTimings } from '../runtime/ready-probe.js';
 
 /** Every timing is a setting in milliseconds so tests can use tens of milliseconds. */
@@ -14,6 +15,8 @@ export interface EngineSettings {
   readonly maxExecutions: number;
   /** How long a service may stay STARTING; 0: no limit. */
   readonly readinessTimeoutMs: number;
+  /** Keeps the log files of running commands under their size cap. */
+  readonly logs: LogRotator;
   /** The environment every command inherits, before the spec's own variables. */
   readonly baseEnv: Readonly<Record<string, string>>;
 }

@@ -42,7 +42,7 @@ export interface TaskEngineOptions {
 
 export interface TaskEngineEvents {
   task: [kind: 'create' | 'update' | 'delete', task: Task];
-  execution: [kind: 'create' | 'status', execution: TaskExecution];
+  execution: [kind: 'create' | 'status' | 'delete', execution: TaskExecution];
 }
 
 export class TaskEngine extends EventEmitter<TaskEngineEvents> {
@@ -350,7 +350,9 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   private prune(): void {
     const { store, settings } = this.options;
     for (const id of store.pruneExecutions(settings.maxExecutions)) {
+      const pruned = this.executions.get(id);
       this.executions.delete(id);
+      if (pruned !== undefined) this.emit('execution', 'delete', pruned.execution);
       rmSync(executionLogDir(settings.stateDir, id), { recursive: true, force: true });
     }
   }

@@ -1,0 +1,45 @@
+/**
+ * Every change of a service, task or execution as the event stream shows it:
+ * `{operation, resourceType, resourceId}`. UPDATE_STATUS is emitted only when a status changed.
+ */
+import { EventEmitter } from 'node:events';
+import type { ServiceEngine } from './service-engine.js';
+import type { TaskEngine } from './task-engine.js';
+
+export type ResourceOperation =
+  | 'RESOURCE_OPERATION_CREATE'
+  | 'RESOURCE_OPERATION_UPDATE'
+  | 'RESOURCE_OPERATION_DELETE'
+  | 'RESOURCE_OPERATION_UPDATE_STATUS';
+
+export type ResourceType = 'RESOURCE_TYPE_SERVICE' | 'RESOURCE_TYPE_TASK' | 'RESOURCE_TYPE_TASK_EXECUTION' | 'RESOURCE_TYPE_ENVIRONMENT';
+
+export interface ResourceEvent {
+  readonly operation: ResourceOperation;
+  readonly resourceType: ResourceType;
+  readonly resourceId: string;
+}
+
+const OPERATION = {
+  create: 'RESOURCE_OPERATION_CREATE',
+  update: 'RESOURCE_OPERATION_UPDATE',
+  delete: 'RESOURCE_OPERATION_DELETE',
+  status: 'RESOURCE_OPERATION_UPDATE_STATUS',
+} as const satisfies Record<string, ResourceOperation>;
+
+export class ResourceEvents extends EventEmitter<{ event: [ResourceEvent] }> {
+  constructor(services: ServiceEngine, tasks: TaskEngine) {
+    super();
+    // Every watcher is a listener; their number is bounded by connections, not by a constant.
+    this.setMaxListeners(0);
+    services.on('change', (kind, service) =>
+      this.emit('event', { operation: OPERATION[kind], resourceType: 'RESOURCE_TYPE_SERVICE', resourceId: service.id }),
+    );
+    tasks.on('task', (kind, task) =>
+      this.emit('event', { operation: OPERATION[kind], resourceType: 'RESOURCE_TYPE_TASK', resourceId: task.id }),
+    );
+    tasks.on('execution', (kind, execution) =>
+      this.emit('event', { operation: OPERATION[kind], resourceType: 'RESOURCE_TYPE_TASK_EXECUTION', resourceId: execution.id }),
+    );
+  }
+}

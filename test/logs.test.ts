@@ -1,0 +1,111 @@
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startTestDaemon } from './helpers/daemon.js';
+import { createService, waitPhase } from './helpers/services.js';
+import { waitFor } from './helpers/wait.js';
+
+async function open(url: string, token: string, query = ''): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const response = await fetch(`${url}${query}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(response.status).toBe(200);
+  return response.body!.getReader();
+}
+
+/** Reads from a log stream until `done(text)` holds. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, done: (text: string) => boolean): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!done(text)) {
+    const { value, done: ended } = await reader.read();
+    if (ended) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+describe('log streams', () => {
+  it('a follower sees lines written after it connected, and the stream ends when the session ends', async () => {
+    const { client, daemon, workspace } = await startTestDaemon();
+    const go = join(workspace, 'go');
+    const stop = join(workspace, 'stop');
+    const id = await createService(client, 'talker', {
+      start: `echo first; while [ ! -f ${go} ]; do sleep 0.02; done; echo second; while [ ! -f ${stop} ]; do sleep 0.02; done; echo last`,
+    });
+    await client.environments.automations.services.start({ id });
+    const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const reader = await open(running.status!.logUrl!, daemon.token);
+    expect(await readUntil(reader, (text) => text.includes('first\n'))).toBe('first\n');
+    writeFileSync(go, '');
+    expect(await readUntil(reader, (text) => text.includes('second\n'))).toBe('second\n');
+    writeFileSync(stop, '');
+    // The service exits on its own: the stream drains its last line and ends.
+    expect(await readUntil(reader, () => false)).toBe('last\n');
+  });
+
+  it('gives the last N lines, and no follow on request', async () => {
+    const { client, daemon } = await startTestDaemon();
+    const id = await createService(client, 'counter', { start: 'for i in 1 2 3 4 5; do echo line $i; done; exec sleep 60' });
+    await client.environments.automations.services.start({ id });
+    const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const url = running.status!.logUrl!;
+    const headers = { authorization: `Bearer ${daemon.token}` };
+    await waitFor(async () => (await (await fetch(`${url}?follow=false`, { headers })).text()).includes('line 5'), { what: 'five lines' });
+    expect(await (await fetch(`${url}?follow=false&tail=2`, { headers })).text()).toBe('line 4\nline 5\n');
+    expect(await (await fetch(`${url}?follow=false&tail=0`, { headers })).text()).toBe('');
+    expect(await (await fetch(`${url}?follow=false&tail=100`, { headers })).text()).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
+    const bad = await fetch(`${url}?tail=-1`, { headers });
+    expect(bad.status).toBe(400);
+  });
+
+  it('50 MB written by a service arrive complete and in order', async () => {
+    const { client, daemon } = await startTestDaemon();
+    const lines = 800_000; // 64 bytes each: 51.2 MB
+    const id = await createService(client, 'chatty', {
+      start: `awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'`,
+      ready: 'true',
+    });
+    await client.environments.automations.services.start({ id });
+    const service = await waitFor(async () => {
+      const current = (await client.environments.automations.services.retrieve({ id })).service;
+      return current.status?.logUrl !== undefined ? current : undefined;
+    });
+    const response = await fetch(service.status!.logUrl!, { headers: { authorization: `Bearer ${daemon.token}` } });
+    const reader = response.body!.getReader();
+    let expected = 1;
+    let pending = '';
+    let bad = 0;
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const text = pending + decoder.decode(value, { stream: true });
+      const parts = text.split('\n');
+      pending = parts.pop()!;
+      for (const part of parts) {
+        if (part.length !== 63 || Number(part) !== expected) bad += 1;
+        expected += 1;
+      }
+    }
+    expect(pending).toBe('');
+    expect(bad).toBe(0);
+    expect(expected - 1).toBe(lines);
+  });
+
+  it('rotates a log past its size cap, and a follower goes on after the rotation', async () => {
+    const { client, daemon, workspace, stateDir } = await startTestDaemon({ maxLogBytes: 64 * 1024 });
+    const more = join(workspace, 'more');
+    const id = await createService(client, 'flood', {
+      start: `awk 'BEGIN { for (i = 1; i <= 4000; i++) printf "%063d\\n", i }'; while [ ! -f ${more} ]; do sleep 0.02; done; echo after-rotation; exec sleep 60`,
+    });
+    await client.environments.automations.services.start({ id });
+    const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const session = running.status!.session!;
+    const path = join(stateDir, 'logs', `${session}.log`);
+    const reader = await open(running.status!.logUrl!, daemon.token);
+    await readUntil(reader, (text) => text.includes(`${'0'.repeat(59)}4000\n`));
+    await waitFor(() => existsSync(`${path}.1`) && statSync(path).size === 0, { what: 'the rotation' });
+    expect(statSync(`${path}.1`).size).toBe(4000 * 64);
+    writeFileSync(more, '');
+    expect(await readUntil(reader, (text) => text.includes('after-rotation\n'))).toBe('after-rotation\n');
+  });
+});
