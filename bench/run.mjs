@@ -1,0 +1,599 @@
+#!/usr/bin/env node
+// tend against the floor (child_process.spawn, a bash loop) and against pm2 and supervisord, on the
+// same workloads, in one run. Prints one markdown table of medians and ratios.
+//
+//   bench/run [--n 10,100,500] [--repeat 3] [--only W1,W2,...] [--skip-peers] [--out FILE]
+//
+// Not a test: nothing here runs in `npm test` or CI.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import {
+  allExist,
+  alive,
+  cleanup,
+  cpuSeconds,
+  median,
+  readPids,
+  rssMiB,
+  run,
+  scratch,
+  sleep,
+  spawnTracked,
+  track,
+  waitFor,
+} from './lib/common.mjs';
+import { pm2Available, startPm2, startSupervisord, startTend, supervisordAvailable } from './lib/systems.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : fallback;
+};
+const SIZES = option('n', '10,100,500').split(',').map(Number);
+const REPEAT = Number(option('repeat', '3'));
+const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7').split(',');
+const OUT = option('out', undefined);
+const SKIP_PEERS = args.includes('--skip-peers');
+process.env.BENCH_RUN = randomUUID();
+
+const rows = [];
+const notes = [];
+const fmt = (seconds) => (seconds === undefined ? '-' : seconds < 1 ? `${(seconds * 1000).toFixed(0)} ms` : `${seconds.toFixed(2)} s`);
+const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}×`);
+function row(workload, n, values, unit = fmt, lowerIsBetter = true) {
+  const { floor, pm2, supervisord, tend } = values;
+  const peers = [pm2, supervisord].filter((value) => value !== undefined);
+  const bestPeer = peers.length === 0 ? undefined : lowerIsBetter ? Math.min(...peers) : Math.max(...peers);
+  rows.push([workload, String(n), unit(floor), unit(pm2), unit(supervisord), unit(tend), ratio(tend, floor), ratio(tend, bestPeer)]);
+  console.error(`  ${workload} n=${n}: floor ${unit(floor)}, pm2 ${unit(pm2)}, supervisord ${unit(supervisord)}, tend ${unit(tend)}`);
+}
+
+const peers = { pm2: null, supervisord: null };
+if (SKIP_PEERS) {
+  peers.pm2 = peers.supervisord = 'skipped (--skip-peers)';
+} else {
+  peers.pm2 = pm2Available();
+  peers.supervisord = supervisordAvailable();
+}
+for (const [name, reason] of Object.entries(peers)) if (reason !== null) notes.push(`${name}: not measured: ${reason}`);
+
+const serviceCommand = (dir, name) => `echo $$ > ${dir}/${name}; exec sleep 3600`;
+const names = (n, prefix = 's') => Array.from({ length: n }, (_, index) => `${prefix}${index}`);
+const gone = (pids) => pids.every((pid) => !alive(pid));
+
+// ---- W1 cold start and W2 stop, per system --------------------------------------------------
+
+async function floorUpDown(n) {
+  const dir = scratch('floor');
+  const list = names(n);
+  const start = performance.now();
+  for (const name of list) spawnTracked('/bin/sh', ['-c', serviceCommand(dir, name)], { detached: true });
+  await waitFor('floor services', () => allExist(dir, list));
+  const up = (performance.now() - start) / 1000;
+  const pids = readPids(dir, list);
+  const stopStart = performance.now();
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  await waitFor('floor stop', () => gone(pids));
+  return { up, down: (performance.now() - stopStart) / 1000 };
+}
+
+async function bashUp(n) {
+  const dir = scratch('bash');
+  const list = names(n);
+  const start = performance.now();
+  const child = spawnTracked('bash', ['-c', `for i in $(seq 0 ${n - 1}); do sh -c 'echo $$ > ${dir}/s'$i'; exec sleep 3600' & done; wait`], { detached: true });
+  await waitFor('bash services', () => allExist(dir, list));
+  const up = (performance.now() - start) / 1000;
+  process.kill(-child.pid, 'SIGKILL');
+  return up;
+}
+
+async function tendUpDown(n) {
+  const tend = await startTend();
+  try {
+    const dir = tend.dir;
+    const list = names(n);
+    await tend.call('UpsertAutomationsFile', {
+      automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: serviceCommand(dir, name), ready: `test -s ${dir}/${name}` } }])) },
+    });
+    const ids = (await tend.listAll('ListServices', 'services')).map((service) => service.id);
+    const start = performance.now();
+    await Promise.all(ids.map((id) => tend.call('StartService', { id })));
+    await waitFor('tend services RUNNING', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'), { intervalMs: 10 });
+    const up = (performance.now() - start) / 1000;
+    const pids = readPids(dir, list);
+    const stopStart = performance.now();
+    await Promise.all(ids.map((id) => tend.call('StopService', { id })));
+    await waitFor('tend stop', () => gone(pids));
+    return { up, down: (performance.now() - stopStart) / 1000 };
+  } finally {
+    await tend.stop();
+  }
+}
+
+async function pm2UpDown(n) {
+  const pm2 = await startPm2();
+  try {
+    const dir = scratch('pm2-w1');
+    const list = names(n);
+    const config = pm2.ecosystem(list.map((name) => pm2.app(name, serviceCommand(dir, name))));
+    const start = performance.now();
+    pm2.pm2('start', config);
+    await waitFor('pm2 services', () => allExist(dir, list) && pm2.list().filter((app) => app.pm2_env.status === 'online').length === n, { intervalMs: 20 });
+    const up = (performance.now() - start) / 1000;
+    const pids = readPids(dir, list);
+    const stopStart = performance.now();
+    pm2.pm2('stop', 'all');
+    await waitFor('pm2 stop', () => gone(pids));
+    return { up, down: (performance.now() - stopStart) / 1000 };
+  } finally {
+    pm2.stop();
+  }
+}
+
+async function supervisordUpDown(n) {
+  const dir = scratch('sv-w1');
+  const list = names(n);
+  const sv = await startSupervisord(list.map((name) => ({ name, command: serviceCommand(dir, name) })));
+  try {
+    const start = performance.now();
+    sv.ctl('start', 'all');
+    await waitFor('supervisord services', () => allExist(dir, list) && sv.statuses().every(([, state]) => state === 'RUNNING'), { intervalMs: 20 });
+    const up = (performance.now() - start) / 1000;
+    const pids = readPids(dir, list);
+    const stopStart = performance.now();
+    sv.ctl('stop', 'all');
+    await waitFor('supervisord stop', () => gone(pids));
+    return { up, down: (performance.now() - stopStart) / 1000 };
+  } finally {
+    await sv.stop();
+  }
+}
+
+async function repeat(times, fn) {
+  const results = [];
+  for (let index = 0; index < times; index++) {
+    results.push(await fn());
+    cleanup();
+  }
+  return results;
+}
+
+async function w1w2() {
+  for (const n of SIZES) {
+    const floor = await repeat(REPEAT, () => floorUpDown(n));
+    const bash = await repeat(REPEAT, () => bashUp(n));
+    const tend = await repeat(REPEAT, () => tendUpDown(n));
+    const pm2 = peers.pm2 === null ? await repeat(REPEAT, () => pm2UpDown(n)) : undefined;
+    const sv = peers.supervisord === null ? await repeat(REPEAT, () => supervisordUpDown(n)) : undefined;
+    const up = (list) => list && median(list.map((result) => result.up));
+    const down = (list) => list && median(list.map((result) => result.down));
+    row('W1 cold start', n, { floor: up(floor), pm2: up(pm2), supervisord: up(sv), tend: up(tend) });
+    notes.push(`W1 n=${n}: bash loop ${fmt(median(bash))}`);
+    row('W2 stop', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tend) });
+  }
+}
+
+// ---- W2b: SIGTERM ignored, and a `sleep & sleep` tree --------------------------------------------
+
+async function w2Extras() {
+  const stubborn = "trap '' TERM; echo $$ > $DIR/pid; while :; do sleep 0.1; done";
+  const tree = 'sh -c "echo \\$\\$ >> $DIR/tree; exec sleep 3600" & sh -c "echo \\$\\$ >> $DIR/tree; exec sleep 3600" & wait';
+  // tend, 2 s stop timeout
+  const tend = await startTend({ stopTimeout: '2s' });
+  let tendKill;
+  let tendSurvivors;
+  try {
+    const dir = tend.dir;
+    const make = async (reference, start) =>
+      (await tend.call('CreateService', { metadata: { reference }, spec: { commands: { start: start.replaceAll('$DIR', dir) } } })).service.id;
+    const a = await make('stubborn', stubborn);
+    await tend.call('StartService', { id: a });
+    await waitFor('stubborn pid', () => allExist(dir, ['pid']));
+    const pid = readPids(dir, ['pid'])[0];
+    const t0 = performance.now();
+    await tend.call('StopService', { id: a });
+    await waitFor('stubborn gone', () => !alive(pid));
+    tendKill = (performance.now() - t0) / 1000;
+    const b = await make('tree', tree);
+    await tend.call('StartService', { id: b });
+    await waitFor('tree pids', () => readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').length === 2, { timeoutMs: 10_000 }).catch(() => {});
+    const treePids = readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').map(Number);
+    await tend.call('StopService', { id: b });
+    await waitFor('tree stopped', async () => (await tend.call('GetService', { id: b })).service.status.phase === 'SERVICE_PHASE_STOPPED');
+    tendSurvivors = treePids.filter(alive).length;
+  } finally {
+    await tend.stop();
+    cleanup();
+  }
+  let svSurvivors;
+  if (peers.supervisord === null) {
+    const dir = scratch('sv-tree');
+    const sv = await startSupervisord([{ name: 'tree', command: tree.replaceAll('$DIR', dir), startsecs: 0 }]);
+    try {
+      sv.ctl('start', 'tree');
+      await waitFor('tree pids', () => {
+        try {
+          return readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').length === 2;
+        } catch {
+          return false;
+        }
+      });
+      const treePids = readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').map(Number);
+      sv.ctl('stop', 'tree');
+      await sleep(500);
+      svSurvivors = treePids.filter(alive).length;
+    } finally {
+      await sv.stop();
+      cleanup();
+    }
+  }
+  notes.push(`W2 SIGTERM ignored: tend killed it after ${fmt(tendKill)} (stop timeout 2 s)`);
+  notes.push(`W2 \`sleep & sleep\` tree: survivors after stop: tend ${tendSurvivors}, supervisord ${svSurvivors ?? '-'} (must be 0)`);
+}
+
+// ---- W3 idle --------------------------------------------------------------------------------------
+
+async function idleUsage(pid, seconds = 10) {
+  const cpu0 = cpuSeconds(pid);
+  const rss = [];
+  for (let index = 0; index < seconds; index++) {
+    await sleep(1000);
+    rss.push(rssMiB(pid));
+  }
+  return { rss: median(rss), cpu: ((cpuSeconds(pid) - cpu0) / seconds) * 100 };
+}
+
+async function w3() {
+  const n = 100;
+  const results = {};
+  {
+    const dir = scratch('floor-idle');
+    const script = `const { spawn } = require('child_process'); for (let i = 0; i < ${n}; i++) spawn('/bin/sh', ['-c', 'exec sleep 3600'], { detached: true, stdio: 'ignore' }); setInterval(() => {}, 1 << 30);`;
+    const child = spawnTracked(process.execPath, ['-e', script], { cwd: dir, detached: true });
+    await sleep(1000);
+    results.floor = await idleUsage(child.pid);
+    process.kill(-child.pid, 'SIGKILL');
+  }
+  cleanup();
+  {
+    const tend = await startTend();
+    try {
+      const list = names(n);
+      await tend.call('UpsertAutomationsFile', { automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: 'exec sleep 3600' }, triggeredBy: ['manual'] }])) } });
+      await tend.call('FireTrigger', { triggers: ['manual'] }, 'tend.v1.DaemonService');
+      await waitFor('idle services', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'));
+      await sleep(1000);
+      results.tend = await idleUsage(tend.pid);
+    } finally {
+      await tend.stop();
+      cleanup();
+    }
+  }
+  if (peers.pm2 === null) {
+    const pm2 = await startPm2();
+    try {
+      pm2.pm2('start', pm2.ecosystem(names(n).map((name) => pm2.app(name, 'exec sleep 3600'))));
+      await sleep(2000);
+      results.pm2 = await idleUsage(pm2.pid);
+    } finally {
+      pm2.stop();
+      cleanup();
+    }
+  }
+  if (peers.supervisord === null) {
+    const sv = await startSupervisord(names(n).map((name) => ({ name, command: 'exec sleep 3600' })));
+    try {
+      sv.ctl('start', 'all');
+      await sleep(1000);
+      results.supervisord = await idleUsage(sv.pid);
+    } finally {
+      await sv.stop();
+      cleanup();
+    }
+  }
+  const pick = (key) => Object.fromEntries(Object.entries(results).map(([name, value]) => [name, value[key]]));
+  row('W3 idle RSS (MiB)', n, pick('rss'), (value) => (value === undefined ? '-' : value.toFixed(1)));
+  row('W3 idle CPU (%)', n, pick('cpu'), (value) => (value === undefined ? '-' : value.toFixed(2)));
+}
+
+// ---- W4 logs --------------------------------------------------------------------------------------
+
+const LINES = 3_276_800; // 64-byte lines: 200 MiB
+const LOG_BYTES = LINES * 64;
+const generator = `seq -f '%063.0f' 1 ${LINES}`;
+
+/** Counts lines lost or torn in a log file of numbered 64-byte lines. */
+function checkLog(path) {
+  const data = readFileSync(path);
+  let expected = 1;
+  let bad = 0;
+  let start = 0;
+  for (let index = 0; index < data.length; index++) {
+    if (data[index] !== 0x0a) continue;
+    const line = data.subarray(start, index);
+    if (line.length !== 63 || Number(line.toString()) !== expected) bad += 1;
+    expected += 1;
+    start = index + 1;
+  }
+  return { bad: bad + Math.abs(LINES - (expected - 1)), lines: expected - 1 };
+}
+
+async function waitLog(path) {
+  await waitFor('the log to hold everything', () => {
+    try {
+      return statSync(path).size >= LOG_BYTES;
+    } catch {
+      return false;
+    }
+  }, { timeoutMs: 300_000, intervalMs: 5 });
+}
+
+async function w4() {
+  const times = {};
+  const lost = {};
+  const rssGrowth = {};
+  {
+    const dir = scratch('floor-log');
+    const path = join(dir, 'out.log');
+    const fd = openSync(path, 'a');
+    const start = performance.now();
+    const child = spawn('/bin/sh', ['-c', generator], { stdio: ['ignore', fd, fd], detached: true });
+    track(child.pid);
+    closeSync(fd);
+    await waitLog(path);
+    times.floor = (performance.now() - start) / 1000;
+    lost.floor = checkLog(path).bad;
+  }
+  cleanup();
+  {
+    const tend = await startTend({ extraArgs: ['--max-log-size', '1GiB'] });
+    try {
+      const { service } = await tend.call('CreateService', { metadata: { reference: 'chatty' }, spec: { commands: { start: generator } } });
+      const rss0 = rssMiB(tend.pid);
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(tend.pid))), 20);
+      const start = performance.now();
+      await tend.call('StartService', { id: service.id });
+      const running = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.session);
+      const path = join(tend.stateDir, 'logs', `${running}.log`);
+      await waitLog(path);
+      times.tend = (performance.now() - start) / 1000;
+      clearInterval(sampler);
+      rssGrowth.tend = peak - rss0;
+      lost.tend = checkLog(path).bad;
+    } finally {
+      await tend.stop();
+      cleanup();
+    }
+  }
+  if (peers.pm2 === null) {
+    const pm2 = await startPm2();
+    try {
+      const rss0 = rssMiB(pm2.pid);
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pm2.pid))), 20);
+      const start = performance.now();
+      pm2.pm2('start', pm2.ecosystem([pm2.app('chatty', generator, { merge_logs: true, out_file: join(pm2.logDir, 'chatty.log'), error_file: join(pm2.logDir, 'chatty.err') })]));
+      await waitLog(join(pm2.logDir, 'chatty.log')).catch(() => {});
+      times.pm2 = (performance.now() - start) / 1000;
+      clearInterval(sampler);
+      rssGrowth.pm2 = peak - rss0;
+      lost.pm2 = checkLog(join(pm2.logDir, 'chatty.log')).bad;
+    } finally {
+      pm2.stop();
+      cleanup();
+    }
+  }
+  if (peers.supervisord === null) {
+    const dir = scratch('sv-log');
+    const path = join(dir, 'chatty.log');
+    const sv = await startSupervisord([{ name: 'chatty', command: generator, startsecs: 0, logfile: path }]);
+    try {
+      const rss0 = rssMiB(sv.pid);
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(sv.pid))), 20);
+      const start = performance.now();
+      sv.ctl('start', 'chatty');
+      await waitLog(path);
+      times.supervisord = (performance.now() - start) / 1000;
+      clearInterval(sampler);
+      rssGrowth.supervisord = peak - rss0;
+      lost.supervisord = checkLog(path).bad;
+    } finally {
+      await sv.stop();
+      cleanup();
+    }
+  }
+  row('W4 200 MiB of log lines', 1, times);
+  row('W4 lines lost or torn', 1, lost, (value) => (value === undefined ? '-' : String(value)));
+  row('W4 daemon RSS growth (MiB)', 1, rssGrowth, (value) => (value === undefined ? '-' : value.toFixed(1)));
+}
+
+// ---- W5 fan-out -------------------------------------------------------------------------------------
+
+async function w5() {
+  const fan = 200;
+  const chain = 50;
+  const results = { fan: {}, chain: {} };
+  {
+    const runAll = async (count) => {
+      const children = Array.from({ length: count }, () => spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' }));
+      await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    };
+    const fanTimes = [];
+    const chainTimes = [];
+    for (let index = 0; index < REPEAT; index++) {
+      let start = performance.now();
+      await runAll(fan);
+      fanTimes.push((performance.now() - start) / 1000);
+      start = performance.now();
+      for (let step = 0; step < chain; step++) await runAll(1);
+      chainTimes.push((performance.now() - start) / 1000);
+    }
+    results.fan.floor = median(fanTimes);
+    results.chain.floor = median(chainTimes);
+  }
+  {
+    const tend = await startTend();
+    try {
+      const tasks = Object.fromEntries(names(fan, 't').map((name) => [name, { command: 'true' }]));
+      tasks.fan = { command: 'true', dependsOn: names(fan, 't') };
+      for (let step = 0; step < chain; step++) tasks[`c${step}`] = { command: 'true', ...(step > 0 ? { dependsOn: [`c${step - 1}`] } : {}) };
+      await tend.call('UpsertAutomationsFile', { automationsFile: { tasks } });
+      const byRef = Object.fromEntries((await tend.listAll('ListTasks', 'tasks')).map((task) => [task.metadata.reference, task.id]));
+      const time = async (reference) => {
+        const start = performance.now();
+        const { taskExecution } = await tend.call('StartTask', { id: byRef[reference] });
+        await waitFor('execution', async () => {
+          const phase = (await tend.call('GetTaskExecution', { id: taskExecution.id })).taskExecution.status.phase;
+          if (phase === 'TASK_EXECUTION_PHASE_FAILED') throw new Error('execution failed');
+          return phase === 'TASK_EXECUTION_PHASE_SUCCEEDED';
+        }, { intervalMs: 5 });
+        return (performance.now() - start) / 1000;
+      };
+      const fanTimes = [];
+      const chainTimes = [];
+      for (let index = 0; index < REPEAT; index++) {
+        fanTimes.push(await time('fan'));
+        chainTimes.push(await time(`c${chain - 1}`));
+      }
+      results.fan.tend = median(fanTimes);
+      results.chain.tend = median(chainTimes);
+    } finally {
+      await tend.stop();
+      cleanup();
+    }
+  }
+  if (peers.pm2 === null) {
+    const pm2 = await startPm2();
+    try {
+      const list = names(fan, 'o');
+      const start = performance.now();
+      pm2.pm2('start', pm2.ecosystem(list.map((name) => pm2.app(name, 'true'))));
+      await waitFor('pm2 one-shots', () => pm2.list().filter((app) => app.pm2_env.status === 'stopped').length === fan, { intervalMs: 20 });
+      results.fan.pm2 = (performance.now() - start) / 1000;
+    } finally {
+      pm2.stop();
+      cleanup();
+    }
+  }
+  if (peers.supervisord === null) {
+    const list = names(fan, 'o');
+    const sv = await startSupervisord(list.map((name) => ({ name, command: 'true', startsecs: 0 })));
+    try {
+      const start = performance.now();
+      sv.ctl('start', 'all');
+      await waitFor('supervisord one-shots', () => sv.statuses().every(([, state]) => state === 'EXITED'), { intervalMs: 20 });
+      results.fan.supervisord = (performance.now() - start) / 1000;
+    } finally {
+      await sv.stop();
+      cleanup();
+    }
+  }
+  row('W5 fan-out (200 one-shots)', fan, results.fan);
+  row('W5 chain of 50 tasks', chain, results.chain);
+}
+
+// ---- W6 readiness latency (tend) -------------------------------------------------------------------
+
+async function w6() {
+  const tend = await startTend();
+  const latencies = [];
+  try {
+    const dir = tend.dir;
+    for (let index = 0; index < 20; index++) {
+      const flag = join(dir, `ready-${index}`);
+      const { service } = await tend.call('CreateService', { metadata: { reference: `r${index}` }, spec: { commands: { start: 'exec sleep 3600', ready: `test -f ${flag}` } } });
+      await tend.call('StartService', { id: service.id });
+      await waitFor('STARTING', async () => (await tend.call('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_STARTING');
+      await sleep(300);
+      writeFileSync(flag, '');
+      const readyAt = performance.now();
+      await waitFor('RUNNING', async () => (await tend.call('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_RUNNING', { intervalMs: 1 });
+      latencies.push((performance.now() - readyAt) / 1000);
+      await tend.call('StopService', { id: service.id });
+    }
+  } finally {
+    await tend.stop();
+    cleanup();
+  }
+  row('W6 readiness latency (ready 300 ms after start)', 20, { tend: median(latencies) });
+}
+
+// ---- W7 API under load (tend) ----------------------------------------------------------------------
+
+async function w7() {
+  let hasWrk = true;
+  try {
+    run('sh', ['-c', 'command -v wrk']);
+  } catch {
+    hasWrk = false;
+    if (process.getuid?.() === 0) {
+      try {
+        run('sh', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk'], { stdio: 'ignore', timeout: 300_000 });
+        hasWrk = true;
+      } catch {}
+    }
+  }
+  if (!hasWrk) {
+    notes.push('W7: not measured: wrk is not installed');
+    return;
+  }
+  const tend = await startTend();
+  try {
+    const services = Object.fromEntries(names(1000).map((name) => [name, { commands: { start: 'true' } }]));
+    await tend.call('UpsertAutomationsFile', { automationsFile: { services } });
+    const one = (await tend.call('ListServices', { pagination: { pageSize: 1 } })).services[0];
+    const dir = tend.dir;
+    const measure = (method, body) => {
+      const script = join(dir, `${method}.lua`);
+      writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${JSON.stringify(body)}'\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${tend.token}"\n`);
+      const output = run('wrk', ['-t2', '-c50', '-d10s', '--latency', '-s', script, `${tend.url}/gitpod.v1.EnvironmentAutomationService/${method}`], { timeout: 60_000 });
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)[1]);
+      const unit = (text) => {
+        const [, value, suffix] = /([\d.]+)(us|ms|s)/.exec(text);
+        return Number(value) * (suffix === 'us' ? 1e-3 : suffix === 's' ? 1e3 : 1);
+      };
+      const p50 = unit(/50%\s+(\S+)/.exec(output)[1]);
+      const p99 = unit(/99%\s+(\S+)/.exec(output)[1]);
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? '0';
+      return { rps, p50, p99, non2xx };
+    };
+    const get = measure('GetService', { id: one.id });
+    const list = measure('ListServices', { pagination: { pageSize: 100 } });
+    rows.push(['W7 GetService, 50 clients', '1000', '-', '-', '-', `${get.rps.toFixed(0)} req/s, p50 ${get.p50.toFixed(2)} ms, p99 ${get.p99.toFixed(2)} ms`, '-', '-']);
+    rows.push(['W7 ListServices (100 of 1000), 50 clients', '1000', '-', '-', '-', `${list.rps.toFixed(0)} req/s, p50 ${list.p50.toFixed(2)} ms, p99 ${list.p99.toFixed(2)} ms`, '-', '-']);
+    console.error(`  W7: GetService ${JSON.stringify(get)}; ListServices ${JSON.stringify(list)}`);
+    if (get.non2xx !== '0' || list.non2xx !== '0') notes.push(`W7: non-2xx answers: GetService ${get.non2xx}, ListServices ${list.non2xx}`);
+  } finally {
+    await tend.stop();
+    cleanup();
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
+try {
+  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7 };
+  for (const [name, fn] of Object.entries(workloads)) {
+    if (!ONLY.includes(name) && !(name === 'W1' && ONLY.includes('W2'))) continue;
+    console.error(`${name}...`);
+    await fn();
+  }
+} finally {
+  cleanup();
+}
+
+const header = ['workload', 'N', 'floor', 'pm2', 'supervisord', 'tend', 'tend/floor', 'tend/best peer'];
+const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+const report = `${table}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n\nNode ${process.version}, ${cpu}, ${run('nproc', []).trim()} cores; medians of ${REPEAT} runs (W6: of 20).\n`;
+process.stdout.write(report);
+if (OUT !== undefined) writeFileSync(OUT, report);
