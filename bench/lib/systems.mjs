@@ -14,7 +14,7 @@ const PEERS = join(ROOT, 'bench/.peers');
 export async function startTend({ stopTimeout = '5s', extraArgs = [] } = {}) {
   const dir = scratch('tend');
   const stateDir = join(dir, 'state');
-  const child = spawn(process.execPath, [CLI, 'daemon', '--workspace', dir, '--state-dir', stateDir, '--stop-timeout', stopTimeout, ...extraArgs], {
+  const child = spawn(process.execPath, [...(process.env.TEND_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TEND_BENCH_PROFILE}`] : []), CLI, 'daemon', '--workspace', dir, '--state-dir', stateDir, '--stop-timeout', stopTimeout, ...extraArgs], {
     stdio: 'ignore',
     env: { ...process.env, TEND_LOG_LEVEL: 'warn' },
   });

@@ -3,7 +3,7 @@
  * and the log streams behind `status.logUrl`. Every request carries the bearer token.
  */
 import { Readable } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import type { LogSource } from '../engine/log-source.js';
@@ -29,6 +29,8 @@ export interface ServerOptions {
   readonly environmentId: string;
   /** What `tend status` shows. */
   readonly status: () => unknown;
+  /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
+  readonly committed: () => Promise<void>;
   readonly log: Logger;
 }
 
@@ -59,6 +61,10 @@ function toApiError(error: unknown, log: Logger): ApiError {
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const { token, services, tasks, automations, log } = options;
+  const respond = async (reply: FastifyReply, body: unknown): Promise<FastifyReply> => {
+    await options.committed();
+    return sendJson(reply, body);
+  };
   const app = Fastify({
     loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -96,7 +102,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     async (request, reply) => {
       const handler = resolveHandler(handlers, request.params.method);
       const body = parseJson(typeof request.body === 'string' ? request.body : '');
-      return sendJson(reply, await handler(withQueryPagination(body, request.query)));
+      return respond(reply, await handler(withQueryPagination(body, request.query)));
     },
   );
 
@@ -113,7 +119,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       throw new ApiError('unimplemented', `Method "${request.params.method}" of gitpod.v1.EnvironmentService is not implemented by tend`);
     }
     checkEnvironment(parseBody(LogsTokenRequest, body).environmentId, options.environmentId);
-    return sendJson(reply, { accessToken: logsTokens.create().accessToken });
+    return respond(reply, { accessToken: logsTokens.create().accessToken });
   });
 
   // tend's own methods, in the same Connect style: the daemon's status and firing triggers.
@@ -121,10 +127,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const body = parseJson(typeof request.body === 'string' ? request.body : '');
     switch (request.params.method) {
       case 'GetStatus':
-        return sendJson(reply, options.status());
+        return respond(reply, options.status());
       case 'FireTrigger': {
         const { triggers } = parseBody(FireTriggerRequest, body);
-        return sendJson(reply, automations.fire(triggers as TriggerName[]));
+        return respond(reply, automations.fire(triggers as TriggerName[]));
       }
       default:
         throw new ApiError('unimplemented', `Method "${request.params.method}" does not exist on tend.v1.DaemonService`);

@@ -131,7 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     automationsFile: watcher?.status ?? null,
   });
   const events = new ResourceEvents(services, tasks);
-  const server = buildServer({ token, services, tasks, automations, events, environmentId, status: daemonStatus, log });
+  const server = buildServer({ token, services, tasks, automations, events, environmentId, status: daemonStatus, committed: () => store.committed(), log });
   try {
     await server.listen({ host, port });
   } catch (error) {

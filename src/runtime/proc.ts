@@ -79,12 +79,64 @@ function environHas(pid: number, needle: Buffer): boolean {
   }
 }
 
+/** A process with the session marker it carries (if any), as one scan of /proc saw it. */
+interface ScannedProcess extends ProcessRef {
+  readonly pgrp: number;
+  readonly session: string | null;
+}
+
+const MARKER_PREFIX = Buffer.from(`${SESSION_MARKER_VAR}=`);
+
+function sessionMarker(pid: number): string | null {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return null;
+  }
+  let at = environ.indexOf(MARKER_PREFIX);
+  while (at > 0 && environ[at - 1] !== 0) at = environ.indexOf(MARKER_PREFIX, at + 1);
+  if (at < 0) return null;
+  const end = environ.indexOf(0, at);
+  return environ.toString('utf8', at + MARKER_PREFIX.length, end < 0 ? environ.length : end);
+}
+
+function scanAll(): ScannedProcess[] {
+  const scanned: ScannedProcess[] = [];
+  const self = process.pid;
+  for (const pid of listPids()) {
+    if (pid === self) continue;
+    const stat = readProcStat(pid);
+    if (stat === null || isDeadState(stat.state)) continue;
+    scanned.push({ pid, startTime: stat.startTime, pgrp: stat.pgrp, session: sessionMarker(pid) });
+  }
+  return scanned;
+}
+
+let pendingScan: Promise<ScannedProcess[]> | undefined;
+
+/**
+ * One scan of /proc serves every caller of the same tick: when a hundred services stop at once,
+ * the process table is read once, not a hundred times. The scan runs after every caller asked,
+ * so none of them gets a picture older than its question.
+ */
+function sharedScan(): Promise<ScannedProcess[]> {
+  pendingScan ??= new Promise((resolve) => {
+    setImmediate(() => {
+      pendingScan = undefined;
+      resolve(scanAll());
+    });
+  });
+  return pendingScan;
+}
+
 /**
  * Every live process of a session: members of its process groups, and any process whose
  * environment carries the session marker (descendants that called setsid or double-forked).
  */
-export function findSessionProcesses(target: { pgids: readonly number[]; marker: string }): ProcessRef[] {
-  return findProcesses(target.pgids, SESSION_MARKER_VAR, target.marker);
+export async function findSessionProcessesShared(target: { pgids: readonly number[]; marker: string }): Promise<ProcessRef[]> {
+  const all = await sharedScan();
+  return all.filter((entry) => target.pgids.includes(entry.pgrp) || entry.session === target.marker);
 }
 
 /** Every live process in one of `pgids`, or whose environment holds `name=value`. */

@@ -15,7 +15,7 @@ export interface ProbeTimings {
 }
 
 export const DEFAULT_PROBE_TIMINGS: ProbeTimings = {
-  initialIntervalMs: 50,
+  initialIntervalMs: 20,
   maxIntervalMs: 1000,
   probeTimeoutMs: 10_000,
 };
@@ -125,6 +125,9 @@ export function startReadyProbe(options: ReadyProbeOptions): ReadyProbe {
     pause = Math.min(pause * 2, options.timings.maxIntervalMs);
   };
 
-  void probeOnce();
+  // The first probe waits one interval: a probe at the instant of the spawn only races the
+  // service's own start and fails, costing a process for nothing.
+  waitTimer = setTimeout(() => void probeOnce(), pause);
+  pause = Math.min(pause * 2, options.timings.maxIntervalMs);
   return { cancel: finish };
 }

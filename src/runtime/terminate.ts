@@ -2,7 +2,7 @@
  * Ending a session's processes: signal its process groups and its escaped descendants, wait until
  * none is alive (zombies count as dead), escalate to SIGKILL after a timeout.
  */
-import { findSessionProcesses, isAlive, sendSignal, type ProcessRef } from './proc.js';
+import { findSessionProcessesShared, isAlive, sendSignal, type ProcessRef } from './proc.js';
 
 export interface SessionTarget {
   /** Process groups of the session (the start command's, and the stop command's if any). */
@@ -37,7 +37,7 @@ async function waitGone(
   for (;;) {
     if (tracked.length === 0) {
       // Everyone we knew of is gone; a last scan makes sure nothing new appeared meanwhile.
-      const rest = findSessionProcesses(target);
+      const rest = await findSessionProcessesShared(target);
       if (rest.length === 0) return true;
       for (const ref of rest) sendSignal(ref.pid, signal);
       tracked = rest;
@@ -51,7 +51,7 @@ async function waitGone(
 
 /** SIGKILL to every process of the session; resolves once none is alive. */
 export async function killSession(target: SessionTarget): Promise<void> {
-  const members = findSessionProcesses(target);
+  const members = await findSessionProcessesShared(target);
   signalAll(target, members, 'SIGKILL');
   await waitGone(target, members, 'SIGKILL', Date.now() + KILL_WAIT_CAP_MS);
 }
@@ -61,7 +61,7 @@ export async function killSession(target: SessionTarget): Promise<void> {
  * SIGKILL. Resolves with whether SIGKILL was needed.
  */
 export async function terminateSession(target: SessionTarget, timeoutMs: number): Promise<{ killed: boolean }> {
-  const members = findSessionProcesses(target);
+  const members = await findSessionProcessesShared(target);
   if (members.length === 0) return { killed: false };
   signalAll(target, members, 'SIGTERM');
   // A stopped (SIGSTOP) process would sit on SIGTERM until the timeout: let it see the signal.
