@@ -106,7 +106,7 @@ export function allExist(dir, names) {
 }
 
 export function run(command, args, options = {}) {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024, ...options });
 }
 
 export function spawnTracked(command, args, options = {}) {

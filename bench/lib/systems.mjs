@@ -136,7 +136,8 @@ export async function startSupervisord(programs) {
   for (const program of programs) {
     sections.push(
       `[program:${program.name}]`,
-      `command=/bin/sh -c '${program.command.replaceAll("'", "'\\''")}'`,
+      // supervisord expands %(name)s in its config: a literal % is written %%.
+      `command=/bin/sh -c '${program.command.replaceAll("'", "'\\''").replaceAll('%', '%%')}'`,
       'autostart=false',
       'autorestart=false',
       `startsecs=${program.startsecs ?? 1}`,

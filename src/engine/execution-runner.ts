@@ -24,6 +24,9 @@ import { describeExit } from '../domain/service-lifecycle.js';
 import { readLogTail } from '../runtime/log-tail.js';
 import { SpawnError, spawnCommand } from '../runtime/spawn-command.js';
 import { killSession, terminateSession } from '../runtime/terminate.js';
+import { LABEL_INSTANCE, LABEL_RESOURCE, LABEL_SESSION, LABEL_STATE_DIR, runContainer, type RunningContainer } from '../runtime/docker-runtime.js';
+import { stopContainer } from '../runtime/stop-container.js';
+import type { ExitInfo } from '../domain/service-lifecycle.js';
 import type { StepProcessRecords, Store } from '../store/store.js';
 import { buildCommandEnv, EnvError } from './command-env.js';
 import type { ServiceEngine } from './service-engine.js';
@@ -44,7 +47,8 @@ export interface RunnerContext {
 
 /** What the runner holds for a step while it runs, to stop it. */
 type LiveStep =
-  | { readonly kind: 'task'; readonly pgid: number; readonly marker: string; stopping: boolean }
+  | { readonly kind: 'task'; readonly pgid: number; readonly marker: string; readonly since: number; stopping: boolean }
+  | { readonly kind: 'container'; readonly id: string; readonly exited: Promise<ExitInfo>; stopping: boolean }
   | { readonly kind: 'service'; readonly cancel: () => void }
   | { readonly kind: 'shared'; readonly cancel: () => void };
 
@@ -204,9 +208,12 @@ export class ExecutionRunner {
     const marker = `${this.execution.id}/${step.id}`;
     const logPath = stepLogPath(settings.stateDir, this.execution.id, step.id);
     const outputPath = join(settings.stateDir, 'outputs', `${this.execution.id}-${step.id}.env`);
+    if (spec.runsOn?.docker !== undefined) {
+      void this.startContainerStep(step, publish);
+      return;
+    }
     let spawned;
     try {
-      if (spec.runsOn?.docker !== undefined) throw new SpawnError('runsOn.docker is not supported by this version of tend');
       mkdirSync(join(settings.stateDir, 'outputs'), { recursive: true });
       const env = buildCommandEnv(settings.baseEnv, spec.env, join(settings.stateDir, 'secrets'), { GITPOD_OUTPUT: outputPath });
       for (const secret of env.secrets) this.secrets.add(secret);
@@ -217,7 +224,7 @@ export class ExecutionRunner {
       publish?.({ outcome: 'failed', failureMessage: message, output: {} });
       return this.stepEnded(step.id, 'failed', message, {});
     }
-    const live: LiveStep = { kind: 'task', pgid: spawned.identity.pgid, marker, stopping: false };
+    const live: LiveStep = { kind: 'task', pgid: spawned.identity.pgid, marker, since: Number(spawned.identity.startTime), stopping: false };
     this.live.set(step.id, live);
     this.processes[step.id] = { session: marker, identity: spawned.identity, logPath };
     settings.logs.track(logPath);
@@ -225,7 +232,7 @@ export class ExecutionRunner {
     void spawned.exited.then(async (exit) => {
       settings.logs.untrack(logPath);
       // Whatever the command left behind goes with it, before the step is reported ended.
-      await killSession({ pgids: [live.pgid], marker }).catch(() => {});
+      await killSession({ pgids: [live.pgid], marker, since: Number(spawned.identity.startTime) }).catch(() => {});
       const output = readOutput(outputPath);
       const ok = exit.code === 0 && exit.signal === null;
       this.log.info({ step: step.label, exitCode: exit.code, signal: exit.signal }, 'Step exited');
@@ -233,6 +240,53 @@ export class ExecutionRunner {
       publish?.({ outcome: ok ? 'succeeded' : 'failed', failureMessage, output });
       this.stepEnded(step.id, ok ? 'succeeded' : 'failed', failureMessage, output);
     });
+  }
+
+  /** A task step in a Docker container: the same outcome rules as on the machine. */
+  private async startContainerStep(step: TaskExecutionStep, publish: ((result: SharedStepResult) => void) | undefined): Promise<void> {
+    const { settings } = this.context;
+    const spec = step.task?.spec ?? {};
+    const command = spec.command ?? '';
+    const docker = spec.runsOn?.docker ?? {};
+    const logPath = stepLogPath(settings.stateDir, this.execution.id, step.id);
+    const outputPath = join(settings.stateDir, 'outputs', `${this.execution.id}-${step.id}.env`);
+    let running: RunningContainer;
+    try {
+      mkdirSync(join(settings.stateDir, 'outputs'), { recursive: true });
+      const env = buildCommandEnv({}, spec.env, join(settings.stateDir, 'secrets'), {
+        GITPOD_OUTPUT: outputPath,
+        GITPOD_ENVIRONMENT_ID: settings.baseEnv.GITPOD_ENVIRONMENT_ID ?? '',
+      });
+      for (const secret of env.secrets) this.secrets.add(secret);
+      running = await runContainer({
+        image: docker.image ?? '',
+        environment: docker.environment ?? [],
+        command,
+        workspace: settings.workspace,
+        env: env.env,
+        logPath,
+        mounts: [settings.workspace, join(settings.stateDir, 'outputs')],
+        labels: {
+          [LABEL_INSTANCE]: settings.baseEnv.TEND_INSTANCE_ID ?? '',
+          [LABEL_STATE_DIR]: settings.stateDir,
+          [LABEL_RESOURCE]: this.execution.id,
+          [LABEL_SESSION]: `${this.execution.id}/${step.id}`,
+        },
+      });
+    } catch (error) {
+      const message = `Cannot start task "${step.label}": ${(error as Error).message}`;
+      publish?.({ outcome: 'failed', failureMessage: message, output: {} });
+      return this.stepEnded(step.id, 'failed', message, {});
+    }
+    const live: LiveStep = { kind: 'container', id: running.id, exited: running.exited, stopping: false };
+    this.live.set(step.id, live);
+    this.log.info({ step: step.label, container: running.id.slice(0, 12) }, 'Step container started');
+    const exit = await running.exited;
+    const output = readOutput(outputPath);
+    const ok = exit.code === 0 && exit.signal === null;
+    const failureMessage = ok ? null : maskSecrets(describeExit(`Task "${step.label}": command "${command}"`, exit, readLogTail(logPath)), [...this.secrets]);
+    publish?.({ outcome: ok ? 'succeeded' : 'failed', failureMessage, output });
+    this.stepEnded(step.id, ok ? 'succeeded' : 'failed', failureMessage, output);
   }
 
   /** The same task already runs for this firing in another execution: wait for its result. */
@@ -300,7 +354,11 @@ export class ExecutionRunner {
     }
     if (live.stopping) return;
     live.stopping = true;
-    terminateSession({ pgids: [live.pgid], marker: live.marker }, this.context.settings.taskStopTimeoutMs).catch(
+    if (live.kind === 'container') {
+      void stopContainer({ id: live.id, exited: live.exited, stopCommand: null, timeoutMs: this.context.settings.taskStopTimeoutMs, force: false });
+      return;
+    }
+    terminateSession({ pgids: [live.pgid], marker: live.marker, since: live.since }, this.context.settings.taskStopTimeoutMs).catch(
       (error: unknown) => this.log.error({ err: error, step: stepId }, 'Stopping a step failed'),
     );
   }

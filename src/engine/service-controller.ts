@@ -25,7 +25,19 @@ import { startReadyProbe, type ReadyProbe } from '../runtime/ready-probe.js';
 import { SpawnError, spawnCommand, type CommandSpec } from '../runtime/spawn-command.js';
 import { stopService } from '../runtime/stop-service.js';
 import { killSession } from '../runtime/terminate.js';
-import { sendSignal } from '../runtime/proc.js';
+import { bootId, readProcStat, sendSignal } from '../runtime/proc.js';
+import {
+  DockerError,
+  execInContainer,
+  LABEL_INSTANCE,
+  LABEL_RESOURCE,
+  LABEL_SESSION,
+  LABEL_STATE_DIR,
+  runContainer,
+  signalContainer,
+  type RunningContainer,
+} from '../runtime/docker-runtime.js';
+import { stopContainer } from '../runtime/stop-container.js';
 import type { ServiceProcessRecord, Store } from '../store/store.js';
 import { buildCommandEnv, EnvError } from './command-env.js';
 import type { EngineSettings } from './settings.js';
@@ -105,6 +117,7 @@ export class ServiceController {
       this.context.restart(this, spec);
       return;
     }
+    if (this.launching !== null) return;
     if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
       if ((state.phase === 'stopped' || state.phase === 'failed') && session !== undefined && session !== state.session) {
         this.launch(session);
@@ -199,6 +212,20 @@ export class ServiceController {
     this.context.statusChanged(this.service);
   }
 
+  /**
+   * What a container's commands get: the spec's variables (secrets resolved) and GITPOD_OUTPUT,
+   * not the daemon's own environment (the image has its own PATH, HOME, ...).
+   */
+  private containerEnv(session: string): Record<string, string> {
+    const { settings } = this.context;
+    const { env, secrets } = buildCommandEnv({}, this.service.spec.env, join(settings.stateDir, 'secrets'), {
+      GITPOD_OUTPUT: join(settings.stateDir, 'outputs', `${session}.env`),
+      GITPOD_ENVIRONMENT_ID: settings.baseEnv.GITPOD_ENVIRONMENT_ID ?? '',
+    });
+    this.secretValues = secrets;
+    return env;
+  }
+
   private commandSpec(command: string, session: string): CommandSpec {
     const { settings } = this.context;
     const { env, secrets } = buildCommandEnv(settings.baseEnv, this.service.spec.env, join(settings.stateDir, 'secrets'), {
@@ -223,13 +250,14 @@ export class ServiceController {
   }
 
   private launch(session: string): void {
+    if (this.service.spec.runsOn?.docker !== undefined) {
+      void this.launchContainer(session);
+      return;
+    }
     const reference = this.service.metadata.reference ?? this.service.id;
     const start = this.service.spec.commands?.start ?? '';
     let spawned;
     try {
-      if (this.service.spec.runsOn?.docker !== undefined) {
-        throw new SpawnError('runsOn.docker is not supported by this version of tend');
-      }
       spawned = spawnCommand(this.commandSpec(start, session));
     } catch (error) {
       if (!(error instanceof SpawnError || error instanceof EnvError)) throw error;
@@ -245,6 +273,57 @@ export class ServiceController {
     this.dispatch({ type: 'Spawned', session, proc: identity, awaitsReady: ready.trim() !== '' });
   }
 
+  /** The session's container, when the service runs in Docker. */
+  private container: { id: string; exited: Promise<ExitInfo> } | null = null;
+  /** A container is being created for this session: reconcile must not start another. */
+  private launching: string | null = null;
+
+  private async launchContainer(session: string): Promise<void> {
+    const reference = this.service.metadata.reference ?? this.service.id;
+    const docker = this.service.spec.runsOn?.docker ?? {};
+    const start = this.service.spec.commands?.start ?? '';
+    const { settings } = this.context;
+    this.launching = session;
+    let running: RunningContainer;
+    let spec: CommandSpec;
+    try {
+      spec = this.commandSpec(start, session);
+      running = await runContainer({
+        image: docker.image ?? '',
+        environment: docker.environment ?? [],
+        command: start,
+        workspace: settings.workspace,
+        env: this.containerEnv(session),
+        logPath: spec.logPath,
+        mounts: [settings.workspace, join(settings.stateDir, 'outputs')],
+        labels: {
+          [LABEL_INSTANCE]: settings.baseEnv.TEND_INSTANCE_ID ?? '',
+          [LABEL_STATE_DIR]: settings.stateDir,
+          [LABEL_RESOURCE]: this.service.id,
+          [LABEL_SESSION]: session,
+        },
+      });
+    } catch (error) {
+      this.launching = null;
+      if (!(error instanceof DockerError || error instanceof EnvError)) {
+        this.log.error({ err: error }, 'Starting the container failed');
+      }
+      this.dispatch({ type: 'SpawnFailed', session, message: `Cannot start service "${reference}": ${(error as Error).message}` });
+      return;
+    }
+    this.launching = null;
+    const identity = { pid: running.hostPid, pgid: running.hostPid, startTime: readProcStat(running.hostPid)?.startTime ?? '', bootId: bootId() };
+    this.container = { id: running.id, exited: running.exited };
+    this.record = { session, identity, logPath: spec.logPath, container: running.id };
+    this.log.info({ container: running.id.slice(0, 12), session }, 'Service container started');
+    void running.exited.then((exit) => {
+      if (this.container?.id === running.id) this.container = null;
+      this.exited(session, identity.pid, exit, start);
+    });
+    const ready = this.service.spec.commands?.ready ?? '';
+    this.dispatch({ type: 'Spawned', session, proc: identity, awaitsReady: ready.trim() !== '' });
+  }
+
   private exited(session: string, pid: number, exit: ExitInfo, command: string): void {
     const state = this.state;
     this.context.settings.logs.untrack(join(this.context.settings.stateDir, 'logs', `${session}.log`));
@@ -256,6 +335,18 @@ export class ServiceController {
       type: 'ProcessExited',
       exit,
       failureMessage: describeExit(`Service "${reference}": start command "${command}"`, exit, tail),
+    });
+  }
+
+  /** A ready probe that runs the ready command inside the container. */
+  private containerProbe(id: string, command: string, env: Readonly<Record<string, string>>) {
+    const timeoutMs = this.context.settings.probe.probeTimeoutMs;
+    return () => ({
+      result: execInContainer(id, command, env, { timeoutMs }).then(
+        ({ code, output }) => ({ ok: code === 0, output }),
+        (error: unknown) => ({ ok: false, output: (error as Error).message }),
+      ),
+      kill: () => {},
     });
   }
 
@@ -281,6 +372,7 @@ export class ServiceController {
           readinessTimeoutMs: this.readinessTimeoutMs(),
           onReady: () => this.dispatchFor(session, { type: 'ReadyProbePassed' }),
           onTimeout: (message) => this.dispatchFor(session, { type: 'ReadinessTimedOut', message }),
+          ...(this.container !== null ? { runProbe: this.containerProbe(this.container.id, spec.command, this.containerEnv(session)) } : {}),
         });
         return;
       }
@@ -292,8 +384,17 @@ export class ServiceController {
         if (!isActive(state)) return;
         const session = state.session;
         const stop = this.service.spec.commands?.stop ?? '';
-        const done = stopService({
-          target: { pgids: [state.proc.pgid], marker: session },
+        const container = this.container;
+        const done = container !== null
+          ? stopContainer({
+              id: container.id,
+              exited: container.exited,
+              stopCommand: stop.trim() === '' || effect.force ? null : { command: stop, env: this.containerEnv(session), logPath: this.record?.logPath ?? '' },
+              timeoutMs: this.context.settings.stopTimeoutMs,
+              force: effect.force,
+            })
+          : stopService({
+          target: { pgids: [state.proc.pgid], marker: session, since: Number(state.proc.startTime) },
           stopCommand: stop.trim() === '' || effect.force ? null : this.commandSpec(stop, session),
           timeoutMs: this.context.settings.stopTimeoutMs,
           force: effect.force,
@@ -310,7 +411,11 @@ export class ServiceController {
       case 'killLeftovers': {
         const record = this.record;
         if (record === null) return;
-        killSession({ pgids: [record.identity.pgid], marker: record.session }).catch((error: unknown) =>
+        if (this.container !== null) {
+          void signalContainer(this.container.id, 'SIGKILL');
+          return;
+        }
+        killSession({ pgids: [record.identity.pgid], marker: record.session, since: Number(record.identity.startTime) }).catch((error: unknown) =>
           this.log.error({ err: error }, 'Killing leftover processes failed'),
         );
         return;
@@ -321,3 +426,4 @@ export class ServiceController {
     }
   }
 }
+

@@ -25,6 +25,7 @@ import type {
 import type { ServiceState } from '../domain/service-lifecycle.js';
 import { parseDuration } from '../domain/duration.js';
 import { bootId, isAlive } from '../runtime/proc.js';
+import { LABEL_SESSION, ownedContainers, removeContainer } from '../runtime/docker-runtime.js';
 import { killSession } from '../runtime/terminate.js';
 import type { StoredService, Store } from '../store/store.js';
 import type { FileLogSource } from './log-source.js';
@@ -60,6 +61,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
 
   /** Loads the stored services; those the previous daemon left running are recovered first. */
   async load(): Promise<void> {
+    await this.removeLeftoverContainers();
     for (const stored of this.options.store.loadServices()) {
       const state = await this.recover(stored);
       const service: Service = { ...stored.service, environmentId: this.options.environmentId };
@@ -101,7 +103,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       case 'SERVICE_PHASE_STOPPING': {
         const record = stored.process;
         if (record !== null && record.identity.bootId === bootId() && isAlive(record.identity)) {
-          await killSession({ pgids: [record.identity.pgid], marker: record.session });
+          await killSession({ pgids: [record.identity.pgid], marker: record.session, since: Number(record.identity.startTime) });
         }
         const state: ServiceState = {
           phase: 'failed',
@@ -112,6 +114,23 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       }
       default:
         return { phase: 'stopped', session };
+    }
+  }
+
+  /**
+   * Containers a previous daemon of this state directory started (found by label) are removed;
+   * their services end FAILED like machine ones. Containers of anyone else are never touched.
+   */
+  private async removeLeftoverContainers(): Promise<void> {
+    const hasContainers = this.options.store.loadServices().some((stored) => stored.process?.container !== undefined);
+    if (!hasContainers && process.env.DOCKER_HOST === undefined) return;
+    try {
+      for (const container of await ownedContainers(this.options.settings.stateDir)) {
+        this.options.log.info({ container: container.id.slice(0, 12), session: container.labels[LABEL_SESSION] }, 'Removing a container of a previous daemon');
+        await removeContainer(container.id);
+      }
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'Cannot list the containers of a previous daemon: is the Docker engine running?');
     }
   }
 

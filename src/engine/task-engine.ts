@@ -74,7 +74,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     if (phase !== 'TASK_EXECUTION_PHASE_PENDING' && phase !== 'TASK_EXECUTION_PHASE_RUNNING') return execution;
     for (const record of Object.values(stored.processes)) {
       if (record.identity.bootId === bootId() && isAlive(record.identity)) {
-        await killSession({ pgids: [record.identity.pgid], marker: record.session });
+        await killSession({ pgids: [record.identity.pgid], marker: record.session, since: Number(record.identity.startTime) });
       }
     }
     const message = 'The tend daemon stopped while this execution was running; its steps were stopped';

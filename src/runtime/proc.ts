@@ -101,30 +101,40 @@ function sessionMarker(pid: number): string | null {
   return environ.toString('utf8', at + MARKER_PREFIX.length, end < 0 ? environ.length : end);
 }
 
-function scanAll(): ScannedProcess[] {
+/**
+ * Reads the marker only of processes started at or after `since` (clock ticks after boot): a
+ * descendant of a session cannot be older than the session, and reading every process's
+ * environment is what makes a scan expensive.
+ */
+function scanAll(since: number): ScannedProcess[] {
   const scanned: ScannedProcess[] = [];
   const self = process.pid;
   for (const pid of listPids()) {
     if (pid === self) continue;
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
-    scanned.push({ pid, startTime: stat.startTime, pgrp: stat.pgrp, session: sessionMarker(pid) });
+    const session = Number(stat.startTime) >= since ? sessionMarker(pid) : null;
+    scanned.push({ pid, startTime: stat.startTime, pgrp: stat.pgrp, session });
   }
   return scanned;
 }
 
 let pendingScan: Promise<ScannedProcess[]> | undefined;
+let pendingSince = Infinity;
 
 /**
  * One scan of /proc serves every caller of the same tick: when a hundred services stop at once,
  * the process table is read once, not a hundred times. The scan runs after every caller asked,
  * so none of them gets a picture older than its question.
  */
-function sharedScan(): Promise<ScannedProcess[]> {
+function sharedScan(since: number): Promise<ScannedProcess[]> {
+  pendingSince = Math.min(pendingSince, since);
   pendingScan ??= new Promise((resolve) => {
     setImmediate(() => {
+      const threshold = pendingSince;
       pendingScan = undefined;
-      resolve(scanAll());
+      pendingSince = Infinity;
+      resolve(scanAll(threshold));
     });
   });
   return pendingScan;
@@ -134,8 +144,13 @@ function sharedScan(): Promise<ScannedProcess[]> {
  * Every live process of a session: members of its process groups, and any process whose
  * environment carries the session marker (descendants that called setsid or double-forked).
  */
-export async function findSessionProcessesShared(target: { pgids: readonly number[]; marker: string }): Promise<ProcessRef[]> {
-  const all = await sharedScan();
+export async function findSessionProcessesShared(target: {
+  pgids: readonly number[];
+  marker: string;
+  /** Start time (clock ticks after boot) of the session's first process; 0 when unknown. */
+  since?: number;
+}): Promise<ProcessRef[]> {
+  const all = await sharedScan(target.since ?? 0);
   return all.filter((entry) => target.pgids.includes(entry.pgrp) || entry.session === target.marker);
 }
 

@@ -33,13 +33,15 @@ export interface ReadyProbeOptions {
   readonly readinessTimeoutMs: number;
   readonly onReady: () => void;
   readonly onTimeout: (message: string) => void;
+  /** Runs one probe somewhere else (inside a container); default: a process group here. */
+  readonly runProbe?: () => { result: Promise<ProbeResult>; kill: () => void };
 }
 
 export interface ReadyProbe {
   cancel(): void;
 }
 
-interface ProbeResult {
+export interface ProbeResult {
   readonly ok: boolean;
   readonly output: string;
 }
@@ -107,7 +109,7 @@ export function startReadyProbe(options: ReadyProbeOptions): ReadyProbe {
 
   const probeOnce = async (): Promise<void> => {
     if (cancelled) return;
-    const probe = runProbe(options);
+    const probe = options.runProbe?.() ?? runProbe(options);
     killCurrent = probe.kill;
     const probeTimer = setTimeout(probe.kill, options.timings.probeTimeoutMs);
     const { ok, output } = await probe.result;

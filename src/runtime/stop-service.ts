@@ -37,7 +37,7 @@ export async function stopService(options: StopServiceOptions): Promise<string |
     await terminateSession(target, timeoutMs);
     return `Cannot run stop command "${stopCommand.command}": ${(error as Error).message}`;
   }
-  const both: SessionTarget = { pgids: [...target.pgids, stop.identity.pgid], marker: target.marker };
+  const both: SessionTarget = { ...target, pgids: [...target.pgids, stop.identity.pgid] };
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     stop.exited,

@@ -8,6 +8,8 @@ export interface SessionTarget {
   /** Process groups of the session (the start command's, and the stop command's if any). */
   readonly pgids: readonly number[];
   readonly marker: string;
+  /** Start time of the session's first process (/proc stat field 22); descendants are younger. */
+  readonly since?: number;
 }
 
 const POLL_FIRST_MS = 2;

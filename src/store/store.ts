@@ -55,6 +55,8 @@ export interface ServiceProcessRecord {
   readonly session: string;
   readonly identity: ProcessIdentity;
   readonly logPath: string;
+  /** Set when the session runs in a Docker container. */
+  readonly container?: string;
 }
 
 export interface StoredService {

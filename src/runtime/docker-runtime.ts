@@ -1,0 +1,217 @@
+/**
+ * Running a command in a Docker container through the Engine API (dockerode; DOCKER_HOST or the
+ * default socket): `/bin/sh -c` in a container of the image, on the host network, with the
+ * workspace mounted at the same path as its working directory, an init process so signals reach
+ * the command, and labels that name the daemon instance, the resource and the session. The
+ * container's output is demultiplexed into the same log file a machine command writes.
+ * Failures (image absent and not pullable, engine unreachable) are thrown as DockerError with the
+ * engine's own words.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import type { ExitInfo } from '../domain/service-lifecycle.js';
+
+export const LABEL_INSTANCE = 'dev.tend.instance';
+export const LABEL_STATE_DIR = 'dev.tend.state-dir';
+export const LABEL_RESOURCE = 'dev.tend.resource';
+export const LABEL_SESSION = 'dev.tend.session';
+
+export class DockerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DockerError';
+  }
+}
+
+function engineWords(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  if (json?.message !== undefined) return json.message;
+  const reason = (error as { reason?: string; message?: string }).message ?? String(error);
+  return reason.replace(/^\(HTTP code \d+\) [a-z ]+ - /i, '');
+}
+
+const clients = new Map<string, Docker>();
+
+/**
+ * The Engine API client for DOCKER_HOST as it is now (or /var/run/docker.sock). dockerode (and
+ * what it brings: ssh2, protobufjs) is loaded on first use, so a daemon without containers does
+ * not carry it.
+ */
+export async function docker(): Promise<Docker> {
+  const host = process.env.DOCKER_HOST ?? '';
+  let client = clients.get(host);
+  if (client === undefined) {
+    const { default: Dockerode } = await import('dockerode');
+    client = new Dockerode();
+    clients.set(host, client);
+  }
+  return client;
+}
+
+export interface ContainerSpec {
+  readonly image: string;
+  /** `KEY=VALUE` entries of runsOn.docker.environment. */
+  readonly environment: readonly string[];
+  readonly command: string;
+  readonly workspace: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly logPath: string;
+  /** Host directories mounted at the same path (the workspace, tend's outputs directory). */
+  readonly mounts: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface RunningContainer {
+  readonly id: string;
+  /** The container's init process as the host sees it. */
+  readonly hostPid: number;
+  readonly exited: Promise<ExitInfo>;
+}
+
+async function ensureImage(engine: Docker, image: string): Promise<void> {
+  try {
+    await engine.getImage(image).inspect();
+    return;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerError(`Docker engine: ${engineWords(error)}`, { cause: error });
+  }
+  try {
+    const stream = await engine.pull(image);
+    await new Promise<void>((resolve, reject) =>
+      engine.modem.followProgress(stream, (error: Error | null) => (error === null ? resolve() : reject(error))),
+    );
+  } catch (error) {
+    throw new DockerError(`Image "${image}" is not present and cannot be pulled: ${engineWords(error)}`, { cause: error });
+  }
+}
+
+/** Appends the container's demultiplexed stdout and stderr to the log file until it ends. */
+async function captureOutput(container: Docker.Container, logPath: string): Promise<Promise<void>> {
+  mkdirSync(dirname(logPath), { recursive: true });
+  const file = createWriteStream(logPath, { flags: 'a' });
+  const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+  const out = new PassThrough();
+  out.pipe(file);
+  container.modem.demuxStream(stream, out, out);
+  return new Promise<void>((resolve) => {
+    stream.once('end', () => {
+      out.end();
+      file.once('close', () => resolve());
+    });
+  });
+}
+
+export async function runContainer(spec: ContainerSpec): Promise<RunningContainer> {
+  const engine = await docker();
+  try {
+    await engine.ping();
+  } catch (error) {
+    throw new DockerError(`Docker engine unreachable (${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}): ${engineWords(error)}`, { cause: error });
+  }
+  await ensureImage(engine, spec.image);
+  let container: Docker.Container;
+  try {
+    container = await engine.createContainer({
+      Image: spec.image,
+      Cmd: ['/bin/sh', '-c', spec.command],
+      Env: [...spec.environment, ...Object.entries(spec.env).map(([name, value]) => `${name}=${value}`)],
+      WorkingDir: spec.workspace,
+      Labels: { ...spec.labels },
+      HostConfig: {
+        NetworkMode: 'host',
+        Init: true,
+        Binds: [...new Set(spec.mounts)].map((path) => `${path}:${path}`),
+      },
+    });
+  } catch (error) {
+    throw new DockerError(`Cannot create a container of "${spec.image}": ${engineWords(error)}`, { cause: error });
+  }
+  const drained = await captureOutput(container, spec.logPath);
+  try {
+    await container.start();
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => {});
+    throw new DockerError(`Cannot start the container: ${engineWords(error)}`, { cause: error });
+  }
+  const info = await container.inspect();
+  const exited = (async (): Promise<ExitInfo> => {
+    let code: number | null = null;
+    try {
+      code = ((await container.wait()) as { StatusCode: number }).StatusCode;
+    } catch {
+      // The engine went away or the container was removed from outside: exit unknown.
+    }
+    await drained;
+    await container.remove({ force: true }).catch(() => {});
+    // 128 + n: killed by signal n (SIGKILL 137, SIGTERM 143), as the engine reports it.
+    if (code !== null && code > 128 && code < 160) return { code: null, signal: signalName(code - 128) };
+    return { code, signal: null };
+  })();
+  return { id: container.id, hostPid: info.State.Pid, exited };
+}
+
+function signalName(number: number): string {
+  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM' };
+  return names[number] ?? `signal ${number}`;
+}
+
+/** Runs a command inside a running container; resolves with its exit code and output. */
+export async function execInContainer(
+  id: string,
+  command: string,
+  env: Readonly<Record<string, string>>,
+  options: { timeoutMs: number; logPath?: string },
+): Promise<{ code: number | null; output: string }> {
+  const container = (await docker()).getContainer(id);
+  const exec = await container.exec({
+    Cmd: ['/bin/sh', '-c', command],
+    Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const file = options.logPath !== undefined ? createWriteStream(options.logPath, { flags: 'a' }) : undefined;
+  if (file !== undefined) sink.pipe(file);
+  container.modem.demuxStream(stream, sink, sink);
+  const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    ended.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  sink.end();
+  if (timedOut) {
+    stream.destroy();
+    return { code: null, output: Buffer.concat(chunks).toString('utf8') };
+  }
+  const inspected = await exec.inspect();
+  return { code: inspected.ExitCode ?? null, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Sends a signal to the container's init (which forwards it to the command); ignores a gone one. */
+export async function signalContainer(id: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  try {
+    await (await docker()).getContainer(id).kill({ signal });
+  } catch {
+    // already stopped or removed
+  }
+}
+
+/** Containers this daemon's state directory started (found by label), running or not. */
+export async function ownedContainers(stateDir: string): Promise<Array<{ id: string; labels: Record<string, string>; running: boolean }>> {
+  const list = await (await docker()).listContainers({ all: true, filters: { label: [`${LABEL_STATE_DIR}=${stateDir}`] } });
+  return list.map((entry) => ({ id: entry.Id, labels: entry.Labels, running: entry.State === 'running' }));
+}
+
+export async function removeContainer(id: string): Promise<void> {
+  await (await docker())
+    .getContainer(id)
+    .remove({ force: true })
+    .catch(() => {});
+}

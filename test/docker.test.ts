@@ -1,0 +1,159 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { LABEL_STATE_DIR } from '../src/runtime/docker-runtime.js';
+import { spawnDaemon } from './helpers/cli.js';
+import { startTestDaemon } from './helpers/daemon.js';
+import { dockerUnavailable, TEST_IMAGE } from './helpers/docker.js';
+import { createService, waitPhase } from './helpers/services.js';
+import { createTask, planLabels, stepPhases, waitExecution } from './helpers/tasks.js';
+import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
+
+const unavailable = await dockerUnavailable();
+if (unavailable !== null) {
+  if (process.env.CI !== undefined && process.env.CI !== '') throw new Error(`CI needs a Docker engine for these tests: ${unavailable}`);
+  console.warn(`Skipping the Docker tests: ${unavailable}`);
+}
+
+const docker = new Docker();
+const inDocker = (environment: string[] = []) => ({ runsOn: { docker: { image: TEST_IMAGE, environment } } });
+
+/** Removes every container of this state directory when the test ends. */
+function cleanContainers(stateDir: string): void {
+  onTestFinished(async () => {
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_STATE_DIR}=${stateDir}`] } });
+    await Promise.all(left.map((container) => docker.getContainer(container.Id).remove({ force: true }).catch(() => {})));
+  });
+}
+
+async function ownContainers(stateDir: string, all = false) {
+  return docker.listContainers({ all, filters: { label: [`${LABEL_STATE_DIR}=${stateDir}`] } });
+}
+
+describe.skipIf(unavailable !== null)('services and tasks in Docker containers (real engine)', () => {
+  it('a docker service with a ready command gets RUNNING; env and environment entries reach it; stop removes the container', async () => {
+    const td = await startTestDaemon({ stopTimeoutMs: 10_000 });
+    cleanContainers(td.stateDir);
+    const out = join(td.workspace, 'env.txt');
+    const id = await createService(
+      td.client,
+      'web',
+      { start: `echo "$GREETING|$FROM_IMAGE_ENV|$(pwd)" > ${out}; trap 'echo got TERM; exit 0' TERM; while :; do sleep 0.05; done`, ready: `test -f ${out}` },
+      { ...inDocker(['FROM_IMAGE_ENV=yes']), env: [{ name: 'GREETING', value: 'hello docker' }] },
+    );
+    await td.client.environments.automations.services.start({ id });
+    const running = await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+    expect(readFileSync(out, 'utf8').trim()).toBe(`hello docker|yes|${td.workspace}`);
+    const containers = await ownContainers(td.stateDir);
+    expect(containers).toHaveLength(1);
+    expect(containers[0]!.Labels['dev.tend.session']).toBe(running.status?.session);
+    expect(containers[0]!.HostConfig.NetworkMode).toBe('host');
+
+    await td.client.environments.automations.services.stop({ id });
+    const stopped = await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED', 30_000);
+    const log = await (await fetch(`${stopped.status!.logUrl}?follow=false`, { headers: { authorization: `Bearer ${td.daemon.token}` } })).text();
+    expect(log).toContain('got TERM');
+    await waitFor(async () => (await ownContainers(td.stateDir, true)).length === 0, { what: 'the container to be removed' });
+  });
+
+  it('kills a container that ignores SIGTERM after the stop timeout', async () => {
+    const td = await startTestDaemon({ stopTimeoutMs: 300 });
+    cleanContainers(td.stateDir);
+    const id = await createService(td.client, 'stubborn', { start: "trap '' TERM; while :; do sleep 0.05; done" }, inDocker());
+    await td.client.environments.automations.services.start({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+    await td.client.environments.automations.services.stop({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED', 30_000);
+    await waitFor(async () => (await ownContainers(td.stateDir, true)).length === 0, { what: 'the container to be removed' });
+  });
+
+  it('runs the stop command inside the container; exit codes give STOPPED and FAILED', async () => {
+    const td = await startTestDaemon({ stopTimeoutMs: 10_000 });
+    cleanContainers(td.stateDir);
+    const marker = join(td.workspace, 'stopped-inside');
+    const id = await createService(td.client, 'graceful', { start: 'while :; do sleep 0.05; done', stop: `cat /etc/passwd > ${marker}` }, inDocker());
+    await td.client.environments.automations.services.start({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+    await td.client.environments.automations.services.stop({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED', 30_000);
+    // The container's /etc/passwd (the test image's), not the host's: the stop command ran inside.
+    expect(readFileSync(marker, 'utf8')).toBe('root:x:0:0:root:/:/bin/sh\n');
+
+    const ok = await createService(td.client, 'done', { start: 'echo bye' }, inDocker());
+    const bad = await createService(td.client, 'crash', { start: 'echo boom; exit 7' }, inDocker());
+    await td.client.environments.automations.services.start({ id: ok });
+    await td.client.environments.automations.services.start({ id: bad });
+    await waitPhase(td.client, ok, 'SERVICE_PHASE_STOPPED', 30_000);
+    const failed = await waitPhase(td.client, bad, 'SERVICE_PHASE_FAILED', 30_000);
+    expect(failed.status?.failureMessage).toContain('exited with code 7');
+    expect(failed.status?.failureMessage).toContain('boom');
+  });
+
+  it('runs a task step in docker inside a plan with machine steps', async () => {
+    const td = await startTestDaemon();
+    cleanContainers(td.stateDir);
+    const order = join(td.workspace, 'order');
+    const first = await createTask(td.client, 'first', `echo machine >> ${order}`);
+    const inside = await createTask(td.client, 'inside', `echo docker >> ${order}; echo "where=container" >> $GITPOD_OUTPUT`, [first], inDocker());
+    const last = await createTask(td.client, 'last', `echo machine-again >> ${order}`, [inside]);
+    const done = await waitExecution(td.client, (await td.client.environments.automations.tasks.start({ id: last })).taskExecution.id, undefined, 60_000);
+    expect(done.status.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
+    expect(planLabels(done)).toEqual([['first'], ['inside'], ['last']]);
+    expect(readFileSync(order, 'utf8')).toBe('machine\ndocker\nmachine-again\n');
+    expect(done.status.steps.find((step) => step.id === inside)?.output).toEqual({ where: 'container' });
+    expect(stepPhases(done)).toEqual({ first: 'TASK_EXECUTION_PHASE_SUCCEEDED', inside: 'TASK_EXECUTION_PHASE_SUCCEEDED', last: 'TASK_EXECUTION_PHASE_SUCCEEDED' });
+  });
+
+  it('a missing image and an unreachable engine are FAILED phases with the reason', async () => {
+    const td = await startTestDaemon();
+    cleanContainers(td.stateDir);
+    const missing = await createService(td.client, 'ghost', { start: 'true' }, { runsOn: { docker: { image: 'tend-no-such-image:1' } } });
+    await td.client.environments.automations.services.start({ id: missing });
+    const failed = await waitPhase(td.client, missing, 'SERVICE_PHASE_FAILED', 60_000);
+    expect(failed.status?.failureMessage).toContain('Image "tend-no-such-image:1" is not present and cannot be pulled');
+
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${join(tempDir(), 'nothing.sock')}`;
+    onTestFinished(() => {
+      process.env.DOCKER_HOST = saved;
+    });
+    const away = await createService(td.client, 'away', { start: 'true' }, inDocker());
+    await td.client.environments.automations.services.start({ id: away });
+    const unreachable = await waitPhase(td.client, away, 'SERVICE_PHASE_FAILED', 30_000);
+    expect(unreachable.status?.failureMessage).toContain('Docker engine unreachable');
+  });
+
+  it('after kill -9 of the daemon, a restart removes its containers and never touches foreign ones', async () => {
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    cleanContainers(stateDir);
+    const foreign = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ['/bin/sh', '-c', 'while :; do sleep 1; done'], Labels: { owner: 'someone-else' } });
+    await foreign.start();
+    onTestFinished(() => foreign.remove({ force: true }).catch(() => {}));
+
+    const crashed = await spawnDaemon(['--workspace', root], stateDir);
+    const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const api = async (method: string, body: unknown) =>
+      (await (await fetch(`${crashed.info.url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })).json()) as any;
+    const { service } = await api('CreateService', { metadata: { reference: 'web' }, spec: { commands: { start: 'while :; do sleep 0.1; done' }, ...inDocker() } });
+    await api('StartService', { id: service.id });
+    await waitFor(async () => (await api('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_RUNNING', { timeoutMs: 30_000 });
+    expect(await ownContainers(stateDir)).toHaveLength(1);
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
+    expect(await ownContainers(stateDir)).toHaveLength(1);
+
+    const again = await startTestDaemon({ stateDir, workspace: root });
+    expect(await ownContainers(stateDir, true)).toHaveLength(0);
+    const recovered = await again.client.environments.automations.services.retrieve({ id: service.id });
+    expect(recovered.service.status?.phase).toBe('SERVICE_PHASE_FAILED');
+    expect((await foreign.inspect()).State.Running).toBe(true);
+    expect(existsSync(join(stateDir, 'store.db'))).toBe(true);
+  });
+});
