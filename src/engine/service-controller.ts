@@ -411,8 +411,9 @@ export class ServiceController {
       case 'killLeftovers': {
         const record = this.record;
         if (record === null) return;
-        if (this.container !== null) {
-          void signalContainer(this.container.id, 'SIGKILL');
+        // A container session is the engine's to end: never signal host pids for it.
+        if (record.container !== undefined) {
+          void signalContainer(record.container, 'SIGKILL');
           return;
         }
         killSession({ pgids: [record.identity.pgid], marker: record.session, since: Number(record.identity.startTime) }).catch((error: unknown) =>
@@ -421,6 +422,7 @@ export class ServiceController {
         return;
       }
       case 'killStray':
+        // Just spawned and not yet reaped: its pgid is still its own.
         sendSignal(-effect.proc.pgid, 'SIGKILL');
         return;
     }

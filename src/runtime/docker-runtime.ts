@@ -87,20 +87,25 @@ async function ensureImage(engine: Docker, image: string): Promise<void> {
   }
 }
 
-/** Appends the container's demultiplexed stdout and stderr to the log file until it ends. */
-async function captureOutput(container: Docker.Container, logPath: string): Promise<Promise<void>> {
+/**
+ * Appends the container's demultiplexed stdout and stderr to the log file. Resolves once attached
+ * with `drained`, which resolves when the output has ended. (Not a bare promise: awaiting an async
+ * function that returns a promise would wait for the output to end.)
+ */
+async function captureOutput(container: Docker.Container, logPath: string): Promise<{ drained: Promise<void> }> {
   mkdirSync(dirname(logPath), { recursive: true });
   const file = createWriteStream(logPath, { flags: 'a' });
   const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
   const out = new PassThrough();
   out.pipe(file);
   container.modem.demuxStream(stream, out, out);
-  return new Promise<void>((resolve) => {
+  const drained = new Promise<void>((resolve) => {
     stream.once('end', () => {
       out.end();
       file.once('close', () => resolve());
     });
   });
+  return { drained };
 }
 
 export async function runContainer(spec: ContainerSpec): Promise<RunningContainer> {
@@ -128,7 +133,7 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
   } catch (error) {
     throw new DockerError(`Cannot create a container of "${spec.image}": ${engineWords(error)}`, { cause: error });
   }
-  const drained = await captureOutput(container, spec.logPath);
+  const { drained } = await captureOutput(container, spec.logPath);
   try {
     await container.start();
   } catch (error) {

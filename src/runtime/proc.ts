@@ -141,17 +141,23 @@ function sharedScan(since: number): Promise<ScannedProcess[]> {
 }
 
 /**
- * Every live process of a session: members of its process groups, and any process whose
- * environment carries the session marker (descendants that called setsid or double-forked).
+ * Every live process of a session: any process whose environment carries the session marker
+ * (descendants that called setsid or double-forked too), and the members of its process groups
+ * while each group's leader is still the session's own process (same pid, same start time). A
+ * group whose leader is gone is never trusted by number: its pgid may belong to someone else now.
  */
 export async function findSessionProcessesShared(target: {
   pgids: readonly number[];
   marker: string;
-  /** Start time (clock ticks after boot) of the session's first process; 0 when unknown. */
+  /** Start time (clock ticks after boot) of the session's first process, the group leader. */
   since?: number;
 }): Promise<ProcessRef[]> {
-  const all = await sharedScan(target.since ?? 0);
-  return all.filter((entry) => target.pgids.includes(entry.pgrp) || entry.session === target.marker);
+  const since = target.since ?? 0;
+  const all = await sharedScan(since);
+  const trusted = new Set(
+    target.pgids.filter((pgid) => since > 0 && all.some((entry) => entry.pid === pgid && Number(entry.startTime) === since)),
+  );
+  return all.filter((entry) => entry.session === target.marker || trusted.has(entry.pgrp));
 }
 
 /** Every live process in one of `pgids`, or whose environment holds `name=value`. */

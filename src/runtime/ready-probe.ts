@@ -62,9 +62,10 @@ function runProbe(options: ReadyProbeOptions): { result: Promise<ProbeResult>; k
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  // The whole group: a ready command that backgrounds something must not leave it behind.
+  // The whole group, but only while the probe has not been reaped: after that its pgid may be
+  // someone else's. What a probe leaves behind carries the session marker and goes with the session.
   const kill = (): void => {
-    if (child.pid !== undefined) sendSignal(-child.pid, 'SIGKILL');
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) sendSignal(-child.pid, 'SIGKILL');
   };
   const result = new Promise<ProbeResult>((resolve) => {
     child.once('error', (error) => resolve({ ok: false, output: error.message }));

@@ -19,8 +19,8 @@ const KILL_WAIT_CAP_MS = 10_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function signalAll(target: SessionTarget, members: readonly ProcessRef[], signal: NodeJS.Signals): void {
-  for (const pgid of target.pgids) sendSignal(-pgid, signal);
+/** Signals the processes found to be the session's, one by one (never a pgid by number). */
+function signalAll(members: readonly ProcessRef[], signal: NodeJS.Signals): void {
   for (const member of members) if (isAlive(member)) sendSignal(member.pid, signal);
 }
 
@@ -41,7 +41,7 @@ async function waitGone(
       // Everyone we knew of is gone; a last scan makes sure nothing new appeared meanwhile.
       const rest = await findSessionProcessesShared(target);
       if (rest.length === 0) return true;
-      for (const ref of rest) sendSignal(ref.pid, signal);
+      signalAll(rest, signal);
       tracked = rest;
     }
     if (Date.now() >= deadline) return false;
@@ -54,7 +54,7 @@ async function waitGone(
 /** SIGKILL to every process of the session; resolves once none is alive. */
 export async function killSession(target: SessionTarget): Promise<void> {
   const members = await findSessionProcessesShared(target);
-  signalAll(target, members, 'SIGKILL');
+  signalAll(members, 'SIGKILL');
   await waitGone(target, members, 'SIGKILL', Date.now() + KILL_WAIT_CAP_MS);
 }
 
@@ -65,9 +65,9 @@ export async function killSession(target: SessionTarget): Promise<void> {
 export async function terminateSession(target: SessionTarget, timeoutMs: number): Promise<{ killed: boolean }> {
   const members = await findSessionProcessesShared(target);
   if (members.length === 0) return { killed: false };
-  signalAll(target, members, 'SIGTERM');
+  signalAll(members, 'SIGTERM');
   // A stopped (SIGSTOP) process would sit on SIGTERM until the timeout: let it see the signal.
-  signalAll(target, members, 'SIGCONT');
+  signalAll(members, 'SIGCONT');
   if (await waitGone(target, members, 'SIGTERM', Date.now() + timeoutMs)) return { killed: false };
   await killSession(target);
   return { killed: true };
