@@ -125,6 +125,19 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     expect(unreachable.status?.failureMessage).toContain('Docker engine unreachable');
   });
 
+  it('a container killed from outside is a FAILED phase naming the signal', async () => {
+    const td = await startTestDaemon();
+    cleanContainers(td.stateDir);
+    const id = await createService(td.client, 'victim', { start: 'while :; do sleep 0.05; done' }, inDocker());
+    await td.client.environments.automations.services.start({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+    const [container] = await ownContainers(td.stateDir);
+    await docker.getContainer(container!.Id).kill({ signal: 'SIGKILL' });
+    const failed = await waitPhase(td.client, id, 'SERVICE_PHASE_FAILED', 30_000);
+    expect(failed.status?.failureMessage).toContain('was killed by signal SIGKILL');
+    await waitFor(async () => (await ownContainers(td.stateDir, true)).length === 0, { what: 'the container to be removed' });
+  });
+
   it('after kill -9 of the daemon, a restart removes its containers and never touches foreign ones', async () => {
     const root = tempDir();
     const stateDir = join(root, 'state');
