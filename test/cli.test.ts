@@ -151,3 +151,20 @@ describe('tend tasks and executions', () => {
     expect(await daemon.exited).toBe(0);
   });
 });
+
+describe('one daemon per state directory', () => {
+  it('refuses a second daemon, naming the running one; a stale lock of a dead daemon is taken over', async () => {
+    const stateDir = tempDir();
+    const first = await spawnDaemon([], stateDir);
+    const second = await runCli(['daemon', '--state-dir', stateDir]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`tend: Another tend daemon is running on state directory ${stateDir}: pid ${first.info.pid}, ${first.info.url}\n`);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The dead daemon's lock and daemon.json are left behind: a new daemon takes over.
+    const third = await spawnDaemon([], stateDir);
+    expect(third.info.pid).not.toBe(first.info.pid);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  });
+});

@@ -24,8 +24,10 @@ import { LogRotator } from '../runtime/log-rotation.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
 import { createLogger } from './logger.js';
+import { lockStateDir } from './instance-lock.js';
 import {
   ensureStateDir,
+  readDaemonInfo,
   loadOrCreateToken,
   removeDaemonInfo,
   stateFile,
@@ -86,8 +88,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? createLogger({});
   const stateDir = resolve(options.stateDir);
   ensureStateDir(stateDir);
-  const token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
-  const store = new Store(stateFile.store(stateDir));
+  // Before anything else touches the state: a second daemon would run every service twice.
+  const unlock = lockStateDir(stateDir, (pid) => {
+    const info = readDaemonInfo(stateDir);
+    return info !== undefined && info.pid === pid ? `pid ${pid}, ${info.url}` : `pid ${pid}`;
+  });
+  let store: Store;
+  let token: string;
+  try {
+    token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
+    store = new Store(stateFile.store(stateDir));
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const environmentId = store.environmentId(options.environmentId ?? env.GITPOD_ENVIRONMENT_ID);
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   const instanceId = randomUUID();
@@ -136,6 +150,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await server.listen({ host, port });
   } catch (error) {
     store.close();
+    unlock();
     throw error;
   }
   const address = server.server.address();
@@ -161,6 +176,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       settings.logs.close();
       removeDaemonInfo(stateDir);
       store.close();
+      unlock();
       log.info('Daemon stopped');
     })();
     return stopping;

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
 import { startDaemon } from '../app/daemon.js';
+import { DaemonRunningError } from '../app/instance-lock.js';
 import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
 import { CliError } from './client.js';
@@ -61,6 +62,9 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     ...(automationsFile !== undefined ? { automationsFile } : {}),
     startTriggers: triggers,
     log,
+  }).catch((error: unknown) => {
+    if (error instanceof DaemonRunningError) throw new CliError(error.message);
+    throw error;
   });
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'Signal received');

@@ -52,7 +52,10 @@ export async function spawnDaemon(args: readonly string[], stateDir: string, env
   const info = await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`tend daemon exited early:\n${output}`);
-      return existsSync(infoPath) ? (JSON.parse(readFileSync(infoPath, 'utf8')) as DaemonProcess['info']) : undefined;
+      if (!existsSync(infoPath)) return undefined;
+      // A daemon that died may have left its daemon.json: wait for this child's own.
+      const info = JSON.parse(readFileSync(infoPath, 'utf8')) as DaemonProcess['info'];
+      return info.pid === child.pid ? info : undefined;
     },
     { what: 'daemon.json' },
   );
