@@ -176,7 +176,7 @@ describe('services API', () => {
 });
 
 describe('after a daemon crash', () => {
-  it('a service that was running is stopped on the next start and ends FAILED saying why', async () => {
+  it('a service that was running is re-adopted by the next daemon: same pid, still RUNNING', async () => {
     const { spawnDaemon } = await import('./helpers/cli.js');
     const { readFileSync } = await import('node:fs');
     const root = tempDir();
@@ -196,8 +196,10 @@ describe('after a daemon crash', () => {
 
     const again = await startTestDaemon({ stateDir, workspace: join(root, 'ws') });
     const recovered = await getService(again.client, service.id);
-    expect(recovered.status?.phase).toBe('SERVICE_PHASE_FAILED');
-    expect(recovered.status?.failureMessage).toContain('The tend daemon stopped unexpectedly while the service was SERVICE_PHASE_RUNNING');
+    expect(recovered.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    expect(pidAlive(pid)).toBe(true);
+    await again.client.environments.automations.services.stop({ id: service.id });
+    await waitPhase(again.client, service.id, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(pid)).toBe(false);
   });
 });

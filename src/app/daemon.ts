@@ -19,7 +19,7 @@ import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
 import type { TriggerName } from '../domain/schema.js';
 import { AutomationsWatcher } from './automations-watcher.js';
-import { INSTANCE_MARKER_VAR } from '../runtime/proc.js';
+import { findMarkedProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../runtime/proc.js';
 import { LogRotator } from '../runtime/log-rotation.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
@@ -81,6 +81,27 @@ export function parseListen(listen: string): { host: string; port: number } {
     throw new Error(`Invalid --listen "${listen}": use HOST:PORT, such as 127.0.0.1:7777 (port 0 picks a free one)`);
   }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * No orphans after a crash: every process a previous daemon of this state directory started and
+ * that was not re-adopted (for example spawned just before the crash, with no record stored yet)
+ * carries that daemon's instance marker; it is killed. Instances whose adopted processes still
+ * run are remembered for the next sweep.
+ */
+function sweepOrphans(store: Store, instanceId: string, adopted: ReadonlySet<string>, log: Logger): void {
+  const previous = JSON.parse(store.readMeta('instance_ids') ?? '[]') as string[];
+  const keep = new Set<string>();
+  for (const orphan of findMarkedProcesses()) {
+    if (orphan.instance === null || !previous.includes(orphan.instance)) continue;
+    if (orphan.session !== null && adopted.has(orphan.session)) {
+      keep.add(orphan.instance);
+      continue;
+    }
+    log.warn({ pid: orphan.pid, session: orphan.session }, 'Killing an orphan of a previous daemon');
+    sendSignal(orphan.pid, 'SIGKILL');
+  }
+  store.writeMeta('instance_ids', JSON.stringify([instanceId, ...keep]));
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -159,6 +180,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   baseUrl = `http://${urlHost}:${address.port}`;
   await services.load();
   await tasks.load();
+  sweepOrphans(store, instanceId, services.adoptedSessions, log);
   await watcher?.start();
   if (options.startTriggers !== undefined && options.startTriggers.length > 0) automations.fire(options.startTriggers);
 

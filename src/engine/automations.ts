@@ -11,6 +11,7 @@ import { invalidArgument } from '../domain/errors.js';
 import type { AutomationsFile, TriggerName } from '../domain/schema.js';
 import type { Store } from '../store/store.js';
 import { Firing } from './firing.js';
+import { faultPoint } from '../runtime/fault.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { TaskEngine } from './task-engine.js';
 
@@ -95,6 +96,8 @@ export class Automations {
       const spec = { commands: desired.spec.commands, runsOn: desired.spec.runsOn, readinessTimeout: desired.spec.readinessTimeout };
       if (services.replaceSpec(existing.id, spec)) updatedServices.add(existing.id);
     }
+
+    faultPoint('mid-reload');
 
     // 2. Tasks: create new ones without dependencies, clear the dependencies of changed ones, then
     // set every task's final dependencies. Each intermediate graph is a subgraph of the final,

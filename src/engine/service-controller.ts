@@ -24,7 +24,11 @@ import { readLogTail } from '../runtime/log-tail.js';
 import { startReadyProbe, type ReadyProbe } from '../runtime/ready-probe.js';
 import { SpawnError, spawnCommand, type CommandSpec } from '../runtime/spawn-command.js';
 import { stopService } from '../runtime/stop-service.js';
-import { killSession } from '../runtime/terminate.js';
+import { killSession, waitExit } from '../runtime/terminate.js';
+import { faultPoint } from '../runtime/fault.js';
+
+/** How often the exit of a re-adopted process (not our child) is checked. */
+const ADOPTED_EXIT_POLL_MS = 100;
 import { bootId, readProcStat, sendSignal } from '../runtime/proc.js';
 import {
   DockerError,
@@ -86,6 +90,29 @@ export class ServiceController {
 
   get active(): boolean {
     return isActive(this.state);
+  }
+
+  /**
+   * A service re-adopted from a dead daemon: its start command is not our child, so its exit is
+   * observed by polling (and its exit code is unknown); its log keeps growing under rotation; a
+   * service that was STARTING is probed again.
+   */
+  resumeAdopted(): void {
+    const state = this.state;
+    const record = this.record;
+    if (!isActive(state) || record === null) return;
+    const session = state.session;
+    const start = this.service.spec.commands?.start ?? '';
+    try {
+      this.commandSpec(start, session); // resolves the secrets again, for masking
+    } catch {
+      // a secret that disappeared only matters for the next start
+    }
+    this.context.settings.logs.track(record.logPath);
+    void waitExit(record.identity, Number.MAX_SAFE_INTEGER, ADOPTED_EXIT_POLL_MS).then(() =>
+      this.exited(session, record.identity.pid, { code: null, signal: null }, start, ' (it was re-adopted after a daemon restart, so its exit code is unknown)'),
+    );
+    if (state.phase === 'starting') this.run({ type: 'startProbing' });
   }
 
   /** Deletion with force kills at once, also when a graceful stop is already under way. */
@@ -265,6 +292,7 @@ export class ServiceController {
       return;
     }
     const identity = spawned.identity;
+    faultPoint('after-spawn');
     this.record = { session, identity, logPath: join(this.context.settings.stateDir, 'logs', `${session}.log`) };
     this.context.settings.logs.track(this.record.logPath);
     this.log.info({ pid: identity.pid, session }, 'Service spawned');
@@ -324,7 +352,7 @@ export class ServiceController {
     this.dispatch({ type: 'Spawned', session, proc: identity, awaitsReady: ready.trim() !== '' });
   }
 
-  private exited(session: string, pid: number, exit: ExitInfo, command: string): void {
+  private exited(session: string, pid: number, exit: ExitInfo, command: string, note = ''): void {
     const state = this.state;
     this.context.settings.logs.untrack(join(this.context.settings.stateDir, 'logs', `${session}.log`));
     if (!isActive(state) || state.session !== session || state.proc.pid !== pid) return;
@@ -334,7 +362,7 @@ export class ServiceController {
     this.dispatch({
       type: 'ProcessExited',
       exit,
-      failureMessage: describeExit(`Service "${reference}": start command "${command}"`, exit, tail),
+      failureMessage: describeExit(`Service "${reference}": start command "${command}"${note}`, exit, tail),
     });
   }
 
@@ -399,6 +427,8 @@ export class ServiceController {
           timeoutMs: this.context.settings.stopTimeoutMs,
           force: effect.force,
         });
+        // After the signals went out (the scan is shared on the next tick), before the stop ends.
+        setTimeout(() => faultPoint('mid-stop'), 20);
         done.then(
           (failureMessage) => this.dispatchFor(session, { type: 'StopFinished', failureMessage }),
           (error: unknown) => {

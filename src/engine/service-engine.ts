@@ -26,7 +26,6 @@ import type { ServiceState } from '../domain/service-lifecycle.js';
 import { parseDuration } from '../domain/duration.js';
 import { bootId, isAlive } from '../runtime/proc.js';
 import { LABEL_SESSION, ownedContainers, removeContainer } from '../runtime/docker-runtime.js';
-import { killSession } from '../runtime/terminate.js';
 import type { StoredService, Store } from '../store/store.js';
 import type { FileLogSource } from './log-source.js';
 import { ServiceController } from './service-controller.js';
@@ -60,15 +59,22 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   /** Loads the stored services; those the previous daemon left running are recovered first. */
+  /** Sessions re-adopted from a dead daemon at load: their processes are not orphans. */
+  readonly adoptedSessions = new Set<string>();
+
   async load(): Promise<void> {
     await this.removeLeftoverContainers();
     for (const stored of this.options.store.loadServices()) {
-      const state = await this.recover(stored);
+      const { state, adopt } = await this.recover(stored);
       const service: Service = { ...stored.service, environmentId: this.options.environmentId };
-      const controller = new ServiceController(this.controllerContext(), service, state, null);
+      const controller = new ServiceController(this.controllerContext(), service, state, adopt ? stored.process : null);
       // A recovered service's stored status still says what the dead daemon last wrote.
       controller.writeStatus();
       this.adopt(controller);
+      if (adopt && stored.process !== null) {
+        this.adoptedSessions.add(stored.process.session);
+        controller.resumeAdopted();
+      }
     }
     for (const controller of [...this.controllers.values()]) controller.reconcile();
     this.watchOutputs();
@@ -92,28 +98,48 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
    * processes are stopped (only if their identity matches exactly: same boot, same start time,
    * so a reused pid is never signalled) and the service ends FAILED with a message saying so.
    */
-  private async recover(stored: StoredService): Promise<ServiceState> {
+  /**
+   * A service recorded as STARTING, RUNNING or STOPPING belonged to a daemon that died. If its
+   * start command is still alive with exactly the recorded identity (same boot, same pid, same
+   * start time), it is re-adopted: same session, same pid, its log keeps growing, its exit is
+   * polled. A container session is not re-adopted (its container was removed). Anything else (the
+   * process is gone, the pid was reused, the machine rebooted) ends FAILED saying so, and is never
+   * signalled.
+   */
+  private async recover(stored: StoredService): Promise<{ state: ServiceState; adopt: boolean }> {
     const { status } = stored.service;
     const session = status.session ?? null;
     switch (status.phase) {
       case 'SERVICE_PHASE_FAILED':
-        return { phase: 'failed', session, failureMessage: status.failureMessage ?? '' };
+        return { state: { phase: 'failed', session, failureMessage: status.failureMessage ?? '' }, adopt: false };
       case 'SERVICE_PHASE_STARTING':
       case 'SERVICE_PHASE_RUNNING':
       case 'SERVICE_PHASE_STOPPING': {
         const record = stored.process;
-        if (record !== null && record.identity.bootId === bootId() && isAlive(record.identity)) {
-          await killSession({ pgids: [record.identity.pgid], marker: record.session, since: Number(record.identity.startTime) });
+        const matches = record !== null && record.container === undefined && record.identity.bootId === bootId() && isAlive(record.identity);
+        if (matches) {
+          this.options.log.info({ service: stored.service.metadata.reference, pid: record.identity.pid }, 'Re-adopting a running service');
+          const proc = record.identity;
+          return {
+            state: status.phase === 'SERVICE_PHASE_STARTING' ? { phase: 'starting', session: record.session, proc } : { phase: 'running', session: record.session, proc },
+            adopt: true,
+          };
         }
-        const state: ServiceState = {
-          phase: 'failed',
-          session,
-          failureMessage: `The tend daemon stopped unexpectedly while the service was ${status.phase}; its processes were stopped`,
+        const why =
+          record === null
+            ? 'no record of its process was stored'
+            : record.container !== undefined
+              ? 'its container was removed'
+              : record.identity.bootId !== bootId()
+                ? 'the machine has restarted since'
+                : 'its process is gone (or its pid now belongs to another process, which was left alone)';
+        return {
+          state: { phase: 'failed', session, failureMessage: `The tend daemon stopped unexpectedly while the service was ${status.phase}; ${why}` },
+          adopt: false,
         };
-        return state;
       }
       default:
-        return { phase: 'stopped', session };
+        return { state: { phase: 'stopped', session }, adopt: false };
     }
   }
 

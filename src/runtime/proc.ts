@@ -85,20 +85,12 @@ interface ScannedProcess extends ProcessRef {
   readonly session: string | null;
 }
 
-const MARKER_PREFIX = Buffer.from(`${SESSION_MARKER_VAR}=`);
-
 function sessionMarker(pid: number): string | null {
-  let environ: Buffer;
   try {
-    environ = readFileSync(`/proc/${pid}/environ`);
+    return markerValue(readFileSync(`/proc/${pid}/environ`), SESSION_MARKER_VAR);
   } catch {
     return null;
   }
-  let at = environ.indexOf(MARKER_PREFIX);
-  while (at > 0 && environ[at - 1] !== 0) at = environ.indexOf(MARKER_PREFIX, at + 1);
-  if (at < 0) return null;
-  const end = environ.indexOf(0, at);
-  return environ.toString('utf8', at + MARKER_PREFIX.length, end < 0 ? environ.length : end);
 }
 
 /**
@@ -183,4 +175,37 @@ export function sendSignal(pid: number, signal: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
+}
+
+export interface MarkedProcess extends ProcessRef {
+  readonly instance: string | null;
+  readonly session: string | null;
+}
+
+function markerValue(environ: Buffer, name: string): string | null {
+  const prefix = Buffer.from(`${name}=`);
+  let at = environ.indexOf(prefix);
+  while (at > 0 && environ[at - 1] !== 0) at = environ.indexOf(prefix, at + 1);
+  if (at < 0) return null;
+  const end = environ.indexOf(0, at);
+  return environ.toString('utf8', at + prefix.length, end < 0 ? environ.length : end);
+}
+
+/** Every live process that carries a tend instance marker, with its instance and session. */
+export function findMarkedProcesses(): MarkedProcess[] {
+  const found: MarkedProcess[] = [];
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const stat = readProcStat(pid);
+    if (stat === null || isDeadState(stat.state)) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue;
+    }
+    const instance = markerValue(environ, INSTANCE_MARKER_VAR);
+    if (instance !== null) found.push({ pid, startTime: stat.startTime, instance, session: markerValue(environ, SESSION_MARKER_VAR) });
+  }
+  return found;
 }

@@ -74,13 +74,13 @@ export async function terminateSession(target: SessionTarget, timeoutMs: number)
 }
 
 /** Resolves true when `ref` has exited (or become a zombie), false if `timeoutMs` passed first. */
-export async function waitExit(ref: ProcessRef, timeoutMs: number): Promise<boolean> {
+export async function waitExit(ref: ProcessRef, timeoutMs: number, maxPollMs = POLL_MAX_MS): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let pause = POLL_FIRST_MS;
   while (isAlive(ref)) {
     if (Date.now() >= deadline) return false;
     await delay(Math.min(pause, Math.max(1, deadline - Date.now())));
-    pause = Math.min(pause * 2, POLL_MAX_MS);
+    pause = Math.min(pause * 2, maxPollMs);
   }
   return true;
 }
