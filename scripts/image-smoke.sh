@@ -26,3 +26,18 @@ if [ "$code" != 0 ] || ! docker logs "$name" 2>&1 | grep -q '"msg":"Daemon stopp
   exit 1
 fi
 echo "image smoke test: the example came up in the container and went down cleanly (exit $code)"
+
+# Without an init: tend finds itself PID 1 and re-executes itself under tini as a subreaper.
+docker rm -f "$name" >/dev/null
+docker run -d --name "$name" --network host --entrypoint node -v "$PWD/fixtures/example:/workspace" "$TAG" \
+  /opt/tend/dist/cli/main.js daemon --workspace /workspace --listen 127.0.0.1:0 >/dev/null
+for _ in $(seq 1 150); do
+  docker exec "$name" test -f /var/lib/tend/daemon.json 2>/dev/null && break
+  sleep 0.2
+done
+docker exec "$name" sh -c 'test "$(cat /proc/1/comm)" = node && grep -l "^tini$" /proc/[0-9]*/comm >/dev/null'
+tend status >/dev/null
+docker stop -t 60 "$name" >/dev/null
+code=$(docker inspect -f '{{.State.ExitCode}}' "$name")
+[ "$code" = 0 ] || { echo "image smoke test: tend as PID 1 exited with $code" >&2; docker logs "$name" 2>&1 | tail -20 >&2; exit 1; }
+echo "image smoke test: as PID 1, tend re-executed itself under tini and stopped cleanly"

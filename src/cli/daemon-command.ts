@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
 import { startDaemon } from '../app/daemon.js';
 import { DaemonRunningError } from '../app/instance-lock.js';
+import { reexecUnderInit } from '../app/pid1.js';
 import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
 import { CliError } from './client.js';
@@ -37,6 +38,7 @@ function durationOption(name: string, text: string): number {
 }
 
 export async function runDaemonCommand(options: DaemonCommandOptions): Promise<void> {
+  if (reexecUnderInit((message) => process.stderr.write(`tend: ${message}\n`))) return;
   const workspace = resolve(options.workspace ?? process.cwd());
   const stateDir = resolveStateDir({ ...options, workspace });
   const automationsFile = options.file !== undefined ? resolve(options.file) : findAutomationsFile(workspace);
