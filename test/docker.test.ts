@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -138,7 +138,7 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     await waitFor(async () => (await ownContainers(td.stateDir, true)).length === 0, { what: 'the container to be removed' });
   });
 
-  it('after kill -9 of the daemon, a restart removes its containers and never touches foreign ones', async () => {
+  it('after kill -9 of the daemon, a restart re-adopts its running container once and never touches foreign ones', async () => {
     const root = tempDir();
     const stateDir = join(root, 'state');
     cleanContainers(stateDir);
@@ -154,19 +154,37 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       })).json()) as any;
-    const { service } = await api('CreateService', { metadata: { reference: 'web' }, spec: { commands: { start: 'while :; do sleep 0.1; done' }, ...inDocker() } });
+    const { service } = await api('CreateService', { metadata: { reference: 'web' }, spec: { commands: { start: 'while :; do echo tick; sleep 0.1; done' }, ...inDocker() } });
+    const { service: ended } = await api('CreateService', { metadata: { reference: 'ended' }, spec: { commands: { start: `while [ ! -f ${root}/end ]; do sleep 0.05; done; exit 3` }, ...inDocker() } });
+    await api('StartService', { id: ended.id });
     await api('StartService', { id: service.id });
     await waitFor(async () => (await api('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_RUNNING', { timeoutMs: 30_000 });
-    expect(await ownContainers(stateDir)).toHaveLength(1);
+    await waitFor(async () => (await api('GetService', { id: ended.id })).service.status.phase === 'SERVICE_PHASE_RUNNING', { timeoutMs: 30_000 });
+    const before = (await api('GetService', { id: service.id })).service;
+    const [webContainer] = (await ownContainers(stateDir)).filter((container) => container.Labels['dev.tend.session'] === before.status.session);
     crashed.child.kill('SIGKILL');
     await crashed.exited;
-    expect(await ownContainers(stateDir)).toHaveLength(1);
+    // While the daemon is down, one container keeps running and the other one ends.
+    writeFileSync(join(root, 'end'), '');
+    await waitFor(async () => (await ownContainers(stateDir)).length === 1, { timeoutMs: 30_000, what: 'one container to end' });
 
-    const again = await startTestDaemon({ stateDir, workspace: root });
-    expect(await ownContainers(stateDir, true)).toHaveLength(0);
-    const recovered = await again.client.environments.automations.services.retrieve({ id: service.id });
-    expect(recovered.service.status?.phase).toBe('SERVICE_PHASE_FAILED');
+    const again = await startTestDaemon({ stateDir, workspace: root, stopTimeoutMs: 500 });
+    const adopted = (await again.client.environments.automations.services.retrieve({ id: service.id })).service;
+    expect(adopted.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    expect(adopted.status?.session).toBe(before.status.session);
+    expect((await ownContainers(stateDir)).map((container) => container.Id)).toEqual([webContainer!.Id]);
+    const gone = (await again.client.environments.automations.services.retrieve({ id: ended.id })).service;
+    expect(gone.status?.phase).toBe('SERVICE_PHASE_FAILED');
+    expect(gone.status?.failureMessage).toContain('its container is no longer running');
     expect((await foreign.inspect()).State.Running).toBe(true);
+    // Its output keeps reaching the same log, and stop still works.
+    const headers = { authorization: `Bearer ${again.daemon.token}` };
+    const lines = async () => (await (await fetch(`${adopted.status!.logUrl}?follow=false`, { headers })).text()).split('\n').length;
+    const first = await lines();
+    await waitFor(async () => (await lines()) > first + 3, { what: 'the log to keep growing', timeoutMs: 10_000 });
+    await again.client.environments.automations.services.stop({ id: service.id });
+    await waitPhase(again.client, service.id, 'SERVICE_PHASE_STOPPED', 30_000);
+    await waitFor(async () => (await ownContainers(stateDir, true)).length === 0, { what: 'the container to be removed' });
     expect(existsSync(join(stateDir, 'store.db'))).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * pure `transitionService`; this class only carries out the effects it returns, and writes the
  * status (with a fresh statusVersion) whenever what the API shows changes.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../domain/mask.js';
@@ -31,6 +31,7 @@ import { faultPoint } from '../runtime/fault.js';
 const ADOPTED_EXIT_POLL_MS = 100;
 import { bootId, readProcStat, sendSignal } from '../runtime/proc.js';
 import {
+  adoptContainer,
   DockerError,
   execInContainer,
   LABEL_INSTANCE,
@@ -97,7 +98,7 @@ export class ServiceController {
    * observed by polling (and its exit code is unknown); its log keeps growing under rotation; a
    * service that was STARTING is probed again.
    */
-  resumeAdopted(): void {
+  async resumeAdopted(): Promise<void> {
     const state = this.state;
     const record = this.record;
     if (!isActive(state) || record === null) return;
@@ -108,11 +109,29 @@ export class ServiceController {
     } catch {
       // a secret that disappeared only matters for the next start
     }
+    if (record.container !== undefined) {
+      // The engine kept the output meanwhile: take it from when the log file was last written.
+      const since = Math.floor(statSync(record.logPath, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) / 1000;
+      const { exited } = await adoptContainer(record.container, record.logPath, Math.floor(since));
+      const id = record.container;
+      this.container = { id, exited };
+      void exited.then((exit) => {
+        if (this.container?.id === id) this.container = null;
+        this.exited(session, record.identity.pid, exit, start);
+      });
+      if (state.phase === 'starting') this.run({ type: 'startProbing' });
+      return;
+    }
     this.context.settings.logs.track(record.logPath);
     void waitExit(record.identity, Number.MAX_SAFE_INTEGER, ADOPTED_EXIT_POLL_MS).then(() =>
       this.exited(session, record.identity.pid, { code: null, signal: null }, start, ' (it was re-adopted after a daemon restart, so its exit code is unknown)'),
     );
     if (state.phase === 'starting') this.run({ type: 'startProbing' });
+  }
+
+  /** The container of the current session, if it runs in Docker. */
+  get containerId(): string | null {
+    return this.container?.id ?? null;
   }
 
   /** Deletion with force kills at once, also when a graceful stop is already under way. */

@@ -63,9 +63,9 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   readonly adoptedSessions = new Set<string>();
 
   async load(): Promise<void> {
-    await this.removeLeftoverContainers();
+    const runningContainers = await this.leftoverContainers();
     for (const stored of this.options.store.loadServices()) {
-      const { state, adopt } = await this.recover(stored);
+      const { state, adopt } = await this.recover(stored, runningContainers);
       const service: Service = { ...stored.service, environmentId: this.options.environmentId };
       const controller = new ServiceController(this.controllerContext(), service, state, adopt ? stored.process : null);
       // A recovered service's stored status still says what the dead daemon last wrote.
@@ -73,8 +73,12 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       this.adopt(controller);
       if (adopt && stored.process !== null) {
         this.adoptedSessions.add(stored.process.session);
-        controller.resumeAdopted();
+        await controller.resumeAdopted();
       }
+    }
+    // Containers of a dead daemon that no service re-adopted are removed.
+    for (const [id] of runningContainers) {
+      if (![...this.controllers.values()].some((controller) => controller.containerId === id)) await removeContainer(id);
     }
     for (const controller of [...this.controllers.values()]) controller.reconcile();
     this.watchOutputs();
@@ -106,7 +110,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
    * process is gone, the pid was reused, the machine rebooted) ends FAILED saying so, and is never
    * signalled.
    */
-  private async recover(stored: StoredService): Promise<{ state: ServiceState; adopt: boolean }> {
+  private async recover(stored: StoredService, runningContainers: ReadonlyMap<string, string>): Promise<{ state: ServiceState; adopt: boolean }> {
     const { status } = stored.service;
     const session = status.session ?? null;
     switch (status.phase) {
@@ -116,7 +120,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       case 'SERVICE_PHASE_RUNNING':
       case 'SERVICE_PHASE_STOPPING': {
         const record = stored.process;
-        const matches = record !== null && record.container === undefined && record.identity.bootId === bootId() && isAlive(record.identity);
+        const matches =
+          record !== null &&
+          record.identity.bootId === bootId() &&
+          (record.container === undefined ? isAlive(record.identity) : runningContainers.get(record.container) === record.session);
         if (matches) {
           this.options.log.info({ service: stored.service.metadata.reference, pid: record.identity.pid }, 'Re-adopting a running service');
           const proc = record.identity;
@@ -128,10 +135,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
         const why =
           record === null
             ? 'no record of its process was stored'
-            : record.container !== undefined
-              ? 'its container was removed'
-              : record.identity.bootId !== bootId()
-                ? 'the machine has restarted since'
+            : record.identity.bootId !== bootId()
+              ? 'the machine has restarted since'
+              : record.container !== undefined
+                ? 'its container is no longer running'
                 : 'its process is gone (or its pid now belongs to another process, which was left alone)';
         return {
           state: { phase: 'failed', session, failureMessage: `The tend daemon stopped unexpectedly while the service was ${status.phase}; ${why}` },
@@ -144,20 +151,27 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   /**
-   * Containers a previous daemon of this state directory started (found by label) are removed;
-   * their services end FAILED like machine ones. Containers of anyone else are never touched.
+   * Containers a previous daemon of this state directory started (found by label; containers of
+   * anyone else are never touched): the running ones, by id with their session, are candidates for
+   * re-adoption; the ended ones are removed now.
    */
-  private async removeLeftoverContainers(): Promise<void> {
+  private async leftoverContainers(): Promise<Map<string, string>> {
+    const running = new Map<string, string>();
     const hasContainers = this.options.store.loadServices().some((stored) => stored.process?.container !== undefined);
-    if (!hasContainers && process.env.DOCKER_HOST === undefined) return;
+    if (!hasContainers && process.env.DOCKER_HOST === undefined) return running;
     try {
       for (const container of await ownedContainers(this.options.settings.stateDir)) {
-        this.options.log.info({ container: container.id.slice(0, 12), session: container.labels[LABEL_SESSION] }, 'Removing a container of a previous daemon');
+        if (container.running) {
+          running.set(container.id, container.labels[LABEL_SESSION] ?? '');
+          continue;
+        }
+        this.options.log.info({ container: container.id.slice(0, 12) }, 'Removing an ended container of a previous daemon');
         await removeContainer(container.id);
       }
     } catch (error) {
       this.options.log.warn({ err: error }, 'Cannot list the containers of a previous daemon: is the Docker engine running?');
     }
+    return running;
   }
 
   private controllerContext() {

@@ -150,9 +150,7 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
     }
     await drained;
     await container.remove({ force: true }).catch(() => {});
-    // 128 + n: killed by signal n (SIGKILL 137, SIGTERM 143), as the engine reports it.
-    if (code !== null && code > 128 && code < 160) return { code: null, signal: signalName(code - 128) };
-    return { code, signal: null };
+    return exitOf(code);
   })();
   return { id: container.id, hostPid: info.State.Pid, exited };
 }
@@ -160,6 +158,44 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
 function signalName(number: number): string {
   const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM' };
   return names[number] ?? `signal ${number}`;
+}
+
+/** What `wait` says, as an exit: 128 + n is signal n, as the engine reports a killed command. */
+function exitOf(code: number | null): ExitInfo {
+  if (code !== null && code > 128 && code < 160) return { code: null, signal: signalName(code - 128) };
+  return { code, signal: null };
+}
+
+/**
+ * Takes over a running container that a dead daemon started: its output from `sinceSeconds` on
+ * (the engine kept it meanwhile) is appended to the log file again, its exit is awaited (with its
+ * exit code: the engine knows it), and it is removed once it ended.
+ */
+export async function adoptContainer(id: string, logPath: string, sinceSeconds: number): Promise<{ exited: Promise<ExitInfo> }> {
+  const container = (await docker()).getContainer(id);
+  const file = createWriteStream(logPath, { flags: 'a' });
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true, since: sinceSeconds })) as unknown as NodeJS.ReadableStream;
+  const out = new PassThrough();
+  out.pipe(file);
+  container.modem.demuxStream(stream, out, out);
+  const drained = new Promise<void>((resolve) =>
+    stream.once('end', () => {
+      out.end();
+      file.once('close', () => resolve());
+    }),
+  );
+  const exited = (async (): Promise<ExitInfo> => {
+    let code: number | null = null;
+    try {
+      code = ((await container.wait()) as { StatusCode: number }).StatusCode;
+    } catch {
+      // removed from outside, or the engine went away
+    }
+    await drained;
+    await container.remove({ force: true }).catch(() => {});
+    return exitOf(code);
+  })();
+  return { exited };
 }
 
 /** Runs a command inside a running container; resolves with its exit code and output. */
