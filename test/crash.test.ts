@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { findProcesses, INSTANCE_MARKER_VAR, SESSION_MARKER_VAR } from '../src/runtime/proc.js';
 import { CLI, spawnDaemon, type DaemonProcess } from './helpers/cli.js';
 import { startTestDaemon } from './helpers/daemon.js';
 import { pidAlive, readPidFile } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
+import { dockerUnavailable, TEST_IMAGE } from './helpers/docker.js';
+import { createServer, type AddressInfo } from 'node:net';
 import { waitFor } from './helpers/wait.js';
 
 /** A daemon subprocess and a raw API client for it. */
@@ -33,26 +36,73 @@ async function crashable(args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   return { root, stateDir, daemon, api, instanceIds };
 }
 
+const dockerReady = (await dockerUnavailable()) === null;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Sockets listening on 127.0.0.1:port, from /proc/net/tcp (state 0A is LISTEN). */
+function listeners(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .filter((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1] === `0100007F:${hex}` && fields[3] === '0A';
+    }).length;
+}
+
 async function kill9(daemon: DaemonProcess): Promise<void> {
   daemon.child.kill('SIGKILL');
   await daemon.exited;
 }
 
 describe('crash safety', () => {
-  it('after kill -9 with 20 services running, a restart re-adopts each once: same session, same pid, logs continue', async () => {
+  it('after kill -9 with 20 services running (some in docker), a restart re-adopts each once: same session, same pid, one listener per port, logs continue', async () => {
     const { root, stateDir, daemon, api } = await crashable();
+    if (dockerReady) {
+      onTestFinished(async () => {
+        const engine = new Docker();
+        const left = await engine.listContainers({ all: true, filters: { label: [`dev.tend.state-dir=${stateDir}`] } });
+        await Promise.all(left.map((container) => engine.getContainer(container.Id).remove({ force: true }).catch(() => {})));
+      });
+    }
+    const port = await freePort();
     const ids: string[] = [];
-    for (let index = 0; index < 20; index++) {
+    const machine = dockerReady ? 18 : 20;
+    for (let index = 0; index < machine; index++) {
+      // s0 listens on a port: a second copy of it would fail with EADDRINUSE, or be a second listener.
+      const body =
+        index === 0
+          ? `echo $$ > ${root}/s0.pid; exec ${JSON.stringify(process.execPath)} -e "require('net').createServer().listen(${port}, '127.0.0.1'); setInterval(() => console.log('tick'), 50)"`
+          : `echo $$ > ${root}/s${index}.pid; while :; do echo tick; sleep 0.05; done`;
       const { service } = await api('CreateService', {
         metadata: { reference: `s${index}` },
-        spec: { commands: { start: `echo $$ > ${root}/s${index}.pid; while :; do echo tick; sleep 0.05; done`, ready: `test -s ${root}/s${index}.pid` } },
+        spec: { commands: { start: body, ready: `test -s ${root}/s${index}.pid` } },
       });
       ids.push(service.id);
       await api('StartService', { id: service.id });
     }
+    const containerIds: string[] = [];
+    for (let index = machine; index < 20; index++) {
+      const { service } = await api('CreateService', {
+        metadata: { reference: `d${index}` },
+        spec: { commands: { start: 'while :; do echo tick; sleep 0.1; done' }, runsOn: { docker: { image: TEST_IMAGE } } },
+      });
+      containerIds.push(service.id);
+      await api('StartService', { id: service.id });
+    }
+    await waitFor(async () => (await Promise.all(containerIds.map((id) => api('GetService', { id })))).every((r) => r.service.status.phase === 'SERVICE_PHASE_RUNNING'), { what: 'docker services RUNNING', timeoutMs: 30_000 });
+    const dockerSessions = await Promise.all(containerIds.map(async (id) => (await api('GetService', { id })).service.status.session));
     await waitFor(async () => (await Promise.all(ids.map((id) => api('GetService', { id })))).every((r) => r.service.status.phase === 'SERVICE_PHASE_RUNNING'), { what: '20 RUNNING' });
     const before = await Promise.all(ids.map(async (id) => (await api('GetService', { id })).service));
     const pids = await Promise.all(ids.map((_, index) => readPidFile(join(root, `s${index}.pid`))));
+    await waitFor(() => listeners(port) === 1, { what: 'the listener' });
     await kill9(daemon);
     expect(pids.every(pidAlive)).toBe(true);
 
@@ -64,13 +114,21 @@ describe('crash safety', () => {
       },
       { timeoutMs: 5000, what: 'every service RUNNING again within 5 s' },
     );
+    expect(listeners(port)).toBe(1);
+    for (const [index, id] of containerIds.entries()) {
+      await waitFor(async () => (await again.client.environments.automations.services.retrieve({ id })).service.status?.phase === 'SERVICE_PHASE_RUNNING', {
+        timeoutMs: 5000,
+        what: 'the docker service RUNNING again',
+      });
+      expect((await again.client.environments.automations.services.retrieve({ id })).service.status?.session).toBe(dockerSessions[index]);
+    }
     after.forEach((service, index) => {
       expect(service.status?.session).toBe(before[index].status.session);
       expect(service.status?.logUrl).toContain(before[index].status.session);
       // Exactly once: every process of the session is in the recorded process group.
       const own = findProcesses([], SESSION_MARKER_VAR, service.status!.session!);
       expect(own.some((ref) => ref.pid === pids[index])).toBe(true);
-      expect(readFileSync(`/proc/${pids[index]}/stat`, 'latin1').includes('(sh)')).toBe(true);
+      expect(readFileSync(`/proc/${pids[index]}/stat`, 'latin1').includes(index === 0 ? '(node)' : '(sh)')).toBe(true);
     });
     const headers = { authorization: `Bearer ${again.daemon.token}` };
     const ticks = async () => (await (await fetch(`${after[0]!.status!.logUrl}?follow=false`, { headers })).text()).split('\n').length;

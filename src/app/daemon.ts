@@ -185,6 +185,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   if (options.startTriggers !== undefined && options.startTriggers.length > 0) automations.fire(options.startTriggers);
 
   const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
+  // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
+  await store.committed();
   writeDaemonInfo(stateDir, info);
   log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace }, 'Daemon listening');
 
