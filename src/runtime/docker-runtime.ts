@@ -88,24 +88,34 @@ async function ensureImage(engine: Docker, image: string): Promise<void> {
 }
 
 /**
- * Appends the container's demultiplexed stdout and stderr to the log file. Resolves once attached
- * with `drained`, which resolves when the output has ended. (Not a bare promise: awaiting an async
- * function that returns a promise would wait for the output to end.)
+ * Appends a container's multiplexed output stream (stdout and stderr) to the log file; the promise
+ * resolves once the stream has ended and the file is closed.
  */
-async function captureOutput(container: Docker.Container, logPath: string): Promise<{ drained: Promise<void> }> {
+function appendToLog(container: Docker.Container, stream: NodeJS.ReadableStream, logPath: string): Promise<void> {
   mkdirSync(dirname(logPath), { recursive: true });
   const file = createWriteStream(logPath, { flags: 'a' });
-  const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
   const out = new PassThrough();
   out.pipe(file);
   container.modem.demuxStream(stream, out, out);
-  const drained = new Promise<void>((resolve) => {
+  return new Promise<void>((resolve) => {
     stream.once('end', () => {
       out.end();
       file.once('close', () => resolve());
     });
   });
-  return { drained };
+}
+
+/** Waits for the container's end, lets its output drain, removes it, and says how it ended. */
+async function awaitEnd(container: Docker.Container, drained: Promise<void>): Promise<ExitInfo> {
+  let code: number | null = null;
+  try {
+    code = ((await container.wait()) as { StatusCode: number }).StatusCode;
+  } catch {
+    // The engine went away or the container was removed from outside: exit unknown.
+  }
+  await drained;
+  await container.remove({ force: true }).catch(() => {});
+  return exitOf(code);
 }
 
 export async function runContainer(spec: ContainerSpec): Promise<RunningContainer> {
@@ -133,7 +143,9 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
   } catch (error) {
     throw new DockerError(`Cannot create a container of "${spec.image}": ${engineWords(error)}`, { cause: error });
   }
-  const { drained } = await captureOutput(container, spec.logPath);
+  // Attached before the start, so that no output is missed.
+  const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+  const drained = appendToLog(container, output, spec.logPath);
   try {
     await container.start();
   } catch (error) {
@@ -141,18 +153,7 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
     throw new DockerError(`Cannot start the container: ${engineWords(error)}`, { cause: error });
   }
   const info = await container.inspect();
-  const exited = (async (): Promise<ExitInfo> => {
-    let code: number | null = null;
-    try {
-      code = ((await container.wait()) as { StatusCode: number }).StatusCode;
-    } catch {
-      // The engine went away or the container was removed from outside: exit unknown.
-    }
-    await drained;
-    await container.remove({ force: true }).catch(() => {});
-    return exitOf(code);
-  })();
-  return { id: container.id, hostPid: info.State.Pid, exited };
+  return { id: container.id, hostPid: info.State.Pid, exited: awaitEnd(container, drained) };
 }
 
 function signalName(number: number): string {
@@ -173,29 +174,8 @@ function exitOf(code: number | null): ExitInfo {
  */
 export async function adoptContainer(id: string, logPath: string, sinceSeconds: number): Promise<{ exited: Promise<ExitInfo> }> {
   const container = (await docker()).getContainer(id);
-  const file = createWriteStream(logPath, { flags: 'a' });
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true, since: sinceSeconds })) as unknown as NodeJS.ReadableStream;
-  const out = new PassThrough();
-  out.pipe(file);
-  container.modem.demuxStream(stream, out, out);
-  const drained = new Promise<void>((resolve) =>
-    stream.once('end', () => {
-      out.end();
-      file.once('close', () => resolve());
-    }),
-  );
-  const exited = (async (): Promise<ExitInfo> => {
-    let code: number | null = null;
-    try {
-      code = ((await container.wait()) as { StatusCode: number }).StatusCode;
-    } catch {
-      // removed from outside, or the engine went away
-    }
-    await drained;
-    await container.remove({ force: true }).catch(() => {});
-    return exitOf(code);
-  })();
-  return { exited };
+  const output = (await container.logs({ follow: true, stdout: true, stderr: true, since: sinceSeconds })) as unknown as NodeJS.ReadableStream;
+  return { exited: awaitEnd(container, appendToLog(container, output, logPath)) };
 }
 
 /** Runs a command inside a running container; resolves with its exit code and output. */
