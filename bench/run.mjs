@@ -321,6 +321,19 @@ function checkLog(path) {
   return { bad: bad + Math.abs(LINES - (expected - 1)), lines: expected - 1 };
 }
 
+/** Samples a process's RSS every 20 ms; `stop()` returns how much it grew at its peak (MiB). */
+function rssGrowth(pid) {
+  const rss0 = rssMiB(pid);
+  let peak = rss0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 20);
+  return {
+    stop: () => {
+      clearInterval(sampler);
+      return peak - rss0;
+    },
+  };
+}
+
 async function waitLog(path) {
   await waitFor('the log to hold everything', () => {
     try {
@@ -334,7 +347,7 @@ async function waitLog(path) {
 async function w4() {
   const times = {};
   const lost = {};
-  const rssGrowth = {};
+  const growth = {};
   {
     const dir = scratch('floor-log');
     const path = join(dir, 'out.log');
@@ -352,17 +365,14 @@ async function w4() {
     const tend = await startTend({ extraArgs: ['--max-log-size', '1GiB'] });
     try {
       const { service } = await tend.call('CreateService', { metadata: { reference: 'chatty' }, spec: { commands: { start: generator } } });
-      const rss0 = rssMiB(tend.pid);
-      let peak = rss0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(tend.pid))), 20);
+      const sampling = rssGrowth(tend.pid);
       const start = performance.now();
       await tend.call('StartService', { id: service.id });
       const running = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.session);
       const path = join(tend.stateDir, 'logs', `${running}.log`);
       await waitLog(path);
       times.tend = (performance.now() - start) / 1000;
-      clearInterval(sampler);
-      rssGrowth.tend = peak - rss0;
+      growth.tend = sampling.stop();
       lost.tend = checkLog(path).bad;
     } finally {
       await tend.stop();
@@ -372,15 +382,12 @@ async function w4() {
   if (peers.pm2 === null) {
     const pm2 = await startPm2();
     try {
-      const rss0 = rssMiB(pm2.pid);
-      let peak = rss0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pm2.pid))), 20);
+      const sampling = rssGrowth(pm2.pid);
       const start = performance.now();
       pm2.pm2('start', pm2.ecosystem([pm2.app('chatty', generator, { merge_logs: true, out_file: join(pm2.logDir, 'chatty.log'), error_file: join(pm2.logDir, 'chatty.err') })]));
       await waitLog(join(pm2.logDir, 'chatty.log')).catch(() => {});
       times.pm2 = (performance.now() - start) / 1000;
-      clearInterval(sampler);
-      rssGrowth.pm2 = peak - rss0;
+      growth.pm2 = sampling.stop();
       lost.pm2 = checkLog(join(pm2.logDir, 'chatty.log')).bad;
     } finally {
       pm2.stop();
@@ -392,15 +399,12 @@ async function w4() {
     const path = join(dir, 'chatty.log');
     const sv = await startSupervisord([{ name: 'chatty', command: generator, startsecs: 0, logfile: path }]);
     try {
-      const rss0 = rssMiB(sv.pid);
-      let peak = rss0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(sv.pid))), 20);
+      const sampling = rssGrowth(sv.pid);
       const start = performance.now();
       sv.ctl('start', 'chatty');
       await waitLog(path);
       times.supervisord = (performance.now() - start) / 1000;
-      clearInterval(sampler);
-      rssGrowth.supervisord = peak - rss0;
+      growth.supervisord = sampling.stop();
       lost.supervisord = checkLog(path).bad;
     } finally {
       await sv.stop();
@@ -409,7 +413,7 @@ async function w4() {
   }
   row('W4 200 MiB of log lines', 1, times);
   row('W4 lines lost or torn', 1, lost, (value) => (value === undefined ? '-' : String(value)));
-  row('W4 daemon RSS growth (MiB)', 1, rssGrowth, (value) => (value === undefined ? '-' : value.toFixed(1)));
+  row('W4 daemon RSS growth (MiB)', 1, growth, (value) => (value === undefined ? '-' : value.toFixed(1)));
 }
 
 // ---- W5 fan-out -------------------------------------------------------------------------------------

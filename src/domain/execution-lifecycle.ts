@@ -157,15 +157,11 @@ export function executionWirePhase(state: ExecutionState): TaskExecutionPhase {
   switch (state.phase) {
     case 'pending':
       return 'TASK_EXECUTION_PHASE_PENDING';
-    case 'running':
+    // Still running on the wire: the steps are being stopped.
     case 'stopping':
       return 'TASK_EXECUTION_PHASE_RUNNING';
-    case 'succeeded':
-      return 'TASK_EXECUTION_PHASE_SUCCEEDED';
-    case 'failed':
-      return 'TASK_EXECUTION_PHASE_FAILED';
-    case 'stopped':
-      return 'TASK_EXECUTION_PHASE_STOPPED';
+    default:
+      return stepWirePhase(state.phase);
   }
 }
 
