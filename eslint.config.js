@@ -11,7 +11,8 @@ const LAYERS = {
   store: ['domain'],
   engine: ['domain', 'config', 'runtime', 'store'],
   api: ['domain', 'config', 'engine'],
-  app: ['domain', 'config', 'runtime', 'store', 'engine', 'api'],
+  upstream: ['domain', 'store', 'engine'],
+  app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'upstream'],
   cli: ['domain', 'config', 'app'],
 };
 

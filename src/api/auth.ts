@@ -1,7 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 
-export type Scope = 'full' | 'logs';
+/**
+ * `full`: the API token. `runner`: the runner token of a serve-only daemon, which may do what
+ * `full` does and also report statuses (`environmentservice:update_status`). `logs`: reads logs.
+ */
+export type Scope = 'full' | 'runner' | 'logs';
 
 export const LOGS_TOKEN_TTL_MS = 60 * 60 * 1000;
 
@@ -35,7 +39,7 @@ export class LogsTokens {
 }
 
 /** Which scope the request's bearer token has; throws `unauthenticated` for a missing or wrong one. */
-export function authenticate(header: string | undefined, token: string, logsTokens: LogsTokens): Scope {
+export function authenticate(header: string | undefined, token: string, logsTokens: LogsTokens, runnerToken?: string): Scope {
   if (header === undefined || header === '') {
     throw new ApiError('unauthenticated', 'Missing "Authorization: Bearer <token>" header: run `tend env` to get the token');
   }
@@ -44,6 +48,7 @@ export function authenticate(header: string | undefined, token: string, logsToke
     throw new ApiError('unauthenticated', 'Malformed "Authorization" header: expected "Bearer <token>"');
   }
   if (sameToken(match[1]!, token)) return 'full';
+  if (runnerToken !== undefined && sameToken(match[1]!, runnerToken)) return 'runner';
   if (logsTokens.valid(match[1]!)) return 'logs';
   throw new ApiError('unauthenticated', 'Invalid token: run `tend env` to get the token of the running daemon');
 }

@@ -3,7 +3,7 @@
  * the schema module and calling the engine. Methods of the reference that are not served yet
  * answer `unimplemented`.
  */
-import { ApiError } from '../domain/errors.js';
+import { ApiError, permissionDenied } from '../domain/errors.js';
 import {
   AUTOMATION_METHODS,
   CreateServiceRequest,
@@ -16,23 +16,43 @@ import {
   IdRequest,
   ListServicesRequest,
   UpdateServiceRequest,
+  UpdateTaskExecutionStatusRequest,
   type AutomationMethod,
 } from '../domain/schema.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
 import type { Automations } from '../engine/automations.js';
 import { checkEnvironment } from '../engine/requests.js';
+import type { Scope } from './auth.js';
 import { parseBody } from './connect.js';
 
-export type Handler = (body: unknown) => unknown;
+export type Handler = (body: unknown, scope: Scope) => unknown;
+
+/** tend's method beside the reference's: a runner's task execution status report. */
+export const TEND_AUTOMATION_METHODS = ['UpdateTaskExecutionStatus'] as const;
+type TendAutomationMethod = (typeof TEND_AUTOMATION_METHODS)[number];
+
+function requireStatusPermission(scope: Scope): void {
+  if (scope !== 'runner') {
+    throw permissionDenied(
+      'Updating a status requires the environmentservice:update_status permission, which this token does not have: use the runner token of a daemon started with --serve-only',
+    );
+  }
+}
 
 export function automationHandlers(
   services: ServiceEngine,
   tasks: TaskEngine,
   automations: Automations,
   environmentId: string,
-): Partial<Record<AutomationMethod, Handler>> {
+): Partial<Record<AutomationMethod | TendAutomationMethod, Handler>> {
   return {
+    UpdateTaskExecutionStatus: (body, scope) => {
+      requireStatusPermission(scope);
+      const request = parseBody(UpdateTaskExecutionStatusRequest, body);
+      tasks.reportStatus(request.id, request.status);
+      return {};
+    },
     UpsertAutomationsFile: async (body) => {
       const request = parseBody(UpsertAutomationsFileRequest, body);
       checkEnvironment(request.environmentId, environmentId);
@@ -68,8 +88,11 @@ export function automationHandlers(
       const page = services.list(parseBody(ListServicesRequest, body));
       return { pagination: { nextToken: page.nextToken }, services: page.items };
     },
-    UpdateService: (body) => {
-      services.update(parseBody(UpdateServiceRequest, body));
+    UpdateService: (body, scope) => {
+      const { status, ...request } = parseBody(UpdateServiceRequest, body);
+      if (status !== undefined) requireStatusPermission(scope);
+      services.update(request);
+      if (status !== undefined) services.reportStatus(request.id, status);
       return {};
     },
     StartService: (body) => {
@@ -88,11 +111,16 @@ export function automationHandlers(
   };
 }
 
+/** Methods that only read: a runner serves these (and logs and events) and refuses the others. */
+export function isReadMethod(method: string): boolean {
+  return /^(Get|List)/.test(method);
+}
+
 export function resolveHandler(
-  handlers: Partial<Record<AutomationMethod, Handler>>,
+  handlers: Partial<Record<AutomationMethod | TendAutomationMethod, Handler>>,
   method: string,
 ): Handler {
-  const known = (AUTOMATION_METHODS as readonly string[]).includes(method);
+  const known = ([...AUTOMATION_METHODS, ...TEND_AUTOMATION_METHODS] as readonly string[]).includes(method);
   const handler = known ? handlers[method as AutomationMethod] : undefined;
   if (handler !== undefined) return handler;
   throw new ApiError(

@@ -16,12 +16,19 @@ import { z } from 'zod';
 import { authenticate, LogsTokens, type Scope } from './auth.js';
 import { streamEvents } from './watch-events.js';
 import type { ResourceEvents } from '../engine/resource-events.js';
-import { automationHandlers, resolveHandler } from './automation-service.js';
+import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
 import { followExecutionLog, followLog, maskLines } from './log-stream.js';
 
 export interface ServerOptions {
   readonly token: string;
+  /** A serve-only daemon's runner token: it may also report statuses. */
+  readonly runnerToken?: string;
+  /**
+   * Runner mode: the control plane this daemon follows. Reads, logs and events are served;
+   * changes are refused with a pointer to the control plane.
+   */
+  readonly controlPlaneUrl?: string;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
   readonly automations: Automations;
@@ -86,7 +93,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   app.decorateRequest('scope', 'full');
   app.addHook('onRequest', async (request) => {
-    request.scope = authenticate(request.headers.authorization, token, logsTokens);
+    request.scope = authenticate(request.headers.authorization, token, logsTokens, options.runnerToken);
     if (request.scope === 'logs' && !(request.method === 'GET' && request.url.startsWith('/logs/'))) {
       throw new ApiError('permission_denied', 'This token can only read logs (it came from CreateEnvironmentLogsToken): use the API token');
     }
@@ -100,9 +107,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.post<{ Params: { method: string }; Querystring: Record<string, string | undefined> }>(
     '/gitpod.v1.EnvironmentAutomationService/:method',
     async (request, reply) => {
-      const handler = resolveHandler(handlers, request.params.method);
+      const { method } = request.params;
+      const handler = resolveHandler(handlers, method);
+      if (options.controlPlaneUrl !== undefined && !isReadMethod(method)) throw followsControlPlane(options.controlPlaneUrl);
       const body = parseJson(typeof request.body === 'string' ? request.body : '');
-      return respond(reply, await handler(withQueryPagination(body, request.query)));
+      return respond(reply, await handler(withQueryPagination(body, request.query), request.scope));
     },
   );
 
@@ -129,6 +138,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       case 'GetStatus':
         return respond(reply, options.status());
       case 'FireTrigger': {
+        if (options.controlPlaneUrl !== undefined) throw followsControlPlane(options.controlPlaneUrl);
         const { triggers } = parseBody(FireTriggerRequest, body);
         return respond(reply, automations.fire(triggers as TriggerName[]));
       }
@@ -159,6 +169,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   );
 
   return app;
+}
+
+function followsControlPlane(url: string): ApiError {
+  return new ApiError(
+    'failed_precondition',
+    `This daemon runs what the control plane at ${url} says: make changes there (reads, logs and events work here)`,
+  );
 }
 
 /** The official SDK sends `token` and `pageSize` of List methods as query parameters. */

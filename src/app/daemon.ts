@@ -23,6 +23,7 @@ import { findMarkedProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../runtime
 import { LogRotator } from '../runtime/log-rotation.js';
 import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
+import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
 import { lockStateDir } from './instance-lock.js';
 import {
@@ -56,6 +57,17 @@ export interface DaemonOptions {
   readonly startTriggers?: readonly TriggerName[];
   readonly log?: Logger;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Serve-only: keep specs and serve the API but run nothing; statuses come from the reports of
+   * a runner (a daemon started with `controlPlane` pointing here), authenticated by the runner token.
+   */
+  readonly serveOnly?: boolean;
+  /** The runner token of a serve-only daemon; default TEND_RUNNER_TOKEN, or `<state-dir>/runner-token`. */
+  readonly runnerToken?: string;
+  /** Runner mode: run what this control plane says and report every status back to it. */
+  readonly controlPlane?: ControlPlaneSettings;
+  /** Runner mode: how long the final reports may take at shutdown. */
+  readonly shutdownFlushMs?: number;
 }
 
 export interface Daemon {
@@ -63,16 +75,22 @@ export interface Daemon {
   /** Every process the daemon starts carries TEND_INSTANCE_ID=<instanceId>. */
   readonly instanceId: string;
   readonly token: string;
+  /** Serve-only: the token a runner reports statuses with. */
+  readonly runnerToken: string | undefined;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
   readonly automations: Automations;
   readonly watcher: AutomationsWatcher | undefined;
   readonly store: Store;
+  /** Runner mode's connection to its control plane. */
+  readonly controlPlane: ControlPlane | undefined;
   /** Stops every service by the stop rules, then closes the server and the store. */
   stop(): Promise<void>;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:0';
+/** Runner mode: how long the reports of the services stopped at shutdown may take to go out. */
+export const DEFAULT_SHUTDOWN_FLUSH_MS = 2000;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
@@ -114,10 +132,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const info = readDaemonInfo(stateDir);
     return info !== undefined && info.pid === pid ? `pid ${pid}, ${info.url}` : `pid ${pid}`;
   });
+  if (options.serveOnly === true && options.controlPlane !== undefined) {
+    unlock();
+    throw new Error('A daemon is either serve-only (a control plane) or a runner of a control plane, not both');
+  }
   let store: Store;
   let token: string;
+  let runnerToken: string | undefined;
   try {
     token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
+    if (options.serveOnly === true) runnerToken = options.runnerToken ?? loadOrCreateToken(stateDir, env.TEND_RUNNER_TOKEN, stateFile.runnerToken(stateDir));
     store = new Store(stateFile.store(stateDir));
   } catch (error) {
     unlock();
@@ -137,6 +161,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
     logs: new LogRotator(options.maxLogBytes),
+    execute: options.serveOnly !== true,
     baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId, [INSTANCE_MARKER_VAR]: instanceId },
   };
   const services = new ServiceEngine({
@@ -156,17 +181,36 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logUrl: (logId) => `${baseUrl}/logs/${logId}`,
   });
 
+  const controlPlane =
+    options.controlPlane === undefined
+      ? undefined
+      : new ControlPlane(options.controlPlane, { store, services, tasks, environmentId, log: log.child({ component: 'control-plane' }) });
   const automations = new Automations(services, tasks, store, log.child({ component: 'automations' }));
+  // A runner takes its resources from the control plane, not from a file.
   const watcher =
-    options.automationsFile === undefined
+    options.automationsFile === undefined || controlPlane !== undefined
       ? undefined
       : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs);
   const daemonStatus = () => ({
     daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
     automationsFile: watcher?.status ?? null,
+    mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
+    controlPlane: controlPlane?.health() ?? null,
   });
   const events = new ResourceEvents(services, tasks);
-  const server = buildServer({ token, services, tasks, automations, events, environmentId, status: daemonStatus, committed: () => store.committed(), log });
+  const server = buildServer({
+    token,
+    ...(runnerToken !== undefined ? { runnerToken } : {}),
+    ...(options.controlPlane !== undefined ? { controlPlaneUrl: options.controlPlane.url } : {}),
+    services,
+    tasks,
+    automations,
+    events,
+    environmentId,
+    status: daemonStatus,
+    committed: () => store.committed(),
+    log,
+  });
   try {
     await server.listen({ host, port });
   } catch (error) {
@@ -182,7 +226,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await tasks.load();
   sweepOrphans(store, instanceId, services.adoptedSessions, log);
   await watcher?.start();
-  if (options.startTriggers !== undefined && options.startTriggers.length > 0) automations.fire(options.startTriggers);
+  if (controlPlane !== undefined) {
+    controlPlane.start();
+    if (options.startTriggers !== undefined && options.startTriggers.length > 0) {
+      log.warn('Triggers are not fired by a runner: its control plane starts what should run');
+    }
+  } else if (options.startTriggers !== undefined && options.startTriggers.length > 0) {
+    automations.fire(options.startTriggers);
+  }
 
   const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
   // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
@@ -195,7 +246,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       log.info('Daemon stopping: stopping every task execution and service');
       await watcher?.close();
+      await controlPlane?.stopFollowing();
       await Promise.all([tasks.shutdown(), services.shutdown()]);
+      await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
       await server.close();
       settings.logs.close();
       removeDaemonInfo(stateDir);
@@ -205,5 +258,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, services, tasks, automations, watcher, store, stop };
+  return { info, instanceId, token, runnerToken, services, tasks, automations, watcher, store, controlPlane, stop };
 }

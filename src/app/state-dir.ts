@@ -23,6 +23,7 @@ export function resolveStateDir(options: { stateDir?: string; workspace?: string
 export const stateFile = {
   store: (dir: string) => join(dir, 'store.db'),
   token: (dir: string) => join(dir, 'token'),
+  runnerToken: (dir: string) => join(dir, 'runner-token'),
   daemon: (dir: string) => join(dir, 'daemon.json'),
   logs: (dir: string) => join(dir, 'logs'),
 };
@@ -31,10 +32,12 @@ export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** TEND_TOKEN when set; else the token file, created with mode 0600 on first start. */
-export function loadOrCreateToken(dir: string, fromEnv: string | undefined): string {
+/**
+ * TEND_TOKEN when set; else the token file, created with mode 0600 on first start. The runner
+ * token of a serve-only daemon (TEND_RUNNER_TOKEN, or `runner-token`) is made the same way.
+ */
+export function loadOrCreateToken(dir: string, fromEnv: string | undefined, path = stateFile.token(dir)): string {
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const path = stateFile.token(dir);
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim();
     if (token !== '') return token;

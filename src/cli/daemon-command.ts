@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
 import { startDaemon } from '../app/daemon.js';
@@ -21,6 +22,37 @@ interface DaemonCommandOptions extends StateDirOptions {
   file?: string;
   trigger?: string[];
   maxLogSize: string;
+  controlPlane?: string;
+  controlPlaneTokenFile?: string;
+  serveOnly?: boolean;
+}
+
+/** Runner mode's settings from the options and the environment; every problem is a usage error. */
+function controlPlaneOptions(options: DaemonCommandOptions): { url: string; token: string; environmentId: string } | undefined {
+  if (options.controlPlane === undefined) {
+    if (options.controlPlaneTokenFile !== undefined) throw new CliError('--control-plane-token-file needs --control-plane <url>', 2);
+    return undefined;
+  }
+  if (options.serveOnly === true) throw new CliError('--serve-only and --control-plane exclude each other: a daemon is a control plane or a runner', 2);
+  let url: URL;
+  try {
+    url = new URL(options.controlPlane);
+  } catch {
+    throw new CliError(`Invalid --control-plane "${options.controlPlane}": give the control plane's URL, such as https://cp.example.com/api`, 2);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`Invalid --control-plane "${options.controlPlane}": use http:// or https://`, 2);
+  let token = process.env.TEND_CONTROL_PLANE_TOKEN ?? '';
+  if (options.controlPlaneTokenFile !== undefined) {
+    try {
+      token = readFileSync(options.controlPlaneTokenFile, 'utf8').trim();
+    } catch (error) {
+      throw new CliError(`Cannot read --control-plane-token-file ${options.controlPlaneTokenFile}: ${(error as Error).message}`, 2);
+    }
+  }
+  if (token === '') throw new CliError('Runner mode needs the control plane token: give --control-plane-token-file or set TEND_CONTROL_PLANE_TOKEN', 2);
+  const environmentId = options.environmentId ?? process.env.GITPOD_ENVIRONMENT_ID ?? '';
+  if (environmentId === '') throw new CliError("Runner mode needs the environment's id on the control plane: give --environment-id or set GITPOD_ENVIRONMENT_ID", 2);
+  return { url: options.controlPlane, token, environmentId };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
@@ -48,6 +80,7 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     }
     return name as TriggerName;
   });
+  const upstream = controlPlaneOptions(options);
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
@@ -61,7 +94,12 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
     probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),
-    ...(automationsFile !== undefined ? { automationsFile } : {}),
+    ...(upstream !== undefined
+      ? { controlPlane: { url: upstream.url, token: upstream.token }, environmentId: upstream.environmentId }
+      : automationsFile !== undefined
+        ? { automationsFile }
+        : {}),
+    ...(options.serveOnly === true ? { serveOnly: true } : {}),
     startTriggers: triggers,
     log,
   }).catch((error: unknown) => {

@@ -30,6 +30,9 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .option('--max-log-size <size>', 'size of one session log before it is rotated (B, KiB, MiB, GiB)', '64MiB')
   .option('--file <path>', 'automations file to load and watch (default: .gitpod/automations.yaml or .ona/automations.yaml)')
   .option('--trigger <name...>', 'triggers to fire once the automations file is applied')
+  .option('--control-plane <url>', 'runner mode: run what this control plane lists and report every status back to it')
+  .option('--control-plane-token-file <path>', 'file with the token for the control plane (default: TEND_CONTROL_PLANE_TOKEN)')
+  .option('--serve-only', 'be a control plane: keep specs and serve the API, run nothing; runners report status with the runner token')
   // Loaded only here: the server, store and engine are not needed by the other commands.
   .action(async (options) => (await import('./daemon-command.js')).runDaemonCommand(options));
 

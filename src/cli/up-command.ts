@@ -28,6 +28,8 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 
 interface DaemonStatus {
   automationsFile: { path: string; problems: string[] } | null;
+  mode?: string;
+  controlPlane?: { url: string; connected: boolean; lastReportAt: string | null; outboxDepth: number; lastError: string | null } | null;
 }
 
 /** The workspace's daemon: the running one, or a new one started in the background. */
@@ -292,6 +294,14 @@ export async function runStatus(options: { stateDir?: string; workspace?: string
     const file = status.automationsFile;
     lines.push(file === null ? 'automations file: none' : `automations file: ${file.path}: ${problems.length === 0 ? 'ok' : `${problems.length} problem(s), the last good configuration keeps running`}`);
     lines.push(...problems.map((problem) => `  ${problem}`));
+    if (status.mode === 'serve-only') lines.push('mode: serve-only (a control plane: runners run the services and report their status)');
+    const upstream = status.controlPlane;
+    if (upstream !== undefined && upstream !== null) {
+      lines.push(
+        `control plane: ${upstream.url}: ${upstream.connected ? 'connected' : 'not connected'}, last report ${upstream.lastReportAt ?? 'never'}, outbox ${upstream.outboxDepth} pending`,
+      );
+      if (upstream.lastError !== null) lines.push(`  last error: ${upstream.lastError}`);
+    }
     for (const service of services) lines.push(`service ${service.metadata.reference}: ${shortEnum(service.status.phase, 'SERVICE_PHASE_')}`);
     const running = executions.filter((execution) => !finishedExecution(execution)).length;
     lines.push(`task executions: ${executions.length} in history, ${running} running`);

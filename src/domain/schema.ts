@@ -273,7 +273,8 @@ export const UpdateServiceRequest = z.strictObject({
       readinessTimeout: z.string().optional(),
     })
     .optional(),
-  status: ServiceStatus.omit({ statusVersion: true }).optional(),
+  /** Status reports of the executing environment (needs the runner token); statusVersion orders them. */
+  status: ServiceStatus.optional(),
 });
 export type UpdateServiceRequest = z.infer<typeof UpdateServiceRequest>;
 
@@ -330,6 +331,33 @@ export const ListTaskExecutionsRequest = z.strictObject({
   pagination: Pagination.optional(),
 });
 export type ListTaskExecutionsRequest = z.infer<typeof ListTaskExecutionsRequest>;
+
+/**
+ * tend's status report of a task execution (`UpdateTaskExecutionStatus`, not in the public API):
+ * what a runner sends its control plane, in the Connect style of UpdateService.
+ */
+export const TaskExecutionStatusReport = z.strictObject({
+  failureMessage: z.string().optional(),
+  logUrl: z.string().optional(),
+  phase: TaskExecutionPhase,
+  statusVersion: z.string().regex(/^\d{1,20}$/, 'a decimal string'),
+  steps: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        phase: TaskExecutionPhase,
+        failureMessage: z.string().optional(),
+        output: z.record(z.string(), z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
+export type TaskExecutionStatusReport = z.infer<typeof TaskExecutionStatusReport>;
+
+export const UpdateTaskExecutionStatusRequest = z.strictObject({
+  id: z.string().optional(),
+  status: TaskExecutionStatusReport,
+});
 
 // ---- The automations file (`automations.yaml`, and the body of UpsertAutomationsFile) -------
 

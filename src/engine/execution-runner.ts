@@ -19,7 +19,8 @@ import {
 } from '../domain/execution-lifecycle.js';
 import { maskSecrets } from '../domain/mask.js';
 import { parseOutput } from '../domain/output.js';
-import type { Service, TaskExecution, TaskExecutionStep } from '../domain/schema.js';
+import { failedPrecondition } from '../domain/errors.js';
+import type { Service, TaskExecution, TaskExecutionStatusReport, TaskExecutionStep } from '../domain/schema.js';
 import { describeExit } from '../domain/service-lifecycle.js';
 import { readLogTail } from '../runtime/log-tail.js';
 import { SpawnError, spawnCommand } from '../runtime/spawn-command.js';
@@ -40,6 +41,8 @@ export interface RunnerContext {
   readonly log: Logger;
   readonly logUrl: (logId: string) => string;
   readonly changed: (execution: TaskExecution) => void;
+  /** The spec changed (a stop was asked for) without a status change (serve-only). */
+  readonly updated: (execution: TaskExecution) => void;
   readonly finished: (runner: ExecutionRunner) => void;
   /** Set when the execution was started by a trigger firing, whose task runs it shares. */
   readonly firing: Firing | undefined;
@@ -106,14 +109,59 @@ export class ExecutionRunner {
   /** Persists the new execution (PENDING); the run begins on a later tick. */
   begin(): void {
     this.save();
-    setImmediate(() => this.dispatch({ type: 'Began' }));
+    // Serve-only: the execution waits for its runner, which reports its progress.
+    if (this.context.settings.execute) setImmediate(() => this.dispatch({ type: 'Began' }));
   }
 
   stop(): void {
-    if (this.finished) return;
+    if (this.finished || this.execution.spec.desiredPhase === 'TASK_EXECUTION_PHASE_STOPPED') return;
     this.execution = { ...this.execution, spec: { ...this.execution.spec, desiredPhase: 'TASK_EXECUTION_PHASE_STOPPED' } };
     this.save();
-    this.dispatch({ type: 'StopRequested' });
+    if (this.context.settings.execute) this.dispatch({ type: 'StopRequested' });
+    else this.context.updated(this.execution);
+  }
+
+  /**
+   * Serve-only: the status a runner reported becomes the execution's status as it is (its
+   * statusVersion too); `state` is the lifecycle state it stands for. A repeat of the current
+   * version is ignored; an older one is refused.
+   */
+  applyReport(report: TaskExecutionStatusReport, state: ExecutionState): void {
+    const current = this.execution.status;
+    const version = BigInt(report.statusVersion);
+    const known = BigInt(current.statusVersion);
+    if (version === known) return;
+    if (version < known) {
+      throw failedPrecondition(
+        `Status version ${report.statusVersion} of task execution "${this.execution.id}" is older than the recorded ${current.statusVersion}: reports must come in statusVersion order`,
+      );
+    }
+    const before = this.state;
+    this.state = state;
+    const now = new Date().toISOString();
+    const metadata = { ...this.execution.metadata };
+    if (report.phase !== 'TASK_EXECUTION_PHASE_PENDING' && metadata.startedAt === undefined) metadata.startedAt = now;
+    if (isFinished(state) && metadata.completedAt === undefined) metadata.completedAt = now;
+    this.context.store.observeVersion(report.statusVersion);
+    this.execution = {
+      ...this.execution,
+      metadata,
+      status: {
+        phase: report.phase,
+        ...(report.failureMessage !== undefined && report.failureMessage !== '' ? { failureMessage: report.failureMessage } : {}),
+        ...(report.logUrl !== undefined && report.logUrl !== '' ? { logUrl: report.logUrl } : {}),
+        statusVersion: report.statusVersion,
+        steps: (report.steps ?? []).map((step) => ({
+          id: step.id,
+          phase: step.phase,
+          ...(step.failureMessage !== undefined && step.failureMessage !== '' ? { failureMessage: step.failureMessage } : {}),
+          ...(step.output !== undefined && Object.keys(step.output).length > 0 ? { output: step.output } : {}),
+        })),
+      },
+    };
+    this.save();
+    this.context.changed(this.execution);
+    if (this.finished && !isFinished(before)) this.context.finished(this);
   }
 
   private dispatch(event: ExecutionEvent): void {

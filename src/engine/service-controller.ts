@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../domain/mask.js';
 import { parseOutput } from '../domain/output.js';
-import type { Service, ServiceSpec, ServiceStatus } from '../domain/schema.js';
+import { failedPrecondition, invalidArgument } from '../domain/errors.js';
+import type { Service, ServicePhase, ServiceSpec, ServiceStatus } from '../domain/schema.js';
 import { parseDuration } from '../domain/duration.js';
 import {
   describeExit,
@@ -26,6 +27,17 @@ import { SpawnError, spawnCommand, type CommandSpec } from '../runtime/spawn-com
 import { stopService } from '../runtime/stop-service.js';
 import { killSession, waitExit } from '../runtime/terminate.js';
 import { faultPoint } from '../runtime/fault.js';
+
+/** The lifecycle phase a reported wire phase stands for (serve-only). */
+const REPORTED_PHASE: Record<ServicePhase, ServiceState['phase']> = {
+  SERVICE_PHASE_UNSPECIFIED: 'stopped',
+  SERVICE_PHASE_STARTING: 'starting',
+  SERVICE_PHASE_RUNNING: 'running',
+  SERVICE_PHASE_STOPPING: 'stopping',
+  SERVICE_PHASE_STOPPED: 'stopped',
+  SERVICE_PHASE_FAILED: 'failed',
+  SERVICE_PHASE_DELETED: 'stopped',
+};
 
 /** How often the exit of a re-adopted process (not our child) is checked. */
 const ADOPTED_EXIT_POLL_MS = 100;
@@ -86,11 +98,54 @@ export class ServiceController {
   }
 
   get phase(): ServiceState['phase'] {
-    return this.state.phase;
+    return this.context.settings.execute ? this.state.phase : REPORTED_PHASE[this.service.status.phase ?? 'SERVICE_PHASE_STOPPED'];
   }
 
   get active(): boolean {
-    return isActive(this.state);
+    const phase = this.phase;
+    return phase === 'starting' || phase === 'running' || phase === 'stopping';
+  }
+
+  /**
+   * Serve-only: the status a runner reported becomes the service's status as it is (its
+   * statusVersion too). A repeat of the current version is ignored; an older one is refused.
+   */
+  applyReport(report: ServiceStatus): void {
+    const current = this.service.status;
+    const reference = this.service.metadata.reference;
+    if (report.statusVersion === undefined || !/^\d{1,20}$/.test(report.statusVersion)) {
+      throw invalidArgument(`Invalid "status.statusVersion" "${report.statusVersion ?? ''}": a status report needs its version (a decimal string)`);
+    }
+    const version = BigInt(report.statusVersion);
+    const known = BigInt(current.statusVersion ?? '0');
+    if (version === known) return;
+    if (version < known) {
+      throw failedPrecondition(
+        `Status version ${report.statusVersion} of service "${reference}" is older than the recorded ${current.statusVersion}: reports must come in statusVersion order`,
+      );
+    }
+    const session = report.session ?? current.session;
+    // A new session starts with no output; "" unsets a key.
+    const output: Record<string, string> = { ...(session === current.session ? current.output : {}) };
+    for (const [key, value] of Object.entries(report.output ?? {})) {
+      if (value === '') delete output[key];
+      else output[key] = value;
+    }
+    const failureMessage = report.failureMessage ?? current.failureMessage;
+    const logUrl = report.logUrl ?? current.logUrl;
+    const next: ServiceStatus = {
+      phase: report.phase ?? current.phase ?? 'SERVICE_PHASE_STOPPED',
+      ...(session !== undefined && session !== '' ? { session } : {}),
+      ...(logUrl !== undefined && logUrl !== '' ? { logUrl } : {}),
+      ...(failureMessage !== undefined && failureMessage !== '' ? { failureMessage } : {}),
+      ...(Object.keys(output).length > 0 ? { output } : {}),
+      statusVersion: report.statusVersion,
+    };
+    this.context.store.observeVersion(report.statusVersion);
+    this.service = { ...this.service, status: next };
+    this.context.store.updateServiceStatus(this.service.id, next, null);
+    this.context.statusChanged(this.service);
+    this.reconcile();
   }
 
   /**
@@ -154,6 +209,17 @@ export class ServiceController {
   /** Compares what is wanted with what is, and acts on the difference. */
   reconcile(): void {
     const { desiredPhase, session } = this.service.spec;
+    if (!this.context.settings.execute) {
+      // Serve-only: the runner acts; a deleted service goes once the runner reports it stopped.
+      if (!this.active && this.pendingSpec !== null) {
+        const spec = this.pendingSpec;
+        this.pendingSpec = null;
+        this.context.restart(this, spec);
+        return;
+      }
+      if (desiredPhase === 'SERVICE_PHASE_DELETED' && !this.active) this.context.removed(this);
+      return;
+    }
     const state = this.state;
     if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.shuttingDown) return;
@@ -196,6 +262,7 @@ export class ServiceController {
 
   /** Builds the status the API shows; writes it with a new version only when it changed. */
   writeStatus(): void {
+    if (!this.context.settings.execute) return;
     const state = this.state;
     const previous = this.service.status;
     const failure =
@@ -228,6 +295,7 @@ export class ServiceController {
    * when the file changes and on every phase change.
    */
   refreshOutput(): void {
+    if (!this.context.settings.execute) return;
     const session = this.state.session;
     if (session === null) return;
     let text: string;

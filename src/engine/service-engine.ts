@@ -13,13 +13,13 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
-  permissionDenied,
 } from '../domain/errors.js';
 import type {
   CreateServiceRequest,
   ListServicesRequest,
   Service,
   ServiceSpec,
+  ServiceStatus,
   UpdateServiceRequest,
 } from '../domain/schema.js';
 import type { ServiceState } from '../domain/service-lifecycle.js';
@@ -63,9 +63,13 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   readonly adoptedSessions = new Set<string>();
 
   async load(): Promise<void> {
-    const runningContainers = await this.leftoverContainers();
+    const { execute } = this.options.settings;
+    const runningContainers = execute ? await this.leftoverContainers() : new Map<string, string>();
     for (const stored of this.options.store.loadServices()) {
-      const { state, adopt } = await this.recover(stored, runningContainers);
+      // Serve-only: nothing ran here; the stored status is the last one a runner reported.
+      const { state, adopt } = execute
+        ? await this.recover(stored, runningContainers)
+        : { state: { phase: 'stopped', session: null } satisfies ServiceState, adopt: false };
       const service: Service = { ...stored.service, environmentId: this.options.environmentId };
       const controller = new ServiceController(this.controllerContext(), service, state, adopt ? stored.process : null);
       // A recovered service's stored status still says what the dead daemon last wrote.
@@ -186,7 +190,8 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
         const current = controller.service.spec;
         this.saveDocument(controller, {
           ...controller.service,
-          spec: { ...current, ...spec, desiredPhase: 'SERVICE_PHASE_RUNNING', session: randomUUID(), specVersion: this.options.store.nextVersion() },
+          // A mirrored spec brings its own desired phase and session; a file's patch does not.
+          spec: { ...current, desiredPhase: 'SERVICE_PHASE_RUNNING', session: randomUUID(), ...spec, specVersion: this.options.store.nextVersion() },
         });
         this.emit('change', 'update', controller.service);
         controller.reconcile();
@@ -315,14 +320,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     return paginate(matching, request.pagination);
   }
 
-  update(request: UpdateServiceRequest): void {
+  /** Metadata and spec; a status report goes through `reportStatus`. */
+  update(request: Omit<UpdateServiceRequest, 'status'>): void {
     const controller = this.controller(request.id);
     const current = controller.service;
-    if (request.status !== undefined) {
-      throw permissionDenied(
-        'Updating a service status requires the environmentservice:update_status permission, which this token does not have',
-      );
-    }
     let spec: ServiceSpec = current.spec;
     if (request.spec !== undefined) {
       if (controller.active) {
@@ -370,6 +371,80 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     });
     this.emit('change', 'update', controller.service);
     controller.reconcile();
+  }
+
+  /**
+   * A status report of the runner (UpdateService with `status`). Only a serve-only daemon takes
+   * them: one that runs its services itself knows their status first-hand.
+   */
+  reportStatus(id: string | undefined, status: ServiceStatus): void {
+    const controller = this.controller(id);
+    if (this.options.settings.execute) {
+      throw failedPrecondition(
+        'This daemon runs its services itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)',
+      );
+    }
+    controller.applyReport(status);
+  }
+
+  /**
+   * Runner mode: makes the local copy of a control plane's service what the control plane says
+   * (same id, metadata and spec, its desired phase and session); the controller then acts on it.
+   * A spec change of a running service stops it and starts it again with the new spec.
+   */
+  mirror(remote: Service): void {
+    const store = this.options.store;
+    store.observeVersion(remote.spec.specVersion);
+    store.observeVersion(remote.status.statusVersion);
+    const existing = this.controllers.get(remote.id);
+    const { specVersion: _ignored, ...remoteSpec } = remote.spec;
+    if (existing === undefined) {
+      const reference = remote.metadata.reference ?? '';
+      const clash = this.byReference.get(reference);
+      if (clash !== undefined) {
+        // The control plane replaced a service under the same reference: the old one goes first.
+        this.options.log.info({ service: reference }, 'Replacing a service the control plane recreated under a new id');
+        this.remove(clash);
+      }
+      const service: Service = {
+        id: remote.id,
+        environmentId: this.options.environmentId,
+        metadata: remote.metadata,
+        spec: { ...remoteSpec, specVersion: store.nextVersion() },
+        status: { phase: 'SERVICE_PHASE_STOPPED', statusVersion: store.nextVersion() },
+      };
+      store.insertService(service);
+      const controller = new ServiceController(this.controllerContext(), service, { phase: 'stopped', session: null }, null);
+      this.adopt(controller);
+      this.emit('change', 'create', service);
+      controller.reconcile();
+      return;
+    }
+    const current = existing.service;
+    const { specVersion: _currentVersion, ...currentSpec } = current.spec;
+    if (JSON.stringify(remote.metadata) === JSON.stringify(current.metadata) && JSON.stringify(remoteSpec) === JSON.stringify(currentSpec)) return;
+    const runsDifferently = (['commands', 'env', 'runsOn', 'readinessTimeout'] as const).some(
+      (key) => JSON.stringify(remoteSpec[key]) !== JSON.stringify(currentSpec[key]),
+    );
+    if (runsDifferently && existing.active && remoteSpec.desiredPhase === 'SERVICE_PHASE_RUNNING') {
+      // Stopped first; the restart callback then saves the control plane's spec and starts it
+      // (in a fresh session if the control plane kept the one that ran).
+      const { session, ...rest } = remoteSpec;
+      existing.pendingSpec = session !== undefined && session !== current.status.session ? remoteSpec : rest;
+      this.saveDocument(existing, { ...current, metadata: remote.metadata });
+      this.setDesired(existing, { ...currentSpec, desiredPhase: 'SERVICE_PHASE_STOPPED' });
+      return;
+    }
+    this.saveDocument(existing, { ...current, metadata: remote.metadata, spec: { ...remoteSpec, specVersion: store.nextVersion() } });
+    this.emit('change', 'update', existing.service);
+    existing.reconcile();
+  }
+
+  /** Runner mode: the control plane no longer has this service; it is stopped and deleted here. */
+  forget(id: string): void {
+    const controller = this.controllers.get(id);
+    if (controller === undefined || controller.service.spec.desiredPhase === 'SERVICE_PHASE_DELETED') return;
+    this.setDesired(controller, { ...controller.service.spec, desiredPhase: 'SERVICE_PHASE_DELETED' });
   }
 
   /** Idempotent: a service already starting or running (and wanted so) is left alone. */

@@ -17,6 +17,11 @@ export interface EngineSettings {
   readonly readinessTimeoutMs: number;
   /** Keeps the log files of running commands under their size cap. */
   readonly logs: LogRotator;
+  /**
+   * False for a serve-only daemon (the control plane of runners): it keeps specs and serves the
+   * API, runs nothing, and takes every status from the reports of its runner.
+   */
+  readonly execute: boolean;
   /** The environment every command inherits, before the spec's own variables. */
   readonly baseEnv: Readonly<Record<string, string>>;
 }

@@ -17,6 +17,7 @@ import type {
   Task,
   TaskExecution,
   TaskExecutionPhase,
+  TaskExecutionStatusReport,
   UpdateTaskRequest,
 } from '../domain/schema.js';
 import { bootId, isAlive } from '../runtime/proc.js';
@@ -42,7 +43,7 @@ export interface TaskEngineOptions {
 
 export interface TaskEngineEvents {
   task: [kind: 'create' | 'update' | 'delete', task: Task];
-  execution: [kind: 'create' | 'status' | 'delete', execution: TaskExecution];
+  execution: [kind: 'create' | 'update' | 'status' | 'delete', execution: TaskExecution];
 }
 
 export class TaskEngine extends EventEmitter<TaskEngineEvents> {
@@ -59,7 +60,9 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   async load(): Promise<void> {
     for (const task of this.options.store.loadTasks()) this.remember({ ...task, environmentId: this.options.environmentId });
     for (const stored of this.options.store.loadExecutions()) {
-      const runner = this.runner(await this.recover(stored), stored.taskReference, stateOf(stored.execution), true);
+      // Serve-only: nothing ran here; the stored status is the last one a runner reported.
+      const execution = this.options.settings.execute ? await this.recover(stored) : stored.execution;
+      const runner = this.runner(execution, stored.taskReference, stateOfReport(execution.status), true);
       this.executions.set(runner.execution.id, runner);
     }
   }
@@ -111,6 +114,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
         log: this.options.log,
         logUrl: this.options.logUrl,
         changed: (changed) => this.emit('execution', 'status', changed),
+        updated: (updated) => this.emit('execution', 'update', updated),
         finished: () => this.prune(),
       },
       execution,
@@ -346,6 +350,76 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     this.execution(id).stop();
   }
 
+  /** A status report of the runner (UpdateTaskExecutionStatus); only a serve-only daemon takes them. */
+  reportStatus(id: string | undefined, report: TaskExecutionStatusReport): void {
+    const runner = this.execution(id);
+    if (this.options.settings.execute) {
+      throw failedPrecondition(
+        'This daemon runs its task executions itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)',
+      );
+    }
+    runner.applyReport(report, stateOfReport(report));
+  }
+
+  /** Runner mode: makes the local copy of a control plane's task what the control plane says. */
+  mirrorTask(remote: Task): void {
+    const task: Task = { ...remote, environmentId: this.options.environmentId };
+    const existing = this.tasks.get(task.id);
+    if (existing === undefined) {
+      const clash = this.byReference.get(task.metadata.reference ?? '');
+      if (clash !== undefined) this.forgetTask(clash.id);
+      this.options.store.insertTask(task);
+      this.remember(task);
+      this.emit('task', 'create', task);
+      return;
+    }
+    if (JSON.stringify(existing) === JSON.stringify(task)) return;
+    if (existing.metadata.reference !== task.metadata.reference) this.byReference.delete(existing.metadata.reference ?? '');
+    this.options.store.updateTask(task);
+    this.remember(task);
+    this.emit('task', 'update', task);
+  }
+
+  /** Runner mode: the control plane no longer has this task. */
+  forgetTask(id: string): void {
+    const task = this.tasks.get(id);
+    if (task === undefined) return;
+    this.options.store.deleteTask(id);
+    this.tasks.delete(id);
+    this.byReference.delete(task.metadata.reference ?? '');
+    this.emit('task', 'delete', task);
+  }
+
+  /**
+   * Runner mode: a control plane's execution. A new PENDING one is run here under the same id,
+   * with the plan the control plane made; one the control plane wants STOPPED is stopped.
+   */
+  mirrorExecution(remote: TaskExecution): void {
+    const store = this.options.store;
+    store.observeVersion(remote.status.statusVersion);
+    const existing = this.executions.get(remote.id);
+    if (existing !== undefined) {
+      if (remote.spec.desiredPhase === 'TASK_EXECUTION_PHASE_STOPPED') existing.stop();
+      return;
+    }
+    if (remote.status.phase !== 'TASK_EXECUTION_PHASE_PENDING' || remote.spec.desiredPhase === 'TASK_EXECUTION_PHASE_STOPPED') return;
+    const execution: TaskExecution = {
+      id: remote.id,
+      metadata: { ...remote.metadata, environmentId: this.options.environmentId },
+      spec: { desiredPhase: 'TASK_EXECUTION_PHASE_RUNNING', plan: remote.spec.plan },
+      status: { phase: 'TASK_EXECUTION_PHASE_PENDING', logUrl: this.options.logUrl(remote.id), statusVersion: store.nextVersion(), steps: [] },
+    };
+    const reference = this.tasks.get(remote.metadata.taskId)?.metadata.reference ?? remote.metadata.taskId;
+    const runner = this.runner(execution, reference, { phase: 'pending' }, false);
+    this.executions.set(execution.id, runner);
+    runner.begin();
+    this.emit('execution', 'create', runner.execution);
+  }
+
+  hasExecution(id: string): boolean {
+    return this.executions.has(id);
+  }
+
   /** Retention: the newest `maxExecutions` finished executions are kept, older ones pruned with their logs. */
   private prune(): void {
     const { store, settings } = this.options;
@@ -359,6 +433,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
 
   /** Stops every running execution and waits until they have ended (daemon shutdown). */
   async shutdown(): Promise<void> {
+    if (!this.options.settings.execute) return;
     const running = [...this.executions.values()].filter((runner) => !runner.finished);
     await Promise.all(
       running.map(
@@ -388,9 +463,12 @@ const OUTCOMES: Partial<Record<TaskExecutionPhase, string>> = {
   TASK_EXECUTION_PHASE_STOPPED: 'stopped',
 };
 
-/** The lifecycle state a stored (finished) execution is in. */
-function stateOf(execution: TaskExecution): ExecutionState {
-  const steps: StepState[] = execution.status.steps.map((step) => ({
+/**
+ * The lifecycle state a stored or reported status stands for: its outcome when it has finished,
+ * else pending (a serve-only daemon only needs to know whether it has finished).
+ */
+function stateOfReport(status: { phase: TaskExecutionPhase; failureMessage?: string; steps?: TaskExecution['status']['steps'] }): ExecutionState {
+  const steps: StepState[] = (status.steps ?? []).map((step) => ({
     id: step.id,
     phase:
       step.phase === 'TASK_EXECUTION_PHASE_SUCCEEDED'
@@ -401,12 +479,14 @@ function stateOf(execution: TaskExecution): ExecutionState {
     failureMessage: step.failureMessage ?? null,
     output: step.output ?? {},
   }));
-  switch (execution.status.phase) {
+  switch (status.phase) {
     case 'TASK_EXECUTION_PHASE_SUCCEEDED':
       return { phase: 'succeeded', steps };
     case 'TASK_EXECUTION_PHASE_STOPPED':
       return { phase: 'stopped', steps };
+    case 'TASK_EXECUTION_PHASE_FAILED':
+      return { phase: 'failed', steps, failureMessage: status.failureMessage ?? '' };
     default:
-      return { phase: 'failed', steps, failureMessage: execution.status.failureMessage ?? '' };
+      return { phase: 'pending' };
   }
 }

@@ -48,7 +48,23 @@ const MIGRATIONS: readonly string[] = [
      status TEXT NOT NULL,
      processes TEXT NOT NULL
    ) STRICT;`,
+  // Status reports waiting for the control plane: one row per resource, only its latest status.
+  `CREATE TABLE outbox (
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (kind, id)
+   ) STRICT;`,
 ];
+
+/** What the outbox holds: the latest status of one resource, not yet acknowledged upstream. */
+export interface OutboxEntry {
+  readonly kind: 'service' | 'execution';
+  readonly id: string;
+  readonly version: bigint;
+  readonly body: unknown;
+}
 
 /** The process record of a service's current session, kept so a restarted daemon can find it. */
 export interface ServiceProcessRecord {
@@ -142,6 +158,17 @@ export class Store {
          )`,
       ),
       deleteExecution: this.db.prepare<[string]>('DELETE FROM task_executions WHERE id = ?'),
+      // A newer status replaces the queued one; an older one never replaces a newer.
+      enqueue: this.db.prepare<[string, string, bigint, string]>(
+        `INSERT INTO outbox (kind, id, version, body) VALUES (?, ?, ?, ?)
+         ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, body = excluded.body
+         WHERE excluded.version > outbox.version`,
+      ),
+      outbox: this.db.prepare<[], { kind: string; id: string; version: bigint; body: string }>(
+        'SELECT kind, id, version, body FROM outbox ORDER BY version',
+      ).safeIntegers(),
+      outboxDepth: this.db.prepare<[], { depth: number }>('SELECT count(*) AS depth FROM outbox'),
+      delivered: this.db.prepare<[string, string, bigint]>('DELETE FROM outbox WHERE kind = ? AND id = ? AND version = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
   }
@@ -181,6 +208,40 @@ export class Store {
   nextVersion(): string {
     this.version += 1n;
     return this.version.toString();
+  }
+
+  /**
+   * Versions seen elsewhere (a control plane's resources): every version handed out from now on
+   * is larger, so a runner's reports are newer than what its control plane already holds.
+   */
+  observeVersion(version: string | undefined): void {
+    if (version === undefined || !/^\d{1,20}$/.test(version)) return;
+    const seen = BigInt(version);
+    if (seen > this.version) this.version = seen;
+  }
+
+  /** Queues a status report in the transaction of the status change it reports. */
+  enqueueReport(kind: OutboxEntry['kind'], id: string, version: string, body: unknown): void {
+    this.write(() => this.statements.enqueue.run(kind, id, BigInt(version), JSON.stringify(body)));
+  }
+
+  /** Every queued report, oldest version first. */
+  outbox(): OutboxEntry[] {
+    return this.statements.outbox.all().map((row) => ({
+      kind: row.kind as OutboxEntry['kind'],
+      id: row.id,
+      version: row.version,
+      body: JSON.parse(row.body) as unknown,
+    }));
+  }
+
+  outboxDepth(): number {
+    return this.statements.outboxDepth.get()?.depth ?? 0;
+  }
+
+  /** Removes a delivered report, unless a newer status of the resource was queued meanwhile. */
+  reportDelivered(entry: Pick<OutboxEntry, 'kind' | 'id' | 'version'>): void {
+    this.write(() => this.statements.delivered.run(entry.kind, entry.id, entry.version));
   }
 
   loadServices(): StoredService[] {

@@ -1,0 +1,121 @@
+/**
+ * A small client of a control plane that speaks the same Connect API as tend: unary JSON calls
+ * and the `WatchEvents` line stream, over the platform's fetch. Failures become UpstreamError,
+ * which says whether trying again can help.
+ */
+
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, or null when no answer came (refused, reset, timed out). */
+    readonly status: number | null,
+    /** The Connect code of the answer, when it had one. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+
+  /** Network failures, 5xx, 408 and 429 may pass later; any other 4xx will not. */
+  get retryable(): boolean {
+    return this.status === null || this.status >= 500 || this.status === 408 || this.status === 429;
+  }
+}
+
+export interface WatchEvent {
+  readonly operation: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+}
+
+export interface ConnectClientOptions {
+  /** The control plane's base URL, such as `https://cp.example/api` or `http://127.0.0.1:7777`. */
+  readonly url: string;
+  readonly token: string;
+  /** Deadline of one unary call. */
+  readonly timeoutMs?: number;
+}
+
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+export class ConnectClient {
+  readonly url: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: ConnectClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
+  private async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}`, 'connect-protocol-version': '1' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new UpstreamError(`Control plane ${this.url} unreachable: ${reason}`, null, 'unavailable');
+    }
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    let code = 'unknown';
+    let message = text.slice(0, 500);
+    try {
+      const parsed = JSON.parse(text) as { code?: string; message?: string };
+      code = parsed.code ?? code;
+      message = parsed.message ?? message;
+    } catch {
+      // not a Connect error body (a proxy's page): keep the text
+    }
+    throw new UpstreamError(`${path} answered ${response.status} ${code}: ${message}`, response.status, code);
+  }
+
+  /** One unary call: `service` like `gitpod.v1.EnvironmentAutomationService`. */
+  async call<T>(service: string, method: string, body: unknown): Promise<T> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const response = await this.post(`${service}/${method}`, body, signal);
+      return (await response.json()) as T;
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      throw new UpstreamError(`${service}/${method} failed: ${(error as Error).message}`, null, 'unavailable');
+    }
+  }
+
+  /**
+   * Opens `EventService/WatchEvents`: resolves once the control plane accepted the stream; the
+   * events are read (and buffered by the socket meanwhile) when the iterator is consumed.
+   */
+  async watch(environmentId: string, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
+    const response = await this.post('gitpod.v1.EventService/WatchEvents', { environmentId }, signal);
+    const body = response.body;
+    if (body === null) throw new UpstreamError('WatchEvents answered without a body', response.status, 'unknown');
+    return readLines(body);
+  }
+}
+
+async function* readLines(body: ReadableStream<Uint8Array>): AsyncIterable<WatchEvent> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of body) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line !== '') yield JSON.parse(line) as WatchEvent;
+      }
+    }
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new UpstreamError(`WatchEvents sent a line that is not JSON: ${error.message}`, null, 'unavailable');
+    throw new UpstreamError(`The WatchEvents stream broke: ${(error as Error).message}`, null, 'unavailable');
+  }
+}

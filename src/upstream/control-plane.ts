@@ -1,0 +1,95 @@
+/**
+ * Runner mode: follow a control plane's resources and report their status back to it. What
+ * `tend daemon --control-plane URL` wires up next to the engines.
+ */
+import type { Logger } from 'pino';
+import type { ServiceEngine } from '../engine/service-engine.js';
+import type { TaskEngine } from '../engine/task-engine.js';
+import type { Store } from '../store/store.js';
+import type { BackoffSettings } from './backoff.js';
+import { ConnectClient } from './connect-client.js';
+import { ControlPlaneFollower } from './follower.js';
+import { ConnectStatusTransport, StatusReporter, type StatusTransport } from './reporter.js';
+
+export interface ControlPlaneSettings {
+  readonly url: string;
+  readonly token: string;
+  /** Replaces the Connect reporting calls (a platform with another status API). */
+  readonly transport?: StatusTransport;
+  readonly backoff?: BackoffSettings;
+  /** Deadline of one call to the control plane. */
+  readonly callTimeoutMs?: number;
+}
+
+/** What `tend status` shows of the connection. */
+export interface ControlPlaneHealth {
+  readonly url: string;
+  /** The event stream is open and reports go through. */
+  readonly connected: boolean;
+  readonly lastReportAt: string | null;
+  readonly outboxDepth: number;
+  readonly lastError: string | null;
+}
+
+export class ControlPlane {
+  private readonly follower: ControlPlaneFollower;
+  private readonly reporter: StatusReporter;
+
+  constructor(
+    private readonly settings: ControlPlaneSettings,
+    engines: { store: Store; services: ServiceEngine; tasks: TaskEngine; environmentId: string; log: Logger },
+  ) {
+    const client = new ConnectClient({ url: settings.url, token: settings.token, ...(settings.callTimeoutMs !== undefined ? { timeoutMs: settings.callTimeoutMs } : {}) });
+    const backoff = settings.backoff !== undefined ? { backoff: settings.backoff } : {};
+    this.reporter = new StatusReporter({
+      store: engines.store,
+      services: engines.services,
+      tasks: engines.tasks,
+      transport: settings.transport ?? new ConnectStatusTransport(client),
+      log: engines.log,
+      ...backoff,
+    });
+    this.follower = new ControlPlaneFollower({
+      client,
+      environmentId: engines.environmentId,
+      services: engines.services,
+      tasks: engines.tasks,
+      log: engines.log,
+      ...backoff,
+    });
+  }
+
+  /** Reports queued by a previous daemon go first; then the resources are listed and followed. */
+  start(): void {
+    this.reporter.start();
+    this.follower.start();
+  }
+
+  /** How many times the control plane's resources were listed (1 + one per broken stream). */
+  get lists(): number {
+    return this.follower.lists;
+  }
+
+  health(): ControlPlaneHealth {
+    const reporter = this.reporter.health();
+    return {
+      url: this.settings.url,
+      connected: this.follower.connected && reporter.reachable,
+      lastReportAt: reporter.lastReportAt,
+      outboxDepth: reporter.outboxDepth,
+      lastError: reporter.lastError ?? this.follower.lastError,
+    };
+  }
+
+  /** Shutdown, first step: nothing new is taken from the control plane. */
+  async stopFollowing(): Promise<void> {
+    await this.follower.close();
+  }
+
+  /** Shutdown, last step (the services are stopped): their final reports get `flushMs` to go out. */
+  async close(flushMs: number): Promise<void> {
+    await this.follower.close();
+    await this.reporter.flush(flushMs);
+    await this.reporter.close();
+  }
+}

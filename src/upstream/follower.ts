@@ -1,0 +1,173 @@
+/**
+ * Runner mode's input: the control plane's services, tasks and task executions of this
+ * environment, listed and then followed through `EventService/WatchEvents`, each made true
+ * here by the engines (`mirror*`). The stream is opened before listing, so nothing changed
+ * during the list is missed; when it breaks, the daemon lists again (after back-off), so
+ * whatever changed while it was away is picked up.
+ */
+import type { Logger } from 'pino';
+import type { Service, Task, TaskExecution } from '../domain/schema.js';
+import type { ServiceEngine } from '../engine/service-engine.js';
+import type { TaskEngine } from '../engine/task-engine.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
+import { UpstreamError, type ConnectClient, type WatchEvent } from './connect-client.js';
+
+const AUTOMATION = 'gitpod.v1.EnvironmentAutomationService';
+const PAGE_SIZE = 100;
+
+export interface FollowerOptions {
+  readonly client: ConnectClient;
+  readonly environmentId: string;
+  readonly services: ServiceEngine;
+  readonly tasks: TaskEngine;
+  readonly log: Logger;
+  readonly backoff?: BackoffSettings;
+}
+
+export class ControlPlaneFollower {
+  /** True while the event stream is open and the last list is applied. */
+  connected = false;
+  lastError: string | null = null;
+  /** How many times the resources were listed (the first time, and after each break). */
+  lists = 0;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: FollowerOptions) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { log } = this.options;
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      // One connection per pass: whatever ends the pass closes its stream.
+      const connection = new AbortController();
+      const closeConnection = (): void => connection.abort();
+      this.abort.signal.addEventListener('abort', closeConnection);
+      try {
+        const events = await this.options.client.watch(this.options.environmentId, connection.signal);
+        await this.relist();
+        failures = 0;
+        this.connected = true;
+        this.lastError = null;
+        for await (const event of events) await this.handle(event);
+        if (!this.abort.signal.aborted) log.warn('The control plane closed the event stream: listing again');
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        this.lastError = (error as Error).message;
+        if (failures === 0 || failures % 10 === 0) log.warn({ err: this.lastError, failures }, 'Following the control plane failed: retrying');
+      } finally {
+        this.abort.signal.removeEventListener('abort', closeConnection);
+        connection.abort();
+      }
+      this.connected = false;
+      if (this.abort.signal.aborted) break;
+      const delay = backoffDelay(this.options.backoff ?? DEFAULT_BACKOFF, failures);
+      failures += 1;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async listAll<T>(method: string, filter: object, field: string): Promise<T[]> {
+    const items: T[] = [];
+    let token = '';
+    do {
+      const page = await this.options.client.call<Record<string, unknown> & { pagination?: { nextToken?: string } }>(AUTOMATION, method, {
+        filter,
+        pagination: { pageSize: PAGE_SIZE, ...(token !== '' ? { token } : {}) },
+      });
+      items.push(...((page[field] as T[] | undefined) ?? []));
+      token = page.pagination?.nextToken ?? '';
+    } while (token !== '');
+    return items;
+  }
+
+  /** Makes every local resource what the control plane lists; what it no longer has goes. */
+  private async relist(): Promise<void> {
+    const { services, tasks, environmentId } = this.options;
+    const filter = { environmentIds: [environmentId] };
+    const remoteServices = await this.listAll<Service>('ListServices', filter, 'services');
+    const remoteTasks = await this.listAll<Task>('ListTasks', filter, 'tasks');
+    const remoteExecutions = await this.listAll<TaskExecution>('ListTaskExecutions', {
+      ...filter,
+      phases: ['TASK_EXECUTION_PHASE_PENDING', 'TASK_EXECUTION_PHASE_RUNNING'],
+    }, 'taskExecutions');
+    this.lists += 1;
+    const serviceIds = new Set(remoteServices.map((service) => service.id));
+    const taskIds = new Set(remoteTasks.map((task) => task.id));
+    for (const service of remoteServices) this.apply('service', service.id, () => services.mirror(service));
+    for (const task of remoteTasks) this.apply('task', task.id, () => tasks.mirrorTask(task));
+    for (const task of tasks.all()) if (!taskIds.has(task.id)) this.apply('task', task.id, () => tasks.forgetTask(task.id));
+    for (const service of services.all()) if (!serviceIds.has(service.id)) this.apply('service', service.id, () => services.forget(service.id));
+    for (const execution of remoteExecutions) this.apply('execution', execution.id, () => tasks.mirrorExecution(execution));
+  }
+
+  /** A bad resource from the control plane is logged; it never stops the others. */
+  private apply(kind: string, id: string, mirror: () => void): void {
+    try {
+      mirror();
+    } catch (error) {
+      this.options.log.error({ kind, id, err: (error as Error).message }, 'Cannot apply a resource of the control plane');
+    }
+  }
+
+  private async get<T>(method: string, field: string, id: string): Promise<T | undefined> {
+    try {
+      const answer = await this.options.client.call<Record<string, T>>(AUTOMATION, method, { id });
+      return answer[field];
+    } catch (error) {
+      if (error instanceof UpstreamError && error.code === 'not_found') return undefined;
+      throw error;
+    }
+  }
+
+  private async handle(event: WatchEvent): Promise<void> {
+    const { services, tasks } = this.options;
+    const { operation, resourceType, resourceId } = event;
+    // Status changes upstream are this runner's own reports coming back.
+    if (operation === 'RESOURCE_OPERATION_UPDATE_STATUS') return;
+    const deleted = operation === 'RESOURCE_OPERATION_DELETE';
+    try {
+      switch (resourceType) {
+        case 'RESOURCE_TYPE_SERVICE': {
+          const service = deleted ? undefined : await this.get<Service>('GetService', 'service', resourceId);
+          this.apply('service', resourceId, () => (service === undefined ? services.forget(resourceId) : services.mirror(service)));
+          return;
+        }
+        case 'RESOURCE_TYPE_TASK': {
+          const task = deleted ? undefined : await this.get<Task>('GetTask', 'task', resourceId);
+          this.apply('task', resourceId, () => (task === undefined ? tasks.forgetTask(resourceId) : tasks.mirrorTask(task)));
+          return;
+        }
+        case 'RESOURCE_TYPE_TASK_EXECUTION': {
+          // A deleted execution is history pruned upstream; the local history keeps its own.
+          const execution = deleted ? undefined : await this.get<TaskExecution>('GetTaskExecution', 'taskExecution', resourceId);
+          if (execution !== undefined) this.apply('execution', resourceId, () => tasks.mirrorExecution(execution));
+          return;
+        }
+        default:
+          return;
+      }
+    } catch (error) {
+      // Unreachable or 5xx: break the stream, list again. A refusal of one resource is logged.
+      if (error instanceof UpstreamError && error.retryable) throw error;
+      this.options.log.error({ event, err: (error as Error).message }, 'Cannot read a resource of the control plane');
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Status upstream: every status change of a service or task execution is queued in the store's
+ * outbox in the transaction that records it (so a report is never lost, not even by a crash
+ * right after), and sent to the control plane from there:
+ *
+ * - per resource in statusVersion order, never an older after a newer: one report of a resource
+ *   is in flight at a time, and the outbox keeps only a resource's latest status (a newer one
+ *   replaces a queued older one; an older one never replaces a newer);
+ * - only once the status is committed (a version is never sent that a crash could hand out again);
+ * - while the control plane is unreachable or answers 5xx, 408 or 429, sending pauses with
+ *   exponential back-off and jitter; the reports wait in the outbox, across restarts too;
+ * - any other 4xx is final: the report is dropped and logged with its resource.
+ */
+import type { Logger } from 'pino';
+import type { ServiceStatus, TaskExecution } from '../domain/schema.js';
+import type { ServiceEngine } from '../engine/service-engine.js';
+import type { TaskEngine } from '../engine/task-engine.js';
+import type { OutboxEntry, Store } from '../store/store.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
+import { UpstreamError, type ConnectClient } from './connect-client.js';
+
+/** How status reports travel; the default is Connect calls on the control plane's API. */
+export interface StatusTransport {
+  reportService(id: string, status: ServiceStatus): Promise<void>;
+  reportExecution(id: string, status: TaskExecution['status']): Promise<void>;
+}
+
+/**
+ * The default transport. Services: `UpdateService {id, status}` of the public API. Executions:
+ * `UpdateTaskExecutionStatus {id, status}` on the same service path, in the same Connect style
+ * (the public API has no such method; tend serves it, see README "Runner mode").
+ */
+export class ConnectStatusTransport implements StatusTransport {
+  constructor(private readonly client: ConnectClient) {}
+
+  async reportService(id: string, status: ServiceStatus): Promise<void> {
+    // Every field is sent, "" for an absent one, so that the control plane clears what ended.
+    const body = {
+      id,
+      status: {
+        phase: status.phase ?? 'SERVICE_PHASE_UNSPECIFIED',
+        failureMessage: status.failureMessage ?? '',
+        logUrl: status.logUrl ?? '',
+        output: status.output ?? {},
+        session: status.session ?? '',
+        statusVersion: status.statusVersion,
+      },
+    };
+    await this.client.call('gitpod.v1.EnvironmentAutomationService', 'UpdateService', body);
+  }
+
+  async reportExecution(id: string, status: TaskExecution['status']): Promise<void> {
+    await this.client.call('gitpod.v1.EnvironmentAutomationService', 'UpdateTaskExecutionStatus', { id, status });
+  }
+}
+
+export interface ReporterOptions {
+  readonly store: Store;
+  readonly services: ServiceEngine;
+  readonly tasks: TaskEngine;
+  readonly transport: StatusTransport;
+  readonly log: Logger;
+  readonly backoff?: BackoffSettings;
+  /** Reports of different resources in flight at once. */
+  readonly concurrency?: number;
+}
+
+export interface ReporterHealth {
+  /** False while the last report failed and sending is paused. */
+  readonly reachable: boolean;
+  readonly lastReportAt: string | null;
+  readonly lastError: string | null;
+  readonly outboxDepth: number;
+}
+
+export class StatusReporter {
+  private readonly inFlight = new Set<string>();
+  private failures = 0;
+  private pausedUntil = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private closed = false;
+  private lastReportAt: string | null = null;
+  private lastError: string | null = null;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly backoff: BackoffSettings;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: ReporterOptions) {
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.concurrency = options.concurrency ?? 8;
+    // Listeners run in the tick of the status change: the outbox row joins its transaction.
+    options.services.on('change', (kind, service) => {
+      if (kind === 'status' && service.status.statusVersion !== undefined) {
+        options.store.enqueueReport('service', service.id, service.status.statusVersion, service.status);
+        this.kick();
+      }
+    });
+    options.tasks.on('execution', (kind, execution) => {
+      if (kind === 'status') {
+        options.store.enqueueReport('execution', execution.id, execution.status.statusVersion, execution.status);
+        this.kick();
+      }
+    });
+  }
+
+  /** Sends what the outbox holds (reports a previous daemon could not deliver, too). */
+  start(): void {
+    this.kick();
+  }
+
+  health(): ReporterHealth {
+    return {
+      reachable: this.failures === 0,
+      lastReportAt: this.lastReportAt,
+      lastError: this.lastError,
+      outboxDepth: this.options.store.outboxDepth(),
+    };
+  }
+
+  /** Sends on the tick after the status is committed; many changes of one tick make one pass. */
+  private kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    void this.options.store.committed().then(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed || Date.now() < this.pausedUntil) return;
+    for (const entry of this.options.store.outbox()) {
+      if (this.inFlight.size >= this.concurrency) break;
+      const key = `${entry.kind}/${entry.id}`;
+      if (this.inFlight.has(key)) continue;
+      this.inFlight.add(key);
+      void this.send(entry).finally(() => {
+        this.inFlight.delete(key);
+        if (this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        this.kick();
+      });
+    }
+  }
+
+  private async send(entry: OutboxEntry): Promise<void> {
+    const { transport, store, log } = this.options;
+    const resource = { kind: entry.kind, id: entry.id, statusVersion: entry.version.toString() };
+    try {
+      if (entry.kind === 'service') await transport.reportService(entry.id, entry.body as ServiceStatus);
+      else await transport.reportExecution(entry.id, entry.body as TaskExecution['status']);
+    } catch (error) {
+      if (this.closed) return;
+      const upstream = error instanceof UpstreamError ? error : new UpstreamError((error as Error).message, null, 'unknown');
+      // A deleted service's last report may find it already gone upstream: that is delivered.
+      const gone = upstream.code === 'not_found' && entry.kind === 'service' && (entry.body as ServiceStatus).phase === 'SERVICE_PHASE_DELETED';
+      if (upstream.retryable) {
+        this.lastError = upstream.message;
+        const delay = backoffDelay(this.backoff, this.failures);
+        this.failures += 1;
+        if (this.failures === 1 || this.failures % 10 === 0) {
+          log.warn({ ...resource, err: upstream.message, retryInMs: delay, failures: this.failures }, 'Control plane unavailable: status reports wait in the outbox');
+        }
+        this.pausedUntil = Date.now() + delay;
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.kick(), delay);
+        return;
+      }
+      if (!gone) log.error({ ...resource, status: upstream.status, code: upstream.code, err: upstream.message }, 'Control plane refused a status report: not retried');
+      store.reportDelivered(entry);
+      return;
+    }
+    if (this.closed) return;
+    if (this.failures > 0) log.info({ failures: this.failures }, 'Control plane reachable again: sending the outbox');
+    this.failures = 0;
+    this.pausedUntil = 0;
+    this.lastError = null;
+    this.lastReportAt = new Date().toISOString();
+    store.reportDelivered(entry);
+  }
+
+  /**
+   * Daemon shutdown: gives the last reports (the services just stopped) a moment to go out.
+   * Whatever is still queued at the deadline, or while the control plane is away, stays in the
+   * outbox for the next start.
+   */
+  async flush(deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    this.kick();
+    while (Date.now() < deadline && this.failures === 0 && !this.closed) {
+      await this.options.store.committed();
+      if (this.inFlight.size === 0 && this.options.store.outboxDepth() === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Stops sending; reports in flight are abandoned (they stay in the outbox). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.inFlight.size > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    }
+  }
+}

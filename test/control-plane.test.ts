@@ -1,0 +1,319 @@
+/**
+ * Runner mode against a real control plane: a serve-only tend on loopback, reached through a
+ * fault proxy that records every status report and can play the control plane going away.
+ * The runner runs real processes; what the control plane shows comes only from its reports.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Gitpod } from '@gitpod/sdk';
+import { memoryLogger, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
+import { checkOrder, FaultProxy } from './helpers/fault-proxy.js';
+import { createService, getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
+import { createTask, waitExecution } from './helpers/tasks.js';
+import { spawnDaemon } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
+import { backoffDelay } from '../src/upstream/backoff.js';
+import { Store } from '../src/store/store.js';
+
+const FAST_BACKOFF = { initialMs: 10, maxMs: 100 };
+
+interface Pair {
+  readonly cp: TestDaemon;
+  readonly proxy: FaultProxy;
+  readonly runner: TestDaemon;
+  readonly logLines: string[];
+  /** A directory for the fixtures' marker files. */
+  readonly dir: string;
+}
+
+async function startControlPlane(): Promise<{ cp: TestDaemon; proxy: FaultProxy }> {
+  const cp = await startTestDaemon({ serveOnly: true });
+  const proxy = await new FaultProxy(cp.daemon.info.url).start();
+  return { cp, proxy };
+}
+
+async function startPair(): Promise<Pair> {
+  const { cp, proxy } = await startControlPlane();
+  const { log, lines } = memoryLogger();
+  const runner = await startTestDaemon({
+    controlPlane: { url: proxy.url, token: cp.daemon.runnerToken!, backoff: FAST_BACKOFF, callTimeoutMs: 2000 },
+    environmentId: cp.daemon.info.environmentId,
+    log,
+  });
+  await waitFor(() => runner.daemon.controlPlane!.health().connected, { what: 'the runner to connect' });
+  return { cp, proxy, runner, logLines: lines, dir: tempDir() };
+}
+
+async function startService(client: Gitpod, reference: string, commands: { start: string; ready?: string }): Promise<string> {
+  const id = await createService(client, reference, commands);
+  await client.environments.automations.services.start({ id });
+  return id;
+}
+
+async function startTask(client: Gitpod, reference: string, command: string): Promise<string> {
+  const taskId = await createTask(client, reference, command);
+  const { taskExecution } = await client.environments.automations.tasks.start({ id: taskId });
+  return taskExecution!.id!;
+}
+
+const waitUntilFile = (path: string) => `while [ ! -f ${path} ]; do sleep 0.01; done`;
+
+async function daemonStatus(url: string, token: string): Promise<any> {
+  const response = await fetch(`${url}/tend.v1.DaemonService/GetStatus`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  return response.json();
+}
+
+describe('runner mode', () => {
+  it('runs the services and executions of the control plane and reports their phases in order', async () => {
+    const { cp, proxy, runner, dir } = await startPair();
+    const pidFile = join(dir, 'web.pid');
+    const serviceId = await startService(cp.client, 'web', { start: `echo $$ > ${pidFile}; exec sleep 1000`, ready: 'true' });
+
+    const upstream = await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
+    const local = await getService(runner.client, serviceId);
+    expect(local.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    // What the control plane shows is the runner's status, versions and log included.
+    expect(upstream.status?.statusVersion).toBe(local.status?.statusVersion);
+    expect(upstream.status?.logUrl).toBe(local.status?.logUrl);
+    expect(upstream.status?.logUrl?.startsWith(runner.daemon.info.url)).toBe(true);
+    const pid = await readPidFile(pidFile);
+    expect(pidAlive(pid)).toBe(true);
+
+    const out = join(dir, 'task.out');
+    const executionId = await startTask(cp.client, 'build', `echo built > ${out}`);
+    const execution = await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    expect(readFileSync(out, 'utf8')).toBe('built\n');
+    expect(execution.status.steps.map((step) => step.phase)).toEqual(['TASK_EXECUTION_PHASE_SUCCEEDED']);
+    expect(execution.metadata.completedAt).toBeDefined();
+
+    await cp.client.environments.automations.services.stop({ id: serviceId });
+    await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_STOPPED');
+    expect(pidAlive(pid)).toBe(false);
+
+    const phases = proxy.delivered(serviceId).map((report) => report.phase);
+    expect(phases).toEqual(['SERVICE_PHASE_STARTING', 'SERVICE_PHASE_RUNNING', 'SERVICE_PHASE_STOPPING', 'SERVICE_PHASE_STOPPED']);
+    expect(checkOrder(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
+    expect(checkOrder(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
+    expect(proxy.delivered(executionId).at(-1)?.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
+
+    // Deleted on the control plane: gone here, then there.
+    await cp.client.environments.automations.services.delete({ id: serviceId });
+    await waitFor(async () => (await runner.call('GetService', { id: serviceId })).status === 404, { what: 'the runner to delete it' });
+    await waitFor(async () => (await cp.call('GetService', { id: serviceId })).status === 404, { what: 'the control plane to delete it' });
+
+    // The local API reads, and refuses changes with a pointer to the control plane.
+    const refused = await runner.call('CreateService', { metadata: { reference: 'x' }, spec: { commands: { start: 'true' } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('failed_precondition');
+    expect(refused.body.message).toContain(proxy.url);
+    expect((await runner.call('ListTasks', {})).body.tasks.map((task: any) => task.metadata.reference)).toEqual(['build']);
+
+    const health = await daemonStatus(runner.daemon.info.url, runner.daemon.token);
+    expect(health.mode).toBe('runner');
+    expect(health.controlPlane).toMatchObject({ url: proxy.url, connected: true, outboxDepth: 0, lastError: null });
+    expect(Date.parse(health.controlPlane.lastReportAt)).toBeGreaterThan(0);
+  });
+
+  it('keeps reports while the control plane is away and delivers the latest of each resource, in order', async () => {
+    const { cp, proxy, runner, dir } = await startPair();
+    const crash = join(dir, 'crash');
+    const finish = join(dir, 'finish');
+    const publish = join(dir, 'publish');
+    const crashing = await startService(cp.client, 'crashing', { start: `${waitUntilFile(crash)}; exit 3` });
+    const publishing = await startService(cp.client, 'publishing', {
+      start: `${waitUntilFile(publish)}; echo A=1 >> $GITPOD_OUTPUT; sleep 0.05; echo B=2 >> $GITPOD_OUTPUT; exec sleep 1000`,
+    });
+    const executionId = await startTask(cp.client, 'waits', waitUntilFile(finish));
+    await waitPhase(cp.client, crashing, 'SERVICE_PHASE_RUNNING');
+    await waitPhase(cp.client, publishing, 'SERVICE_PHASE_RUNNING');
+    await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_RUNNING');
+
+    proxy.mode = 'down';
+    proxy.cutWatches();
+    for (const file of [crash, finish, publish]) writeFileSync(file, '');
+    await waitPhase(runner.client, crashing, 'SERVICE_PHASE_FAILED');
+    await waitExecution(runner.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    await waitFor(async () => (await getService(runner.client, publishing)).status?.output?.B === '2', { what: 'both outputs' });
+    // Two changes of one resource queued up: only the latest waits.
+    const health = await waitFor(() => {
+      const current = runner.daemon.controlPlane!.health();
+      return !current.connected && current.outboxDepth === 3 ? current : undefined;
+    }, { what: 'three reports in the outbox' });
+    expect(health.lastError).toContain('503');
+    expect((await getService(cp.client, crashing)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
+
+    proxy.mode = 'pass';
+    await waitPhase(cp.client, crashing, 'SERVICE_PHASE_FAILED');
+    expect((await getService(cp.client, crashing)).status?.failureMessage).toContain('3');
+    await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    await waitFor(async () => (await getService(cp.client, publishing)).status?.output?.B === '2', { what: 'the outputs upstream' });
+    expect((await getService(cp.client, publishing)).status?.output).toEqual({ A: '1', B: '2' });
+    // The intermediate status (A without B) never went up: it was replaced in the outbox.
+    expect(proxy.delivered(publishing).some((report) => report.output?.A === '1' && report.output.B === undefined)).toBe(false);
+
+    for (const id of [crashing, publishing, executionId]) {
+      expect(checkOrder(proxy.reports.filter((report) => report.id === id)), id).toBeNull();
+      const upstream = id === executionId ? (await cp.call('GetTaskExecution', { id })).body.taskExecution : await getService(cp.client, id);
+      const local = id === executionId ? (await runner.call('GetTaskExecution', { id })).body.taskExecution : await getService(runner.client, id);
+      expect(upstream.status.statusVersion, id).toBe(local.status.statusVersion);
+    }
+    await waitFor(() => runner.daemon.controlPlane!.health().connected, { what: 'connected again' });
+    expect(runner.daemon.controlPlane!.health().outboxDepth).toBe(0);
+  });
+
+  it('delivers the reports queued before a kill -9 once restarted', async () => {
+    const { cp, proxy } = await startControlPlane();
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const env = {
+      TEND_CONTROL_PLANE_TOKEN: cp.daemon.runnerToken!,
+      GITPOD_ENVIRONMENT_ID: cp.daemon.info.environmentId,
+    };
+    const args = ['--workspace', root, '--control-plane', proxy.url, '--stop-timeout', '500ms'];
+    const first = await spawnDaemon(args, stateDir, env);
+    const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const crash = join(root, 'crash');
+    const finish = join(root, 'finish');
+    const serviceId = await startService(cp.client, 'crashing', { start: `${waitUntilFile(crash)}; exit 2` });
+    const executionId = await startTask(cp.client, 'waits', waitUntilFile(finish));
+    await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
+    await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_RUNNING');
+
+    proxy.mode = 'down';
+    writeFileSync(crash, '');
+    writeFileSync(finish, '');
+    await waitFor(async () => (await daemonStatus(first.info.url, token)).controlPlane.outboxDepth === 2, { what: 'two queued reports' });
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    proxy.mode = 'pass';
+    const second = await spawnDaemon(args, stateDir, env);
+    await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_FAILED');
+    expect((await getService(cp.client, serviceId)).status?.failureMessage).toContain('2');
+    await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    expect(checkOrder(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
+    expect(checkOrder(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
+    await waitFor(async () => (await daemonStatus(second.info.url, token)).controlPlane.outboxDepth === 0, { what: 'an empty outbox' });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('does not retry a report the control plane refuses with 400, and logs it with the resource', async () => {
+    const { cp, proxy, runner, logLines } = await startPair();
+    const refusedId = await createService(cp.client, 'refused', { start: 'exec sleep 1000' });
+    proxy.rejectIds.add(refusedId);
+    await cp.client.environments.automations.services.start({ id: refusedId });
+    await waitPhase(runner.client, refusedId, 'SERVICE_PHASE_RUNNING');
+    // A later report of another resource goes through: the refused one was not retried before it.
+    const laterId = await startService(cp.client, 'later', { start: 'exec sleep 1000' });
+    await waitPhase(cp.client, laterId, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => runner.daemon.controlPlane!.health().outboxDepth === 0, { what: 'an empty outbox' });
+
+    const attempts = proxy.reports.filter((report) => report.id === refusedId);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((report) => report.answered === 400)).toBe(true);
+    const versions = attempts.map((report) => report.statusVersion);
+    expect(new Set(versions).size).toBe(versions.length);
+    expect((await getService(cp.client, refusedId)).status?.phase).toBe('SERVICE_PHASE_STOPPED');
+    const logged = logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'Control plane refused a status report: not retried');
+    expect(logged.map((entry) => entry.id)).toContain(refusedId);
+    expect(logged[0]).toMatchObject({ kind: 'service', status: 400, code: 'invalid_argument' });
+  });
+
+  it('picks up changes made while its event stream was cut', async () => {
+    const { cp, proxy, runner } = await startPair();
+    const lists = runner.daemon.controlPlane!.lists;
+    proxy.blockWatch = true;
+    proxy.cutWatches();
+    await waitFor(() => !runner.daemon.controlPlane!.health().connected, { what: 'the runner to notice' });
+    const serviceId = await startService(cp.client, 'meanwhile', { start: 'exec sleep 1000' });
+    const executionId = await startTask(cp.client, 'meanwhile-task', 'true');
+    proxy.blockWatch = false;
+    await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
+    await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    expect(runner.daemon.controlPlane!.lists).toBeGreaterThan(lists);
+    expect(proxy.watchesOpened).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('a serve-only daemon (the control plane)', () => {
+  it('takes status reports only with the runner token, in statusVersion order', async () => {
+    const { cp } = await startControlPlane();
+    const id = await createService(cp.client, 'web', { start: 'true' });
+    const report = (statusVersion: string, phase = 'SERVICE_PHASE_RUNNING') => ({ id, status: { phase, statusVersion } });
+    const runnerToken = cp.daemon.runnerToken!;
+
+    const denied = await cp.call('UpdateService', report('100'));
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toContain('runner token');
+
+    expect((await cp.call('UpdateService', report('100'), { token: runnerToken })).status).toBe(200);
+    expect((await getService(cp.client, id)).status).toMatchObject({ phase: 'SERVICE_PHASE_RUNNING', statusVersion: '100' });
+    // A repeat (a runner restarted before it knew the report arrived) changes nothing.
+    expect((await cp.call('UpdateService', report('100', 'SERVICE_PHASE_FAILED'), { token: runnerToken })).status).toBe(200);
+    const older = await cp.call('UpdateService', report('99', 'SERVICE_PHASE_STOPPED'), { token: runnerToken });
+    expect(older.status).toBe(400);
+    expect(older.body).toMatchObject({ code: 'failed_precondition' });
+    expect(older.body.message).toContain('older');
+    expect((await getService(cp.client, id)).status).toMatchObject({ phase: 'SERVICE_PHASE_RUNNING', statusVersion: '100' });
+
+    const bad = await cp.call('UpdateTaskExecutionStatus', { id, status: { phase: 'TASK_EXECUTION_PHASE_RUNNING', statusVersion: 'x' } }, { token: runnerToken });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('invalid_argument');
+
+    // Nothing runs on a control plane: a started service waits for its runner.
+    await cp.client.environments.automations.services.stop({ id });
+    expect((await getService(cp.client, id)).spec?.desiredPhase).toBe('SERVICE_PHASE_STOPPED');
+    expect((await getService(cp.client, id)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    // Its own status versions stay above the reported ones.
+    await cp.client.environments.automations.services.delete({ id });
+    expect((await cp.call('UpdateService', report('101', 'SERVICE_PHASE_STOPPED'), { token: runnerToken })).status).toBe(200);
+    await waitFor(async () => (await cp.call('GetService', { id })).status === 404, { what: 'the deleted service to go' });
+  });
+
+  it('refuses status reports on a daemon that runs its services itself', async () => {
+    const { client, call } = await startTestDaemon();
+    const id = await createService(client, 'web', { start: 'true' });
+    const answer = await call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_RUNNING', statusVersion: '1' } });
+    expect(answer.status).toBe(403);
+  });
+});
+
+describe('status upstream policy', () => {
+  it('backs off exponentially with jitter, within bounds', () => {
+    const settings = { initialMs: 100, maxMs: 1000 };
+    expect(backoffDelay(settings, 0, () => 0)).toBe(50);
+    expect(backoffDelay(settings, 0, () => 1)).toBe(100);
+    expect(backoffDelay(settings, 3, () => 1)).toBe(800);
+    expect(backoffDelay(settings, 10, () => 0.5)).toBe(750);
+    expect(backoffDelay(settings, 100, () => 1)).toBe(1000);
+  });
+
+  it('keeps only the latest status of a resource in the outbox, durably', async () => {
+    const path = join(tempDir(), 'store.db');
+    const store = new Store(path);
+    store.enqueueReport('service', 'a', '5', { phase: 'five' });
+    store.enqueueReport('service', 'a', '7', { phase: 'seven' });
+    store.enqueueReport('service', 'a', '6', { phase: 'six' });
+    store.enqueueReport('execution', 'a', '3', { phase: 'three' });
+    await store.committed();
+    expect(store.outbox().map((entry) => [entry.kind, entry.version, entry.body])).toEqual([
+      ['execution', 3n, { phase: 'three' }],
+      ['service', 7n, { phase: 'seven' }],
+    ]);
+    // Delivered: removed, unless a newer one was queued meanwhile.
+    store.reportDelivered({ kind: 'service', id: 'a', version: 5n });
+    store.reportDelivered({ kind: 'execution', id: 'a', version: 3n });
+    store.close();
+    const reopened = new Store(path);
+    expect(reopened.outbox().map((entry) => entry.version)).toEqual([7n]);
+    expect(existsSync(path)).toBe(true);
+    reopened.close();
+  });
+});
