@@ -15,6 +15,7 @@ import { spawnDaemon } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
 import { backoffDelay } from '../src/upstream/backoff.js';
+import { UpstreamError } from '../src/upstream/connect-client.js';
 import { Store } from '../src/store/store.js';
 
 const FAST_BACKOFF = { initialMs: 10, maxMs: 100 };
@@ -134,7 +135,7 @@ describe('runner mode', () => {
     await waitPhase(cp.client, publishing, 'SERVICE_PHASE_RUNNING');
     await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_RUNNING');
 
-    proxy.mode = 'down';
+    proxy.mode = 'unreachable';
     proxy.cutWatches();
     for (const file of [crash, finish, publish]) writeFileSync(file, '');
     await waitPhase(runner.client, crashing, 'SERVICE_PHASE_FAILED');
@@ -145,7 +146,7 @@ describe('runner mode', () => {
       const current = runner.daemon.controlPlane!.health();
       return !current.connected && current.outboxDepth === 3 ? current : undefined;
     }, { what: 'three reports in the outbox' });
-    expect(health.lastError).toContain('503');
+    expect(health.lastError).toContain('unreachable');
     expect((await getService(cp.client, crashing)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
 
     proxy.mode = 'pass';
@@ -286,6 +287,12 @@ describe('a serve-only daemon (the control plane)', () => {
 });
 
 describe('status upstream policy', () => {
+  it('retries when no answer came, on 5xx, 408 and 429; never on another 4xx', () => {
+    const retryable = (status: number | null) => new UpstreamError('x', status, 'x').retryable;
+    expect([null, 500, 502, 503, 408, 429].map(retryable)).toEqual([true, true, true, true, true, true]);
+    expect([400, 401, 403, 404, 409, 412].map(retryable)).toEqual([false, false, false, false, false, false]);
+  });
+
   it('backs off exponentially with jitter, within bounds', () => {
     const settings = { initialMs: 100, maxMs: 1000 };
     expect(backoffDelay(settings, 0, () => 0)).toBe(50);

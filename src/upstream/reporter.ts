@@ -76,7 +76,8 @@ export interface ReporterHealth {
 export class StatusReporter {
   private readonly inFlight = new Set<string>();
   private failures = 0;
-  private pausedUntil = 0;
+  /** Set after a failure until the back-off timer fires (a timer, not a clock: no early-fire race). */
+  private paused = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private closed = false;
@@ -129,7 +130,7 @@ export class StatusReporter {
   }
 
   private pump(): void {
-    if (this.closed || Date.now() < this.pausedUntil) return;
+    if (this.closed || this.paused) return;
     for (const entry of this.options.store.outbox()) {
       if (this.inFlight.size >= this.concurrency) break;
       const key = `${entry.kind}/${entry.id}`;
@@ -161,9 +162,12 @@ export class StatusReporter {
         if (this.failures === 1 || this.failures % 10 === 0) {
           log.warn({ ...resource, err: upstream.message, retryInMs: delay, failures: this.failures }, 'Control plane unavailable: status reports wait in the outbox');
         }
-        this.pausedUntil = Date.now() + delay;
+        this.paused = true;
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.kick(), delay);
+        this.retryTimer = setTimeout(() => {
+          this.paused = false;
+          this.kick();
+        }, delay);
         return;
       }
       if (!gone) log.error({ ...resource, status: upstream.status, code: upstream.code, err: upstream.message }, 'Control plane refused a status report: not retried');
@@ -173,7 +177,6 @@ export class StatusReporter {
     if (this.closed) return;
     if (this.failures > 0) log.info({ failures: this.failures }, 'Control plane reachable again: sending the outbox');
     this.failures = 0;
-    this.pausedUntil = 0;
     this.lastError = null;
     this.lastReportAt = new Date().toISOString();
     store.reportDelivered(entry);

@@ -20,8 +20,11 @@ export interface RecordedReport {
 
 export class FaultProxy {
   url = '';
-  /** `down`: every request is answered 503, as a control plane that is away. */
-  mode: 'pass' | 'down' = 'pass';
+  /**
+   * `down`: every request is answered 503 (a control plane behind a gateway, away);
+   * `unreachable`: every connection is reset without an answer.
+   */
+  mode: 'pass' | 'down' | 'unreachable' = 'pass';
   /** Event streams are answered 503 (the rest passes). */
   blockWatch = false;
   /** Status reports of these resource ids are answered 400. */
@@ -80,6 +83,11 @@ export class FaultProxy {
         answered,
       });
     };
+    if (this.mode === 'unreachable') {
+      record(0);
+      request.socket.destroy();
+      return;
+    }
     if (this.mode === 'down' || (isWatch && this.blockWatch)) {
       record(503);
       refuse(503, 'unavailable');
