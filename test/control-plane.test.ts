@@ -11,7 +11,7 @@ import { memoryLogger, startTestDaemon, type TestDaemon } from './helpers/daemon
 import { checkOrder, FaultProxy } from './helpers/fault-proxy.js';
 import { createService, getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
 import { createTask, waitExecution } from './helpers/tasks.js';
-import { spawnDaemon } from './helpers/cli.js';
+import { runCli, spawnDaemon } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
 import { backoffDelay } from '../src/upstream/backoff.js';
@@ -227,6 +227,28 @@ describe('runner mode', () => {
     expect(logged[0]).toMatchObject({ kind: 'service', status: 400, code: 'invalid_argument' });
   });
 
+  it('restarts a running service whose spec the control plane changed (an automations file edit)', async () => {
+    const { cp, runner, dir } = await startPair();
+    const file = (word: string) => ({
+      services: { web: { commands: { start: `echo ${word} > ${join(dir, word)}; exec sleep 1000` }, triggeredBy: ['manual'] } },
+    });
+    await cp.call('UpsertAutomationsFile', { automationsFile: file('first') });
+    const { services } = (await cp.call('ListServices', {})).body;
+    const id = services[0].id;
+    await cp.client.environments.automations.services.start({ id });
+    const first = await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => existsSync(join(dir, 'first')), { what: 'the first command to run' });
+
+    await cp.call('UpsertAutomationsFile', { automationsFile: file('second') });
+    await waitFor(() => existsSync(join(dir, 'second')), { what: 'the changed command to run on the runner' });
+    const second = await waitFor(async () => {
+      const service = await getService(cp.client, id);
+      return service.status?.phase === 'SERVICE_PHASE_RUNNING' && service.status.session !== first.status?.session ? service : undefined;
+    }, { what: 'a new session upstream' });
+    expect(second.status?.session).toBe(second.spec?.session);
+    expect((await getService(runner.client, id)).status?.session).toBe(second.status?.session);
+  });
+
   it('picks up changes made while its event stream was cut', async () => {
     const { cp, proxy, runner } = await startPair();
     const lists = runner.daemon.controlPlane!.lists;
@@ -240,6 +262,26 @@ describe('runner mode', () => {
     await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
     expect(runner.daemon.controlPlane!.lists).toBeGreaterThan(lists);
     expect(proxy.watchesOpened).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('tend daemon --control-plane', () => {
+  it('refuses incomplete runner settings with a usage error', async () => {
+    const stateDir = join(tempDir(), 'state');
+    const env = { TEND_CONTROL_PLANE_TOKEN: '', GITPOD_ENVIRONMENT_ID: '' };
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['--control-plane', 'not a url'], env, /Invalid --control-plane/],
+      [['--control-plane', 'http://127.0.0.1:1'], env, /needs the control plane token/],
+      [['--control-plane', 'http://127.0.0.1:1'], { ...env, TEND_CONTROL_PLANE_TOKEN: 't' }, /needs the environment's id/],
+      [['--control-plane', 'http://127.0.0.1:1', '--serve-only'], env, /exclude each other/],
+      [['--control-plane-token-file', '/nonexistent'], env, /needs --control-plane/],
+    ];
+    for (const [args, extra, message] of cases) {
+      const result = await runCli(['daemon', '--state-dir', stateDir, ...args], { env: extra });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+    expect(existsSync(join(stateDir, 'daemon.json'))).toBe(false);
   });
 });
 
