@@ -250,15 +250,23 @@ describe('runner mode', () => {
   });
 
   it('picks up changes made while its event stream was cut', async () => {
-    const { cp, proxy, runner } = await startPair();
+    const { cp, proxy, runner, logLines } = await startPair();
+    const oldId = await createService(cp.client, 'web', { start: 'exec sleep 1000' });
+    await waitFor(async () => (await runner.call('GetService', { id: oldId })).status === 200, { what: 'the runner to have it' });
     const lists = runner.daemon.controlPlane!.lists;
     proxy.blockWatch = true;
     proxy.cutWatches();
     await waitFor(() => !runner.daemon.controlPlane!.health().connected, { what: 'the runner to notice' });
     const serviceId = await startService(cp.client, 'meanwhile', { start: 'exec sleep 1000' });
     const executionId = await startTask(cp.client, 'meanwhile-task', 'true');
+    // Replaced under the same reference: the runner drops the old one and runs the new one.
+    await cp.client.environments.automations.services.delete({ id: oldId });
+    const newId = await startService(cp.client, 'web', { start: 'exec sleep 1000' });
     proxy.blockWatch = false;
     await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
+    await waitPhase(cp.client, newId, 'SERVICE_PHASE_RUNNING');
+    expect((await runner.call('GetService', { id: oldId })).status).toBe(404);
+    expect(logLines.some((line) => line.includes('recreated a service under a new id'))).toBe(true);
     await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
     expect(runner.daemon.controlPlane!.lists).toBeGreaterThan(lists);
     expect(proxy.watchesOpened).toBeGreaterThanOrEqual(2);

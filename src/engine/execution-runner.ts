@@ -19,7 +19,7 @@ import {
 } from '../domain/execution-lifecycle.js';
 import { maskSecrets } from '../domain/mask.js';
 import { parseOutput } from '../domain/output.js';
-import { failedPrecondition } from '../domain/errors.js';
+import { isNewerReport } from '../domain/report-order.js';
 import type { Service, TaskExecution, TaskExecutionStatusReport, TaskExecutionStep } from '../domain/schema.js';
 import { describeExit } from '../domain/service-lifecycle.js';
 import { readLogTail } from '../runtime/log-tail.js';
@@ -127,15 +127,7 @@ export class ExecutionRunner {
    * version is ignored; an older one is refused.
    */
   applyReport(report: TaskExecutionStatusReport, state: ExecutionState): void {
-    const current = this.execution.status;
-    const version = BigInt(report.statusVersion);
-    const known = BigInt(current.statusVersion);
-    if (version === known) return;
-    if (version < known) {
-      throw failedPrecondition(
-        `Status version ${report.statusVersion} of task execution "${this.execution.id}" is older than the recorded ${current.statusVersion}: reports must come in statusVersion order`,
-      );
-    }
+    if (!isNewerReport(`task execution "${this.execution.id}"`, report.statusVersion, this.execution.status.statusVersion)) return;
     const before = this.state;
     this.state = state;
     const now = new Date().toISOString();

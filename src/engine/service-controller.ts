@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../domain/mask.js';
 import { parseOutput } from '../domain/output.js';
-import { failedPrecondition, invalidArgument } from '../domain/errors.js';
+import { isNewerReport } from '../domain/report-order.js';
 import type { Service, ServicePhase, ServiceSpec, ServiceStatus } from '../domain/schema.js';
 import { parseDuration } from '../domain/duration.js';
 import {
@@ -112,18 +112,7 @@ export class ServiceController {
    */
   applyReport(report: ServiceStatus): void {
     const current = this.service.status;
-    const reference = this.service.metadata.reference;
-    if (report.statusVersion === undefined || !/^\d{1,20}$/.test(report.statusVersion)) {
-      throw invalidArgument(`Invalid "status.statusVersion" "${report.statusVersion ?? ''}": a status report needs its version (a decimal string)`);
-    }
-    const version = BigInt(report.statusVersion);
-    const known = BigInt(current.statusVersion ?? '0');
-    if (version === known) return;
-    if (version < known) {
-      throw failedPrecondition(
-        `Status version ${report.statusVersion} of service "${reference}" is older than the recorded ${current.statusVersion}: reports must come in statusVersion order`,
-      );
-    }
+    if (!isNewerReport(`service "${this.service.metadata.reference}"`, report.statusVersion, current.statusVersion)) return;
     const session = report.session ?? current.session;
     // A new session starts with no output; "" unsets a key.
     const output: Record<string, string> = { ...(session === current.session ? current.output : {}) };
@@ -139,7 +128,7 @@ export class ServiceController {
       ...(logUrl !== undefined && logUrl !== '' ? { logUrl } : {}),
       ...(failureMessage !== undefined && failureMessage !== '' ? { failureMessage } : {}),
       ...(Object.keys(output).length > 0 ? { output } : {}),
-      statusVersion: report.statusVersion,
+      statusVersion: report.statusVersion!,
     };
     this.context.store.observeVersion(report.statusVersion);
     this.service = { ...this.service, status: next };

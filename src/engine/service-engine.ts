@@ -52,6 +52,8 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   private readonly byReference = new Map<string, ServiceController>();
   private readonly options: ServiceEngineOptions;
   private dependents: (id: string) => string[] = () => [];
+  /** Runner mode: control plane services waiting for a service of the same reference to go. */
+  private readonly waitingForReference = new Map<string, Service>();
 
   constructor(options: ServiceEngineOptions) {
     super();
@@ -212,6 +214,12 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     this.byReference.delete(controller.service.metadata.reference ?? '');
     controller.markDeleted();
     this.emit('change', 'delete', controller.service);
+    const reference = controller.service.metadata.reference ?? '';
+    const waiting = this.waitingForReference.get(reference);
+    if (waiting !== undefined) {
+      this.waitingForReference.delete(reference);
+      this.mirror(waiting);
+    }
   }
 
   private controller(id: string | undefined): ServiceController {
@@ -261,7 +269,11 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       },
       status: { phase: 'SERVICE_PHASE_STOPPED', statusVersion: store.nextVersion() },
     };
-    store.insertService(service);
+    return this.insert(service);
+  }
+
+  private insert(service: Service): Service {
+    this.options.store.insertService(service);
     const controller = new ServiceController(this.controllerContext(), service, { phase: 'stopped', session: null }, null);
     this.adopt(controller);
     this.emit('change', 'create', service);
@@ -402,22 +414,20 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
       const reference = remote.metadata.reference ?? '';
       const clash = this.byReference.get(reference);
       if (clash !== undefined) {
-        // The control plane replaced a service under the same reference: the old one goes first.
-        this.options.log.info({ service: reference }, 'Replacing a service the control plane recreated under a new id');
-        this.remove(clash);
+        // The control plane replaced a service under the same reference: the old one is stopped
+        // and deleted first, then this one is created (see remove()).
+        this.options.log.info({ service: reference }, 'The control plane recreated a service under a new id: replacing it');
+        this.waitingForReference.set(reference, remote);
+        this.forget(clash.service.id);
+        return;
       }
-      const service: Service = {
+      this.insert({
         id: remote.id,
         environmentId: this.options.environmentId,
         metadata: remote.metadata,
         spec: { ...remoteSpec, specVersion: store.nextVersion() },
         status: { phase: 'SERVICE_PHASE_STOPPED', statusVersion: store.nextVersion() },
-      };
-      store.insertService(service);
-      const controller = new ServiceController(this.controllerContext(), service, { phase: 'stopped', session: null }, null);
-      this.adopt(controller);
-      this.emit('change', 'create', service);
-      controller.reconcile();
+      });
       return;
     }
     const current = existing.service;
