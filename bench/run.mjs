@@ -33,7 +33,7 @@ const option = (name, fallback) => {
 };
 const SIZES = option('n', '10,100,500').split(',').map(Number);
 const REPEAT = Number(option('repeat', '3'));
-const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7').split(',');
+const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7,W8').split(',');
 const OUT = option('out', undefined);
 const SKIP_PEERS = args.includes('--skip-peers');
 process.env.BENCH_RUN = randomUUID();
@@ -570,6 +570,43 @@ async function w7() {
   }
 }
 
+// ---- W8 status upstream (tend as runner + tend as control plane) -----------------------------------
+
+/** N services started on a serve-only control plane: until all are RUNNING there, as the runner reported. */
+async function runnerUp(n) {
+  const cp = await startTend({ extraArgs: ['--serve-only'] });
+  const runnerToken = readFileSync(join(cp.stateDir, 'runner-token'), 'utf8').trim();
+  const env = { TEND_CONTROL_PLANE_TOKEN: runnerToken, GITPOD_ENVIRONMENT_ID: JSON.parse(readFileSync(join(cp.stateDir, 'daemon.json'), 'utf8')).environmentId };
+  const runner = await startTend({ extraArgs: ['--control-plane', cp.url], env });
+  try {
+    const dir = runner.dir;
+    const list = names(n);
+    await cp.call('UpsertAutomationsFile', {
+      automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: serviceCommand(dir, name), ready: `test -s ${dir}/${name}` } }])) },
+    });
+    const ids = (await cp.listAll('ListServices', 'services')).map((service) => service.id);
+    await waitFor('the runner to mirror them', async () => (await runner.listAll('ListServices', 'services')).length === n);
+    const start = performance.now();
+    await Promise.all(ids.map((id) => cp.call('StartService', { id })));
+    await waitFor('RUNNING upstream', async () => (await cp.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'), { intervalMs: 10 });
+    const up = (performance.now() - start) / 1000;
+    const status = await runner.call('GetStatus', {}, 'tend.v1.DaemonService');
+    if (status.controlPlane.outboxDepth !== 0) notes.push(`W8: outbox not empty at the end: ${status.controlPlane.outboxDepth}`);
+    return up;
+  } finally {
+    await runner.stop();
+    await cp.stop();
+  }
+}
+
+async function w8() {
+  const n = 100;
+  const standalone = await repeat(REPEAT, async () => (await tendUpDown(n)).up);
+  const upstream = await repeat(REPEAT, () => runnerUp(n));
+  rows.push(['W8 RUNNING on the control plane (runner reports)', String(n), '-', '-', '-', fmt(median(upstream)), '-', '-']);
+  notes.push(`W8: the same ${n} services on a standalone tend: ${fmt(median(standalone))}; through a control plane ${ratio(median(upstream), median(standalone))} of that`);
+}
+
 // ---- main ------------------------------------------------------------------------------------------
 
 process.on('SIGINT', () => {
@@ -577,7 +614,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 try {
-  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7 };
+  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7, W8: w8 };
   for (const [name, fn] of Object.entries(workloads)) {
     if (!ONLY.includes(name) && !(name === 'W1' && ONLY.includes('W2'))) continue;
     console.error(`${name}...`);

@@ -11,12 +11,12 @@ const PEERS = join(ROOT, 'bench/.peers');
 
 // ---- tend -------------------------------------------------------------------------------------
 
-export async function startTend({ stopTimeout = '5s', extraArgs = [] } = {}) {
+export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} } = {}) {
   const dir = scratch('tend');
   const stateDir = join(dir, 'state');
   const child = spawn(process.execPath, [...(process.env.TEND_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TEND_BENCH_PROFILE}`] : []), CLI, 'daemon', '--workspace', dir, '--state-dir', stateDir, '--stop-timeout', stopTimeout, ...extraArgs], {
     stdio: 'ignore',
-    env: { ...process.env, TEND_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TEND_LOG_LEVEL: 'warn', ...env },
   });
   track(child.pid);
   const info = await waitFor('the tend daemon', () => existsSync(join(stateDir, 'daemon.json')) && JSON.parse(readFileSync(join(stateDir, 'daemon.json'), 'utf8')), { timeoutMs: 15_000 });

@@ -60,7 +60,7 @@ export class ControlPlaneFollower {
         failures = 0;
         this.connected = true;
         this.lastError = null;
-        for await (const event of events) await this.handle(event);
+        await this.follow(events);
         if (!this.abort.signal.aborted) log.warn('The control plane closed the event stream: listing again');
       } catch (error) {
         if (this.abort.signal.aborted) break;
@@ -127,47 +127,92 @@ export class ControlPlaneFollower {
     }
   }
 
-  private async get<T>(method: string, field: string, id: string): Promise<T | undefined> {
+  /**
+   * Reads the stream while the events already read are applied: each pass takes every event
+   * queued meanwhile as one batch, so a burst (a hundred services started at once upstream)
+   * costs a few list calls instead of a call per event.
+   */
+  private async follow(events: AsyncIterable<WatchEvent>): Promise<void> {
+    const queue: WatchEvent[] = [];
+    let ended = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const reading = (async () => {
+      try {
+        for await (const event of events) {
+          queue.push(event);
+          wake?.();
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        ended = true;
+        wake?.();
+      }
+    })();
+    while (queue.length > 0 || !ended) {
+      if (queue.length === 0) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      await this.handleBatch(queue.splice(0));
+    }
+    await reading;
+    if (failure !== undefined && !this.abort.signal.aborted) throw failure;
+  }
+
+  /** The resources of these ids, by id; ids the control plane does not have are absent. */
+  private async fetch<T extends { id: string }>(method: string, idField: string, field: string, ids: readonly string[]): Promise<Map<string, T>> {
+    const found = new Map<string, T>();
+    for (let index = 0; index < ids.length; index += PAGE_SIZE) {
+      const chunk = ids.slice(index, index + PAGE_SIZE);
+      for (const item of await this.listAll<T>(method, { [idField]: chunk }, field)) found.set(item.id, item);
+    }
+    return found;
+  }
+
+  private async getExecution(id: string): Promise<TaskExecution | undefined> {
     try {
-      const answer = await this.options.client.call<Record<string, T>>(AUTOMATION, method, { id });
-      return answer[field];
+      return (await this.options.client.call<{ taskExecution?: TaskExecution }>(AUTOMATION, 'GetTaskExecution', { id })).taskExecution;
     } catch (error) {
       if (error instanceof UpstreamError && error.code === 'not_found') return undefined;
       throw error;
     }
   }
 
-  private async handle(event: WatchEvent): Promise<void> {
+  private async handleBatch(batch: readonly WatchEvent[]): Promise<void> {
     const { services, tasks } = this.options;
-    const { operation, resourceType, resourceId } = event;
-    // Status changes upstream are this runner's own reports coming back.
-    if (operation === 'RESOURCE_OPERATION_UPDATE_STATUS') return;
-    const deleted = operation === 'RESOURCE_OPERATION_DELETE';
+    // The last event of each resource; status changes upstream are this runner's own reports.
+    const latest = new Map<string, WatchEvent>();
+    for (const event of batch) {
+      if (event.operation !== 'RESOURCE_OPERATION_UPDATE_STATUS') latest.set(`${event.resourceType}/${event.resourceId}`, event);
+    }
+    const ofType = (type: string) => [...latest.values()].filter((event) => event.resourceType === type);
+    const toFetch = (events: WatchEvent[]) => events.filter((event) => event.operation !== 'RESOURCE_OPERATION_DELETE').map((event) => event.resourceId);
     try {
-      switch (resourceType) {
-        case 'RESOURCE_TYPE_SERVICE': {
-          const service = deleted ? undefined : await this.get<Service>('GetService', 'service', resourceId);
-          this.apply('service', resourceId, () => (service === undefined ? services.forget(resourceId) : services.mirror(service)));
-          return;
-        }
-        case 'RESOURCE_TYPE_TASK': {
-          const task = deleted ? undefined : await this.get<Task>('GetTask', 'task', resourceId);
-          this.apply('task', resourceId, () => (task === undefined ? tasks.forgetTask(resourceId) : tasks.mirrorTask(task)));
-          return;
-        }
-        case 'RESOURCE_TYPE_TASK_EXECUTION': {
-          // A deleted execution is history pruned upstream; the local history keeps its own.
-          const execution = deleted ? undefined : await this.get<TaskExecution>('GetTaskExecution', 'taskExecution', resourceId);
-          if (execution !== undefined) this.apply('execution', resourceId, () => tasks.mirrorExecution(execution));
-          return;
-        }
-        default:
-          return;
+      const serviceEvents = ofType('RESOURCE_TYPE_SERVICE');
+      const remoteServices = await this.fetch<Service>('ListServices', 'serviceIds', 'services', toFetch(serviceEvents));
+      for (const { resourceId: id } of serviceEvents) {
+        const remote = remoteServices.get(id);
+        this.apply('service', id, () => (remote === undefined ? services.forget(id) : services.mirror(remote)));
+      }
+      const taskEvents = ofType('RESOURCE_TYPE_TASK');
+      const remoteTasks = await this.fetch<Task>('ListTasks', 'taskIds', 'tasks', toFetch(taskEvents));
+      for (const { resourceId: id } of taskEvents) {
+        const remote = remoteTasks.get(id);
+        this.apply('task', id, () => (remote === undefined ? tasks.forgetTask(id) : tasks.mirrorTask(remote)));
+      }
+      // A deleted execution is history pruned upstream; the local history keeps its own.
+      const executionIds = toFetch(ofType('RESOURCE_TYPE_TASK_EXECUTION'));
+      const executions = await Promise.all(executionIds.map((id) => this.getExecution(id)));
+      for (const execution of executions) {
+        if (execution !== undefined) this.apply('execution', execution.id, () => tasks.mirrorExecution(execution));
       }
     } catch (error) {
-      // Unreachable or 5xx: break the stream, list again. A refusal of one resource is logged.
+      // Unreachable or 5xx: break the stream, list again. A refusal is logged.
       if (error instanceof UpstreamError && error.retryable) throw error;
-      this.options.log.error({ event, err: (error as Error).message }, 'Cannot read a resource of the control plane');
+      this.options.log.error({ err: (error as Error).message }, 'Cannot read resources of the control plane');
     }
   }
 }

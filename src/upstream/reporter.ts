@@ -89,7 +89,7 @@ export class StatusReporter {
 
   constructor(private readonly options: ReporterOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.concurrency = options.concurrency ?? 8;
+    this.concurrency = options.concurrency ?? 32;
     // Listeners run in the tick of the status change: the outbox row joins its transaction.
     options.services.on('change', (kind, service) => {
       if (kind === 'status' && service.status.statusVersion !== undefined) {
