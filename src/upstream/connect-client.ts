@@ -22,6 +22,17 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * The event stream stayed silent for the HTTP client's body timeout (5 minutes): not a failure,
+ * but a moment to list again (a resync, as controllers do), in case an event was lost.
+ */
+export class StreamIdle extends Error {
+  constructor() {
+    super('The event stream was idle');
+    this.name = 'StreamIdle';
+  }
+}
+
 export interface WatchEvent {
   readonly operation: string;
   readonly resourceType: string;
@@ -115,6 +126,7 @@ async function* readLines(body: ReadableStream<Uint8Array>): AsyncIterable<Watch
       }
     }
   } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_BODY_TIMEOUT') throw new StreamIdle();
     if (error instanceof SyntaxError) throw new UpstreamError(`WatchEvents sent a line that is not JSON: ${error.message}`, null, 'unavailable');
     throw new UpstreamError(`The WatchEvents stream broke: ${(error as Error).message}`, null, 'unavailable');
   }

@@ -10,7 +10,7 @@ import type { Service, Task, TaskExecution } from '../domain/schema.js';
 import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
-import { UpstreamError, type ConnectClient, type WatchEvent } from './connect-client.js';
+import { StreamIdle, UpstreamError, type ConnectClient, type WatchEvent } from './connect-client.js';
 
 const AUTOMATION = 'gitpod.v1.EnvironmentAutomationService';
 const PAGE_SIZE = 100;
@@ -64,6 +64,10 @@ export class ControlPlaneFollower {
         if (!this.abort.signal.aborted) log.warn('The control plane closed the event stream: listing again');
       } catch (error) {
         if (this.abort.signal.aborted) break;
+        if (error instanceof StreamIdle) {
+          log.debug('No event for a while: listing again');
+          continue;
+        }
         this.lastError = (error as Error).message;
         if (failures === 0 || failures % 10 === 0) log.warn({ err: this.lastError, failures }, 'Following the control plane failed: retrying');
       } finally {
