@@ -93,6 +93,14 @@ describe('runner mode', () => {
     expect(execution.status.steps.map((step) => step.phase)).toEqual(['TASK_EXECUTION_PHASE_SUCCEEDED']);
     expect(execution.metadata.completedAt).toBeDefined();
 
+    // Stopped upstream: the execution's step process is stopped here.
+    const stepPid = join(dir, 'step.pid');
+    const longId = await startTask(cp.client, 'long', `echo $$ > ${stepPid}; exec sleep 1000`);
+    const longPid = await readPidFile(stepPid);
+    await cp.client.environments.automations.tasks.executions.stop({ id: longId });
+    await waitExecution(cp.client, longId, 'TASK_EXECUTION_PHASE_STOPPED');
+    expect(pidAlive(longPid)).toBe(false);
+
     await cp.client.environments.automations.services.stop({ id: serviceId });
     await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(pid)).toBe(false);
@@ -113,7 +121,7 @@ describe('runner mode', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe('failed_precondition');
     expect(refused.body.message).toContain(proxy.url);
-    expect((await runner.call('ListTasks', {})).body.tasks.map((task: any) => task.metadata.reference)).toEqual(['build']);
+    expect((await runner.call('ListTasks', {})).body.tasks.map((task: any) => task.metadata.reference)).toEqual(['build', 'long']);
 
     const health = await daemonStatus(runner.daemon.info.url, runner.daemon.token);
     expect(health.mode).toBe('runner');
@@ -203,6 +211,38 @@ describe('runner mode', () => {
     await waitFor(async () => (await daemonStatus(second.info.url, token)).controlPlane.outboxDepth === 0, { what: 'an empty outbox' });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('after a kill -9, re-adopts its service and follows what the control plane asked meanwhile', async () => {
+    const { cp, proxy } = await startControlPlane();
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const env = { TEND_CONTROL_PLANE_TOKEN: cp.daemon.runnerToken!, GITPOD_ENVIRONMENT_ID: cp.daemon.info.environmentId };
+    const args = ['--workspace', root, '--control-plane', proxy.url, '--stop-timeout', '500ms'];
+    const first = await spawnDaemon(args, stateDir, env);
+    const pidFile = join(root, 'kept.pid');
+    const keptId = await startService(cp.client, 'kept', { start: `echo $$ > ${join(root, 'kept.pid')}; exec sleep 1000` });
+    const stoppedId = await startService(cp.client, 'stopped', { start: `echo $$ > ${join(root, 'stopped.pid')}; exec sleep 1000` });
+    const running = await waitPhase(cp.client, keptId, 'SERVICE_PHASE_RUNNING');
+    await waitPhase(cp.client, stoppedId, 'SERVICE_PHASE_RUNNING');
+    const keptPid = await readPidFile(pidFile);
+    const stoppedPid = await readPidFile(join(root, 'stopped.pid'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    await cp.client.environments.automations.services.stop({ id: stoppedId });
+    const second = await spawnDaemon(args, stateDir, env);
+    await waitPhase(cp.client, stoppedId, 'SERVICE_PHASE_STOPPED');
+    expect(pidAlive(stoppedPid)).toBe(false);
+    // The other one was re-adopted, not started twice: same process, same session.
+    expect(pidAlive(keptPid)).toBe(true);
+    const kept = await getService(cp.client, keptId);
+    expect(kept.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    expect(kept.status?.session).toBe(running.status?.session);
+    expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(keptPid));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(pidAlive(keptPid)).toBe(false);
   });
 
   it('does not retry a report the control plane refuses with 400, and logs it with the resource', async () => {

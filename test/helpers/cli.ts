@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { waitFor } from './wait.js';
@@ -45,8 +45,12 @@ export async function spawnDaemon(args: readonly string[], stateDir: string, env
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
-  onTestFinished(() => {
+  onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    // A daemon killed mid-test leaves its services running (that is what re-adoption is for):
+    // they are found by the state directory in their GITPOD_OUTPUT and killed.
+    killStateDirProcesses(stateDir);
   });
   const infoPath = join(stateDir, 'daemon.json');
   const info = await waitFor(
@@ -60,4 +64,27 @@ export async function spawnDaemon(args: readonly string[], stateDir: string, env
     { what: 'daemon.json' },
   );
   return { child, output: () => output, exited, info };
+}
+
+/** Kills every process whose GITPOD_OUTPUT lies in this state directory (the services of its daemons). */
+export function killStateDirProcesses(stateDir: string): number {
+  const marker = `GITPOD_OUTPUT=${resolve(stateDir)}/`;
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (!environ.split('\0').some((variable) => variable.startsWith(marker))) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed += 1;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
 }
