@@ -85,6 +85,10 @@ describe('runner mode', () => {
     expect(upstream.status?.logUrl?.startsWith(runner.daemon.info.url)).toBe(true);
     const pid = await readPidFile(pidFile);
     expect(pidAlive(pid)).toBe(true);
+    // Logs stay with the runner: the control plane's CLI says where to read them.
+    const logs = await runCli(['services', 'logs', 'web', '--state-dir', cp.stateDir]);
+    expect(logs.code).toBe(1);
+    expect(logs.stderr).toContain(`kept by the runner at ${runner.daemon.info.url}`);
 
     const out = join(dir, 'task.out');
     const executionId = await startTask(cp.client, 'build', `echo built > ${out}`);

@@ -16,6 +16,11 @@ async function findService(client: ApiClient, reference: string): Promise<Servic
 
 /** Copies a log stream to stdout. */
 export async function printLog(client: ApiClient, url: string, options: { follow?: boolean; tail?: string }): Promise<void> {
+  // On a control plane, logs stay with the runner that ran the command (its own token reads them).
+  const origin = new URL(url).origin;
+  if (origin !== new URL(client.info.url).origin) {
+    throw new CliError(`This log is kept by the runner at ${origin}, not by this daemon: read it there (tend ... logs --state-dir <the runner's state directory>)`);
+  }
   const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
   if (options.tail !== undefined) query.tail = options.tail;
   const response = await client.fetchLog(url, query);
