@@ -187,4 +187,23 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     await waitFor(async () => (await ownContainers(stateDir, true)).length === 0, { what: 'the container to be removed' });
     expect(existsSync(join(stateDir, 'store.db'))).toBe(true);
   });
+
+  it('a runner runs the Docker service of its control plane and reports it up', async () => {
+    const cp = await startTestDaemon({ serveOnly: true });
+    const runner = await startTestDaemon({
+      stopTimeoutMs: 10_000,
+      controlPlane: { url: cp.daemon.info.url, token: cp.daemon.runnerToken!, backoff: { initialMs: 10, maxMs: 100 } },
+      environmentId: cp.daemon.info.environmentId,
+    });
+    cleanContainers(runner.stateDir);
+    const id = await createService(cp.client, 'boxed', { start: 'exec sleep 1000', ready: 'true' }, inDocker());
+    await cp.client.environments.automations.services.start({ id });
+    const upstream = await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+    const containers = await ownContainers(runner.stateDir);
+    expect(containers).toHaveLength(1);
+    expect(containers[0]!.Labels['dev.tend.session']).toBe(upstream.status?.session);
+    await cp.client.environments.automations.services.stop({ id });
+    await waitPhase(cp.client, id, 'SERVICE_PHASE_STOPPED', 30_000);
+    await waitFor(async () => (await ownContainers(runner.stateDir, true)).length === 0, { what: 'the container to be removed' });
+  });
 });
