@@ -252,7 +252,7 @@ describe('runner mode', () => {
   it('does not retry a report the control plane refuses with 400, and logs it with the resource', async () => {
     const { cp, proxy, runner, logLines } = await startPair();
     const refusedId = await createService(cp.client, 'refused', { start: 'exec sleep 1000' });
-    proxy.rejectIds.add(refusedId);
+    proxy.rejectIds.set(refusedId, 400);
     await cp.client.environments.automations.services.start({ id: refusedId });
     await waitPhase(runner.client, refusedId, 'SERVICE_PHASE_RUNNING');
     // A later report of another resource goes through: the refused one was not retried before it.
@@ -291,6 +291,18 @@ describe('runner mode', () => {
     }, { what: 'a new session upstream' });
     expect(second.status?.session).toBe(second.spec?.session);
     expect((await getService(runner.client, id)).status?.session).toBe(second.status?.session);
+  });
+
+  it('retries a report answered 429 until it is taken', async () => {
+    const { cp, proxy, runner } = await startPair();
+    const id = await createService(cp.client, 'throttled', { start: 'exec sleep 1000' });
+    proxy.rejectIds.set(id, 429);
+    await cp.client.environments.automations.services.start({ id });
+    await waitPhase(runner.client, id, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => proxy.reports.filter((report) => report.id === id && report.answered === 429).length >= 3, { what: 'retries' });
+    proxy.rejectIds.delete(id);
+    await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
+    expect(checkOrder(proxy.reports.filter((report) => report.id === id))).toBeNull();
   });
 
   it('picks up changes made while its event stream was cut', async () => {

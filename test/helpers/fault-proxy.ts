@@ -27,8 +27,8 @@ export class FaultProxy {
   mode: 'pass' | 'down' | 'unreachable' = 'pass';
   /** Event streams are answered 503 (the rest passes). */
   blockWatch = false;
-  /** Status reports of these resource ids are answered 400. */
-  readonly rejectIds = new Set<string>();
+  /** Status reports of these resource ids are answered with this HTTP status (400, 429, ...). */
+  readonly rejectIds = new Map<string, number>();
   readonly reports: RecordedReport[] = [];
   watchesOpened = 0;
   private readonly watches = new Set<ServerResponse>();
@@ -93,9 +93,10 @@ export class FaultProxy {
       refuse(503, 'unavailable');
       return;
     }
-    if (report !== undefined && this.rejectIds.has(report.id)) {
-      record(400);
-      refuse(400, 'invalid_argument');
+    const rejection = report === undefined ? undefined : this.rejectIds.get(report.id);
+    if (rejection !== undefined) {
+      record(rejection);
+      refuse(rejection, rejection === 429 ? 'resource_exhausted' : 'invalid_argument');
       return;
     }
     const upstream = httpRequest(`${this.target}${path}`, { method: request.method, headers: { ...request.headers, host: new URL(this.target).host } });
