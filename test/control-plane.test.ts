@@ -330,6 +330,19 @@ describe('runner mode', () => {
 });
 
 describe('tend daemon --control-plane', () => {
+  it('tend env --runner prints what a runner needs from a serve-only daemon, and refuses other daemons', async () => {
+    const { cp } = await startControlPlane();
+    const printed = await runCli(['env', '--runner', '--state-dir', cp.stateDir]);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toBe(
+      `export TEND_CONTROL_PLANE_URL=${cp.daemon.info.url}\nexport TEND_CONTROL_PLANE_TOKEN=${cp.daemon.runnerToken}\nexport GITPOD_ENVIRONMENT_ID=${cp.daemon.info.environmentId}\n`,
+    );
+    const standalone = await startTestDaemon();
+    const refused = await runCli(['env', '--runner', '--state-dir', standalone.stateDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not serve-only');
+  });
+
   it('refuses incomplete runner settings with a usage error', async () => {
     const stateDir = join(tempDir(), 'state');
     const env = { TEND_CONTROL_PLANE_TOKEN: '', GITPOD_ENVIRONMENT_ID: '' };

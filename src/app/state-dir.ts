@@ -58,6 +58,16 @@ export function readToken(dir: string): string | undefined {
   }
 }
 
+/** A serve-only daemon's runner token (TEND_RUNNER_TOKEN or its file), if it has one. */
+export function readRunnerToken(dir: string): string | undefined {
+  if (process.env.TEND_RUNNER_TOKEN !== undefined && process.env.TEND_RUNNER_TOKEN !== '') return process.env.TEND_RUNNER_TOKEN;
+  try {
+    return readFileSync(stateFile.runnerToken(dir), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Written to `.new` and renamed, so a reader never sees half a file. */
 export function writeDaemonInfo(dir: string, info: DaemonInfo): void {
   const path = stateFile.daemon(dir);

@@ -3,7 +3,7 @@
  * The `tend` command. Scripts outside the project rely on the exact forms of these commands.
  */
 import { Command, CommanderError } from 'commander';
-import { readDaemonInfo, readToken, resolveStateDir } from '../app/state-dir.js';
+import { readDaemonInfo, readRunnerToken, readToken, resolveStateDir } from '../app/state-dir.js';
 import { CliError } from './client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
@@ -37,12 +37,23 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .action(async (options) => (await import('./daemon-command.js')).runDaemonCommand(options));
 
 stateDirOption(program.command('env').description('print the exports that point the SDK and CLI at the running daemon'))
-  .action((options: StateDirOptions) => {
+  .option('--runner', 'of a serve-only daemon: the exports a runner needs (TEND_CONTROL_PLANE_URL, TEND_CONTROL_PLANE_TOKEN, GITPOD_ENVIRONMENT_ID)')
+  .action((options: StateDirOptions & { runner?: boolean }) => {
     const stateDir = resolveStateDir(options);
     const info = readDaemonInfo(stateDir);
     const token = readToken(stateDir);
     if (info === undefined || token === undefined) {
       throw new CliError(`No tend daemon is running for state directory ${stateDir}: start one with \`tend daemon\``);
+    }
+    if (options.runner === true) {
+      const runnerToken = readRunnerToken(stateDir);
+      if (runnerToken === undefined) {
+        throw new CliError(`The daemon of ${stateDir} is not serve-only, so runners cannot report to it: start it with \`tend daemon --serve-only\``);
+      }
+      process.stdout.write(
+        `export TEND_CONTROL_PLANE_URL=${info.url}\nexport TEND_CONTROL_PLANE_TOKEN=${runnerToken}\nexport GITPOD_ENVIRONMENT_ID=${info.environmentId}\n`,
+      );
+      return;
     }
     process.stdout.write(
       `export GITPOD_BASE_URL=${info.url}\nexport GITPOD_API_KEY=${token}\nexport GITPOD_ENVIRONMENT_ID=${info.environmentId}\n`,
