@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Gitpod } from '@gitpod/sdk';
+import { runCommand, runService } from '@gitpod/sdk/lib/automation';
 import { memoryLogger, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { checkOrder, FaultProxy } from './helpers/fault-proxy.js';
 import { createService, getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
@@ -17,6 +18,12 @@ import { waitFor } from './helpers/wait.js';
 import { backoffDelay } from '../src/upstream/backoff.js';
 import { UpstreamError } from '../src/upstream/connect-client.js';
 import { Store } from '../src/store/store.js';
+
+async function collect(lines: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of lines) out.push(line);
+  return out;
+}
 
 const FAST_BACKOFF = { initialMs: 10, maxMs: 100 };
 
@@ -120,17 +127,37 @@ describe('runner mode', () => {
     await waitFor(async () => (await runner.call('GetService', { id: serviceId })).status === 404, { what: 'the runner to delete it' });
     await waitFor(async () => (await cp.call('GetService', { id: serviceId })).status === 404, { what: 'the control plane to delete it' });
 
-    // The local API reads, and refuses changes with a pointer to the control plane.
-    const refused = await runner.call('CreateService', { metadata: { reference: 'x' }, spec: { commands: { start: 'true' } } });
-    expect(refused.status).toBe(400);
-    expect(refused.body.code).toBe('failed_precondition');
-    expect(refused.body.message).toContain(proxy.url);
+    // Changes asked of the runner's own API (the SDK here) are made on the control plane.
+    const localId = await createService(runner.client, 'local', { start: 'exec sleep 1000' });
+    expect((await getService(runner.client, localId)).metadata?.reference).toBe('local');
+    expect((await getService(cp.client, localId)).metadata?.reference).toBe('local');
+    await runner.client.environments.automations.services.start({ id: localId });
+    await waitPhase(cp.client, localId, 'SERVICE_PHASE_RUNNING');
+    await runner.client.environments.automations.services.stop({ id: localId });
+    await waitPhase(cp.client, localId, 'SERVICE_PHASE_STOPPED');
+    // The control plane's refusals come back as they are.
+    const refused = await runner.call('CreateService', { metadata: { reference: 'local' }, spec: { commands: { start: 'true' } } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('already_exists');
+    expect(refused.body.message).toContain('The control plane');
     expect((await runner.call('ListTasks', {})).body.tasks.map((task: any) => task.metadata.reference)).toEqual(['build', 'long']);
 
     const health = await daemonStatus(runner.daemon.info.url, runner.daemon.token);
     expect(health.mode).toBe('runner');
     expect(health.controlPlane).toMatchObject({ url: proxy.url, connected: true, outboxDepth: 0, lastError: null });
     expect(Date.parse(health.controlPlane.lastReportAt)).toBeGreaterThan(0);
+  });
+
+  it("serves the SDK's runCommand and runService through the control plane", async () => {
+    const { cp, runner } = await startPair();
+    const environmentId = runner.daemon.info.environmentId;
+    expect(await collect(await runCommand(runner.client, environmentId, 'echo one; echo two'))).toEqual(['one', 'two']);
+    const lines = await runService(runner.client, environmentId, { reference: 'sdk-web', name: 'Web' }, { commands: { start: 'echo started; exec sleep 60', ready: 'true' } });
+    const iterator = lines[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toBe('started');
+    await iterator.return?.(undefined);
+    const { services } = (await cp.call('ListServices', {})).body;
+    expect(services.map((service: any) => [service.metadata.reference, service.status.phase])).toEqual([['sdk-web', 'SERVICE_PHASE_RUNNING']]);
   });
 
   it('keeps reports while the control plane is away and delivers the latest of each resource, in order', async () => {
@@ -159,6 +186,10 @@ describe('runner mode', () => {
       return !current.connected && current.outboxDepth === 3 ? current : undefined;
     }, { what: 'three reports in the outbox' });
     expect(health.lastError).toContain('unreachable');
+    // A change asked here meanwhile cannot be made: unavailable (the SDK retries those).
+    const meanwhile = await runner.call('StopService', { id: publishing });
+    expect(meanwhile.status).toBe(503);
+    expect(meanwhile.body.code).toBe('unavailable');
     expect((await getService(cp.client, crashing)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
 
     proxy.mode = 'pass';

@@ -25,10 +25,10 @@ export interface ServerOptions {
   /** A serve-only daemon's runner token: it may also report statuses. */
   readonly runnerToken?: string;
   /**
-   * Runner mode: the control plane this daemon follows. Reads, logs and events are served;
-   * changes are refused with a pointer to the control plane.
+   * Runner mode: changes (every method but Get* and List*, and FireTrigger) go to the control
+   * plane this daemon follows, whose answer is the answer; reads, logs and events are served here.
    */
-  readonly controlPlaneUrl?: string;
+  readonly forward?: (service: string, method: string, body: unknown) => Promise<unknown>;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
   readonly automations: Automations;
@@ -109,9 +109,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     async (request, reply) => {
       const { method } = request.params;
       const handler = resolveHandler(handlers, method);
-      if (options.controlPlaneUrl !== undefined && !isReadMethod(method)) throw followsControlPlane(options.controlPlaneUrl);
-      const body = parseJson(typeof request.body === 'string' ? request.body : '');
-      return respond(reply, await handler(withQueryPagination(body, request.query), request.scope));
+      const body = withQueryPagination(parseJson(typeof request.body === 'string' ? request.body : ''), request.query);
+      if (options.forward !== undefined && !isReadMethod(method)) {
+        return sendJson(reply, await options.forward('gitpod.v1.EnvironmentAutomationService', method, body));
+      }
+      return respond(reply, await handler(body, request.scope));
     },
   );
 
@@ -138,7 +140,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       case 'GetStatus':
         return respond(reply, options.status());
       case 'FireTrigger': {
-        if (options.controlPlaneUrl !== undefined) throw followsControlPlane(options.controlPlaneUrl);
+        if (options.forward !== undefined) return sendJson(reply, await options.forward('tend.v1.DaemonService', 'FireTrigger', body));
         const { triggers } = parseBody(FireTriggerRequest, body);
         return respond(reply, automations.fire(triggers as TriggerName[]));
       }
@@ -169,13 +171,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   );
 
   return app;
-}
-
-function followsControlPlane(url: string): ApiError {
-  return new ApiError(
-    'failed_precondition',
-    `This daemon runs what the control plane at ${url} says: make changes there (reads, logs and events work here)`,
-  );
 }
 
 /** The official SDK sends `token` and `pageSize` of List methods as query parameters. */

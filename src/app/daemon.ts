@@ -201,7 +201,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const server = buildServer({
     token,
     ...(runnerToken !== undefined ? { runnerToken } : {}),
-    ...(options.controlPlane !== undefined ? { controlPlaneUrl: options.controlPlane.url } : {}),
+    ...(controlPlane !== undefined ? { forward: (service: string, method: string, body: unknown) => controlPlane.forward(service, method, body) } : {}),
     services,
     tasks,
     automations,

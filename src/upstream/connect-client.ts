@@ -11,6 +11,8 @@ export class UpstreamError extends Error {
     readonly status: number | null,
     /** The Connect code of the answer, when it had one. */
     readonly code: string,
+    /** The control plane's own message, when it answered with one. */
+    readonly detail = message,
   ) {
     super(message);
     this.name = 'UpstreamError';
@@ -85,7 +87,7 @@ export class ConnectClient {
     } catch {
       // not a Connect error body (a proxy's page): keep the text
     }
-    throw new UpstreamError(`${path} answered ${response.status} ${code}: ${message}`, response.status, code);
+    throw new UpstreamError(`${path} answered ${response.status} ${code}: ${message}`, response.status, code, message);
   }
 
   /** One unary call: `service` like `gitpod.v1.EnvironmentAutomationService`. */

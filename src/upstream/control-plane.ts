@@ -7,7 +7,9 @@ import type { ServiceEngine } from '../engine/service-engine.js';
 import type { TaskEngine } from '../engine/task-engine.js';
 import type { Store } from '../store/store.js';
 import type { BackoffSettings } from './backoff.js';
-import { ConnectClient } from './connect-client.js';
+import { ApiError, CONNECT_CODES, type ConnectCode } from '../domain/errors.js';
+import type { Service, Task, TaskExecution } from '../domain/schema.js';
+import { ConnectClient, UpstreamError } from './connect-client.js';
 import { ControlPlaneFollower } from './follower.js';
 import { ConnectStatusTransport, StatusReporter, type StatusTransport } from './reporter.js';
 
@@ -34,12 +36,16 @@ export interface ControlPlaneHealth {
 export class ControlPlane {
   private readonly follower: ControlPlaneFollower;
   private readonly reporter: StatusReporter;
+  private readonly client: ConnectClient;
+  private readonly engines: { services: ServiceEngine; tasks: TaskEngine };
 
   constructor(
     private readonly settings: ControlPlaneSettings,
     engines: { store: Store; services: ServiceEngine; tasks: TaskEngine; environmentId: string; log: Logger },
   ) {
     const client = new ConnectClient({ url: settings.url, token: settings.token, ...(settings.callTimeoutMs !== undefined ? { timeoutMs: settings.callTimeoutMs } : {}) });
+    this.client = client;
+    this.engines = engines;
     const backoff = settings.backoff !== undefined ? { backoff: settings.backoff } : {};
     this.reporter = new StatusReporter({
       store: engines.store,
@@ -63,6 +69,31 @@ export class ControlPlane {
   start(): void {
     this.reporter.start();
     this.follower.start();
+  }
+
+  /**
+   * A change asked of the runner's own API is made on the control plane (with the runner's
+   * token), whose answer is the answer. A resource it returns is mirrored at once, so that
+   * reading it back here right away finds it; the rest follows through the event stream.
+   */
+  async forward(service: string, method: string, body: unknown): Promise<unknown> {
+    let answer: Record<string, unknown>;
+    try {
+      answer = await this.client.call<Record<string, unknown>>(service, method, body);
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      const code = (CONNECT_CODES as readonly string[]).includes(error.code) ? (error.code as ConnectCode) : 'unavailable';
+      throw new ApiError(code, `The control plane (${this.settings.url}) answered: ${error.detail}`);
+    }
+    const { services, tasks } = this.engines;
+    try {
+      if (isResource(answer.service)) services.mirror(answer.service as Service);
+      if (isResource(answer.task)) tasks.mirrorTask(answer.task as Task);
+      if (isResource(answer.taskExecution)) tasks.mirrorExecution(answer.taskExecution as TaskExecution);
+    } catch {
+      // the event stream brings it anyway
+    }
+    return answer;
   }
 
   /** How many times the control plane's resources were listed (1 + one per broken stream). */
@@ -92,4 +123,8 @@ export class ControlPlane {
     await this.reporter.flush(flushMs);
     await this.reporter.close();
   }
+}
+
+function isResource(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
 }
