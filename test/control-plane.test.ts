@@ -383,6 +383,7 @@ describe('tend daemon --control-plane', () => {
       [['--control-plane', 'http://127.0.0.1:1'], { ...env, TEND_CONTROL_PLANE_TOKEN: 't' }, /needs the environment's id/],
       [['--control-plane', 'http://127.0.0.1:1', '--serve-only'], env, /exclude each other/],
       [['--control-plane-token-file', '/nonexistent'], env, /needs --control-plane/],
+      [['--control-plane', 'http://127.0.0.1:1', '--file', 'x.yaml'], env, /takes what runs from its control plane/],
     ];
     for (const [args, extra, message] of cases) {
       const result = await runCli(['daemon', '--state-dir', stateDir, ...args], { env: extra });

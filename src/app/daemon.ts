@@ -136,6 +136,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     unlock();
     throw new Error('A daemon is either serve-only (a control plane) or a runner of a control plane, not both');
   }
+  if (options.controlPlane !== undefined && (options.automationsFile !== undefined || (options.startTriggers ?? []).length > 0)) {
+    unlock();
+    throw new Error('A runner takes what runs from its control plane: give the automations file and triggers to the control plane');
+  }
   let store: Store;
   let token: string;
   let runnerToken: string | undefined;
@@ -186,9 +190,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ? undefined
       : new ControlPlane(options.controlPlane, { store, services, tasks, environmentId, log: log.child({ component: 'control-plane' }) });
   const automations = new Automations(services, tasks, store, log.child({ component: 'automations' }));
-  // A runner takes its resources from the control plane, not from a file.
   const watcher =
-    options.automationsFile === undefined || controlPlane !== undefined
+    options.automationsFile === undefined
       ? undefined
       : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs);
   const daemonStatus = () => ({
@@ -228,9 +231,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await watcher?.start();
   if (controlPlane !== undefined) {
     controlPlane.start();
-    if (options.startTriggers !== undefined && options.startTriggers.length > 0) {
-      log.warn('Triggers are not fired by a runner: its control plane starts what should run');
-    }
   } else if (options.startTriggers !== undefined && options.startTriggers.length > 0) {
     automations.fire(options.startTriggers);
   }

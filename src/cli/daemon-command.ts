@@ -34,6 +34,9 @@ function controlPlaneOptions(options: DaemonCommandOptions): { url: string; toke
     return undefined;
   }
   if (options.serveOnly === true) throw new CliError('--serve-only and --control-plane exclude each other: a daemon is a control plane or a runner', 2);
+  if (options.file !== undefined || (options.trigger ?? []).length > 0) {
+    throw new CliError('A runner takes what runs from its control plane: give --file and --trigger to the control plane (tend daemon --serve-only), not to --control-plane', 2);
+  }
   let url: URL;
   try {
     url = new URL(options.controlPlane);
