@@ -90,15 +90,20 @@ async function bashUp(n) {
   return up;
 }
 
+/** The W1 services (pid file, ready once it is written) on a tend, through its automations file; their ids. */
+async function defineServices(tend, dir, list) {
+  await tend.call('UpsertAutomationsFile', {
+    automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: serviceCommand(dir, name), ready: `test -s ${dir}/${name}` } }])) },
+  });
+  return (await tend.listAll('ListServices', 'services')).map((service) => service.id);
+}
+
 async function tendUpDown(n) {
   const tend = await startTend();
   try {
     const dir = tend.dir;
     const list = names(n);
-    await tend.call('UpsertAutomationsFile', {
-      automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: serviceCommand(dir, name), ready: `test -s ${dir}/${name}` } }])) },
-    });
-    const ids = (await tend.listAll('ListServices', 'services')).map((service) => service.id);
+    const ids = await defineServices(tend, dir, list);
     const start = performance.now();
     await Promise.all(ids.map((id) => tend.call('StartService', { id })));
     await waitFor('tend services RUNNING', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'), { intervalMs: 10 });
@@ -579,12 +584,7 @@ async function runnerUp(n) {
   const env = { TEND_CONTROL_PLANE_TOKEN: runnerToken, GITPOD_ENVIRONMENT_ID: JSON.parse(readFileSync(join(cp.stateDir, 'daemon.json'), 'utf8')).environmentId };
   const runner = await startTend({ extraArgs: ['--control-plane', cp.url], env });
   try {
-    const dir = runner.dir;
-    const list = names(n);
-    await cp.call('UpsertAutomationsFile', {
-      automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: serviceCommand(dir, name), ready: `test -s ${dir}/${name}` } }])) },
-    });
-    const ids = (await cp.listAll('ListServices', 'services')).map((service) => service.id);
+    const ids = await defineServices(cp, runner.dir, names(n));
     await waitFor('the runner to mirror them', async () => (await runner.listAll('ListServices', 'services')).length === n);
     const start = performance.now();
     await Promise.all(ids.map((id) => cp.call('StartService', { id })));
