@@ -42,11 +42,11 @@ async function startControlPlane(): Promise<{ cp: TestDaemon; proxy: FaultProxy 
   return { cp, proxy };
 }
 
-async function startPair(): Promise<Pair> {
+async function startPair(settings: { resyncMs?: number } = {}): Promise<Pair> {
   const { cp, proxy } = await startControlPlane();
   const { log, lines } = memoryLogger();
   const runner = await startTestDaemon({
-    controlPlane: { url: proxy.url, token: cp.daemon.runnerToken!, backoff: FAST_BACKOFF, callTimeoutMs: 2000 },
+    controlPlane: { url: proxy.url, token: cp.daemon.runnerToken!, backoff: FAST_BACKOFF, callTimeoutMs: 2000, ...settings },
     environmentId: cp.daemon.info.environmentId,
     log,
   });
@@ -334,6 +334,17 @@ describe('runner mode', () => {
     proxy.rejectIds.delete(id);
     await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
     expect(checkOrder(proxy.reports.filter((report) => report.id === id))).toBeNull();
+  });
+
+  it('lists everything again after a silent period (a resync), and stays connected', async () => {
+    const { cp, proxy, runner } = await startPair({ resyncMs: 100 });
+    const lists = runner.daemon.controlPlane!.lists;
+    await waitFor(() => runner.daemon.controlPlane!.lists >= lists + 2, { what: 'two resyncs' });
+    expect(proxy.watchesOpened).toBeGreaterThanOrEqual(3);
+    expect(runner.daemon.controlPlane!.health()).toMatchObject({ connected: true, lastError: null });
+    // Events still arrive between resyncs.
+    const id = await startService(cp.client, 'after-resync', { start: 'exec sleep 1000' });
+    await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
   });
 
   it('picks up changes made while its event stream was cut', async () => {

@@ -25,8 +25,9 @@ export class UpstreamError extends Error {
 }
 
 /**
- * The event stream stayed silent for the HTTP client's body timeout (5 minutes): not a failure,
- * but a moment to list again (a resync, as controllers do), in case an event was lost.
+ * The event stream stayed silent for a while (the follower's resync period, or the HTTP client's
+ * 5-minute body timeout): not a failure, but a moment to list again (a resync, as controllers
+ * do), in case an event was lost.
  */
 export class StreamIdle extends Error {
   constructor() {

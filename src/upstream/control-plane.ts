@@ -21,6 +21,8 @@ export interface ControlPlaneSettings {
   readonly backoff?: BackoffSettings;
   /** Deadline of one call to the control plane. */
   readonly callTimeoutMs?: number;
+  /** A silent event stream is ended and everything listed again after this long (default 4 minutes). */
+  readonly resyncMs?: number;
 }
 
 /** What `tend status` shows of the connection. */
@@ -62,6 +64,7 @@ export class ControlPlane {
       tasks: engines.tasks,
       log: engines.log,
       ...backoff,
+      ...(settings.resyncMs !== undefined ? { resyncMs: settings.resyncMs } : {}),
     });
   }
 

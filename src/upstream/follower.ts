@@ -22,7 +22,12 @@ export interface FollowerOptions {
   readonly tasks: TaskEngine;
   readonly log: Logger;
   readonly backoff?: BackoffSettings;
+  /** A stream silent this long is ended and everything listed again. */
+  readonly resyncMs?: number;
 }
+
+/** Below the HTTP client's own 5-minute body timeout, so the resync is ours. */
+export const DEFAULT_RESYNC_MS = 4 * 60_000;
 
 export class ControlPlaneFollower {
   /** True while the event stream is open and the last list is applied. */
@@ -141,16 +146,30 @@ export class ControlPlaneFollower {
     let ended = false;
     let failure: unknown;
     let wake: (() => void) | undefined;
+    const resyncMs = this.options.resyncMs ?? DEFAULT_RESYNC_MS;
+    let idle: NodeJS.Timeout | undefined;
+    const silence = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        failure ??= new StreamIdle();
+        ended = true;
+        wake?.();
+      }, resyncMs);
+    };
+    silence();
     const reading = (async () => {
       try {
         for await (const event of events) {
+          if (ended) break;
+          silence();
           queue.push(event);
           wake?.();
         }
       } catch (error) {
-        failure = error;
+        failure ??= error;
       } finally {
         ended = true;
+        clearTimeout(idle);
         wake?.();
       }
     })();
@@ -162,7 +181,10 @@ export class ControlPlaneFollower {
       }
       await this.handleBatch(queue.splice(0));
     }
-    await reading;
+    clearTimeout(idle);
+    // A resync leaves the reader waiting on a silent stream: the pass's connection is closed by
+    // the caller, which ends it.
+    if (!(failure instanceof StreamIdle)) await reading;
     if (failure !== undefined && !this.abort.signal.aborted) throw failure;
   }
 
