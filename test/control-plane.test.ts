@@ -472,7 +472,7 @@ describe('status upstream policy', () => {
     store.enqueueReport('service', 'a', '6', { phase: 'six' });
     store.enqueueReport('execution', 'a', '3', { phase: 'three' });
     await store.committed();
-    expect(store.outbox().map((entry) => [entry.kind, entry.version, entry.body])).toEqual([
+    expect(store.outbox().map((entry) => [entry.kind, entry.version, JSON.parse(entry.body)])).toEqual([
       ['execution', 3n, { phase: 'three' }],
       ['service', 7n, { phase: 'seven' }],
     ]);

@@ -63,7 +63,8 @@ export interface OutboxEntry {
   readonly kind: 'service' | 'execution';
   readonly id: string;
   readonly version: bigint;
-  readonly body: unknown;
+  /** The status as JSON text: parsed only when it is sent (most rows of a pass wait). */
+  readonly body: string;
 }
 
 /** The process record of a service's current session, kept so a restarted daemon can find it. */
@@ -231,7 +232,7 @@ export class Store {
       kind: row.kind as OutboxEntry['kind'],
       id: row.id,
       version: row.version,
-      body: JSON.parse(row.body) as unknown,
+      body: row.body,
     }));
   }
 

@@ -148,13 +148,13 @@ export class StatusReporter {
     const { transport, store, log } = this.options;
     const resource = { kind: entry.kind, id: entry.id, statusVersion: entry.version.toString() };
     try {
-      if (entry.kind === 'service') await transport.reportService(entry.id, entry.body as ServiceStatus);
-      else await transport.reportExecution(entry.id, entry.body as TaskExecution['status']);
+      if (entry.kind === 'service') await transport.reportService(entry.id, JSON.parse(entry.body) as ServiceStatus);
+      else await transport.reportExecution(entry.id, JSON.parse(entry.body) as TaskExecution['status']);
     } catch (error) {
       if (this.closed) return;
       const upstream = error instanceof UpstreamError ? error : new UpstreamError((error as Error).message, null, 'unknown');
       // A deleted service's last report may find it already gone upstream: that is delivered.
-      const gone = upstream.code === 'not_found' && entry.kind === 'service' && (entry.body as ServiceStatus).phase === 'SERVICE_PHASE_DELETED';
+      const gone = upstream.code === 'not_found' && entry.kind === 'service' && (JSON.parse(entry.body) as ServiceStatus).phase === 'SERVICE_PHASE_DELETED';
       if (upstream.retryable) {
         this.lastError = upstream.message;
         const delay = backoffDelay(this.backoff, this.failures);
