@@ -130,10 +130,7 @@ export class ExecutionRunner {
     if (!isNewerReport(`task execution "${this.execution.id}"`, report.statusVersion, this.execution.status.statusVersion)) return;
     const before = this.state;
     this.state = state;
-    const now = new Date().toISOString();
-    const metadata = { ...this.execution.metadata };
-    if (report.phase !== 'TASK_EXECUTION_PHASE_PENDING' && metadata.startedAt === undefined) metadata.startedAt = now;
-    if (isFinished(state) && metadata.completedAt === undefined) metadata.completedAt = now;
+    const metadata = this.stampedMetadata(report.phase !== 'TASK_EXECUTION_PHASE_PENDING');
     this.context.store.observeVersion(report.statusVersion);
     this.execution = {
       ...this.execution,
@@ -166,12 +163,18 @@ export class ExecutionRunner {
     if (this.finished && !isFinished(before)) this.context.finished(this);
   }
 
-  private writeStatus(before: ExecutionState): void {
-    const state = this.state;
+  /** The metadata with startedAt set once it has started and completedAt once it has finished. */
+  private stampedMetadata(started: boolean): TaskExecution['metadata'] {
     const now = new Date().toISOString();
     const metadata = { ...this.execution.metadata };
-    if (before.phase === 'pending' && state.phase !== 'pending' && metadata.startedAt === undefined) metadata.startedAt = now;
-    if (isFinished(state) && metadata.completedAt === undefined) metadata.completedAt = now;
+    if (started && metadata.startedAt === undefined) metadata.startedAt = now;
+    if (isFinished(this.state) && metadata.completedAt === undefined) metadata.completedAt = now;
+    return metadata;
+  }
+
+  private writeStatus(before: ExecutionState): void {
+    const state = this.state;
+    const metadata = this.stampedMetadata(before.phase === 'pending' && state.phase !== 'pending');
     const steps = 'steps' in state ? state.steps : [];
     this.execution = {
       ...this.execution,

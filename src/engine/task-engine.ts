@@ -246,10 +246,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
         `Cannot delete task "${task.metadata.reference}": ${dependents.map((ref) => `"${ref}"`).join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it`,
       );
     }
-    this.options.store.deleteTask(task.id);
-    this.tasks.delete(task.id);
-    this.byReference.delete(task.metadata.reference ?? '');
-    this.emit('task', 'delete', task);
+    this.forgetTask(task.id);
   }
 
   /** A new execution of the task's dependency closure; it begins on a later tick. */
@@ -380,7 +377,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     this.emit('task', 'update', task);
   }
 
-  /** Runner mode: the control plane no longer has this task. */
+  /** Removes a task, without the dependents check: delete() after it, or the control plane no longer has it. */
   forgetTask(id: string): void {
     const task = this.tasks.get(id);
     if (task === undefined) return;
@@ -414,10 +411,6 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     this.executions.set(execution.id, runner);
     runner.begin();
     this.emit('execution', 'create', runner.execution);
-  }
-
-  hasExecution(id: string): boolean {
-    return this.executions.has(id);
   }
 
   /** Retention: the newest `maxExecutions` finished executions are kept, older ones pruned with their logs. */
