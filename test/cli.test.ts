@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gitpod } from '@gitpod/sdk';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/proc.js';
+import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
 import { runCli, spawnDaemon } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { waitPhase } from './helpers/services.js';

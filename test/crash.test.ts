@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, INSTANCE_MARKER_VAR, SESSION_MARKER_VAR } from '../src/runtime/proc.js';
+import { findProcesses, INSTANCE_MARKER_VAR, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
 import { CLI, spawnDaemon, type DaemonProcess } from './helpers/cli.js';
 import { startTestDaemon } from './helpers/daemon.js';
-import { pidAlive, readPidFile } from './helpers/services.js';
+import { pidAlive, readPidFile, runIdOf } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { dockerUnavailable, TEST_IMAGE } from './helpers/docker.js';
 import { createServer, type AddressInfo } from 'node:net';
@@ -124,9 +124,9 @@ describe('crash safety', () => {
     }
     after.forEach((service, index) => {
       expect(service.status?.session).toBe(before[index].status.session);
-      expect(service.status?.logUrl).toContain(before[index].status.session);
+      expect(runIdOf(service)).toBe(runIdOf(before[index]));
       // Exactly once: every process of the session is in the recorded process group.
-      const own = findProcesses([], SESSION_MARKER_VAR, service.status!.session!);
+      const own = findProcesses([], SESSION_MARKER_VAR, runIdOf(service));
       expect(own.some((ref) => ref.pid === pids[index])).toBe(true);
       expect(readFileSync(`/proc/${pids[index]}/stat`, 'latin1').includes(index === 0 ? '(node)' : '(sh)')).toBe(true);
     });
@@ -171,8 +171,8 @@ describe('crash safety', () => {
     const db = new Database(join(stateDir, 'store.db'));
     const row = db.prepare('SELECT process FROM services WHERE id = ?').get(reused) as { process: string };
     const record = JSON.parse(row.process);
-    record.identity.pid = stranger.pid;
-    record.identity.pgid = stranger.pid;
+    record.session.identity.pid = stranger.pid;
+    record.session.identity.pgid = stranger.pid;
     db.prepare('UPDATE services SET process = ? WHERE id = ?').run(JSON.stringify(record), reused);
     db.close();
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { LABEL_STATE_DIR } from '../src/runtime/docker-runtime.js';
+import { LABEL_STATE_DIR } from '../src/runtime/docker/engine-client.js';
 import { spawnDaemon } from './helpers/cli.js';
 import { startTestDaemon } from './helpers/daemon.js';
 import { dockerUnavailable, TEST_IMAGE } from './helpers/docker.js';

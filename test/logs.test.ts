@@ -2,7 +2,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestDaemon } from './helpers/daemon.js';
-import { createService, waitPhase } from './helpers/services.js';
+import { createService, runIdOf, waitPhase } from './helpers/services.js';
 import { waitFor } from './helpers/wait.js';
 
 async function open(url: string, token: string, query = ''): Promise<ReadableStreamDefaultReader<Uint8Array>> {
@@ -99,8 +99,7 @@ describe('log streams', () => {
     });
     await client.environments.automations.services.start({ id });
     const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
-    const session = running.status!.session!;
-    const path = join(stateDir, 'logs', `${session}.log`);
+    const path = join(stateDir, 'logs', `${runIdOf(running)}.log`);
     const reader = await open(running.status!.logUrl!, daemon.token);
     await readUntil(reader, (text) => text.includes(`${'0'.repeat(59)}4000\n`));
     await waitFor(() => existsSync(`${path}.1`) && statSync(path).size === 0, { what: 'the rotation' });

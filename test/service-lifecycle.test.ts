@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findProcesses, SESSION_MARKER_VAR } from '../src/runtime/proc.js';
+import { findProcesses, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
 import { startTestDaemon } from './helpers/daemon.js';
-import { createService, getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
+import { createService, getService, pidAlive, readPidFile, runIdOf, waitPhase } from './helpers/services.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('service lifecycle with real processes', () => {
@@ -120,7 +120,7 @@ describe('service lifecycle with real processes', () => {
     const stopped = await waitPhase(client, id, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(grandchild)).toBe(false);
     expect(pidAlive(outsider)).toBe(false);
-    expect(findProcesses([], SESSION_MARKER_VAR, stopped.status!.session!)).toEqual([]);
+    expect(findProcesses([], SESSION_MARKER_VAR, runIdOf(stopped))).toEqual([]);
   });
 
   it('kills what a start command left behind when it exits on its own', async () => {
@@ -187,7 +187,7 @@ describe('service lifecycle with real processes', () => {
     const service = await waitPhase(client, id, 'SERVICE_PHASE_FAILED');
     expect(service.status?.failureMessage).toContain('did not become ready within 200ms');
     expect(service.status?.failureMessage).toContain('connection refused');
-    expect(findProcesses([], SESSION_MARKER_VAR, service.status!.session!)).toEqual([]);
+    expect(findProcesses([], SESSION_MARKER_VAR, runIdOf(service))).toEqual([]);
   });
 
   it('start and stop are idempotent and a restart is a new session', async () => {

@@ -11,19 +11,19 @@ const proc: ProcessIdentity = { pid: 100, pgid: 100, startTime: '5', bootId: 'bo
 const other: ProcessIdentity = { pid: 200, pgid: 200, startTime: '6', bootId: 'boot' };
 
 const states = {
-  stopped: { phase: 'stopped', session: 's0' },
-  failed: { phase: 'failed', session: 's0', failureMessage: 'old failure' },
-  starting: { phase: 'starting', session: 's1', proc },
-  running: { phase: 'running', session: 's1', proc },
-  stopping: { phase: 'stopping', session: 's1', proc, forced: false, failWith: null },
-  stoppingForced: { phase: 'stopping', session: 's1', proc, forced: true, failWith: null },
-  stoppingToFail: { phase: 'stopping', session: 's1', proc, forced: false, failWith: 'not ready' },
+  stopped: { phase: 'stopped', session: 's0', runId: 'r0' },
+  failed: { phase: 'failed', session: 's0', runId: 'r0', failureMessage: 'old failure' },
+  starting: { phase: 'starting', session: 's1', runId: 'r1', proc },
+  running: { phase: 'running', session: 's1', runId: 'r1', proc },
+  stopping: { phase: 'stopping', session: 's1', runId: 'r1', proc, forced: false, failWith: null },
+  stoppingForced: { phase: 'stopping', session: 's1', runId: 'r1', proc, forced: true, failWith: null },
+  stoppingToFail: { phase: 'stopping', session: 's1', runId: 'r1', proc, forced: false, failWith: 'not ready' },
 } satisfies Record<string, ServiceState>;
 
 const events = {
-  spawnedReady: { type: 'Spawned', session: 's2', proc: other, awaitsReady: true },
-  spawnedPlain: { type: 'Spawned', session: 's2', proc: other, awaitsReady: false },
-  spawnFailed: { type: 'SpawnFailed', session: 's2', message: 'no shell' },
+  spawnedReady: { type: 'Spawned', session: 's2', runId: 'r2', proc: other, awaitsReady: true },
+  spawnedPlain: { type: 'Spawned', session: 's2', runId: 'r2', proc: other, awaitsReady: false },
+  spawnFailed: { type: 'SpawnFailed', session: 's2', runId: 'r2', message: 'no shell' },
   probePassed: { type: 'ReadyProbePassed' },
   readinessTimedOut: { type: 'ReadinessTimedOut', message: 'not ready' },
   exitedClean: { type: 'ProcessExited', exit: { code: 0, signal: null }, failureMessage: 'exit 0' },

@@ -19,8 +19,9 @@ import {
   UpdateTaskExecutionStatusRequest,
   type AutomationMethod,
 } from '../domain/schema.js';
-import type { ServiceEngine } from '../engine/service-engine.js';
-import type { TaskEngine } from '../engine/task-engine.js';
+import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { TaskEngine } from '../engine/tasks/task-engine.js';
 import type { Automations } from '../engine/automations.js';
 import { checkEnvironment } from '../engine/requests.js';
 import type { Scope } from './auth.js';
@@ -43,6 +44,7 @@ function requireStatusPermission(scope: Scope): void {
 export function automationHandlers(
   services: ServiceEngine,
   tasks: TaskEngine,
+  executions: ExecutionEngine,
   automations: Automations,
   environmentId: string,
 ): Partial<Record<AutomationMethod | TendAutomationMethod, Handler>> {
@@ -50,7 +52,7 @@ export function automationHandlers(
     UpdateTaskExecutionStatus: (body, scope) => {
       requireStatusPermission(scope);
       const request = parseBody(UpdateTaskExecutionStatusRequest, body);
-      tasks.reportStatus(request.id, request.status);
+      executions.reportStatus(request.id, request.status);
       return {};
     },
     UpsertAutomationsFile: async (body) => {
@@ -72,14 +74,14 @@ export function automationHandlers(
       tasks.delete(parseBody(IdRequest, body).id);
       return {};
     },
-    StartTask: (body) => ({ taskExecution: tasks.start(parseBody(IdRequest, body).id) }),
-    GetTaskExecution: (body) => ({ taskExecution: tasks.execution(parseBody(IdRequest, body).id).execution }),
+    StartTask: (body) => ({ taskExecution: executions.start(parseBody(IdRequest, body).id) }),
+    GetTaskExecution: (body) => ({ taskExecution: executions.get(parseBody(IdRequest, body).id) }),
     ListTaskExecutions: (body) => {
-      const page = tasks.listExecutions(parseBody(ListTaskExecutionsRequest, body));
+      const page = executions.list(parseBody(ListTaskExecutionsRequest, body));
       return { pagination: { nextToken: page.nextToken }, taskExecutions: page.items };
     },
     StopTaskExecution: (body) => {
-      tasks.stopExecution(parseBody(IdRequest, body).id);
+      executions.stop(parseBody(IdRequest, body).id);
       return {};
     },
     CreateService: (body) => ({ service: services.create(parseBody(CreateServiceRequest, body)) }),

@@ -7,8 +7,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import type { LogSource } from '../engine/log-source.js';
-import type { ServiceEngine } from '../engine/service-engine.js';
-import type { TaskEngine } from '../engine/task-engine.js';
+import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { TaskEngine } from '../engine/tasks/task-engine.js';
 import type { Automations } from '../engine/automations.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 import { checkEnvironment } from '../engine/requests.js';
@@ -31,6 +32,7 @@ export interface ServerOptions {
   readonly forward?: (service: string, method: string, body: unknown) => Promise<unknown>;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
+  readonly executions: ExecutionEngine;
   readonly automations: Automations;
   readonly events: ResourceEvents;
   readonly environmentId: string;
@@ -67,7 +69,7 @@ function toApiError(error: unknown, log: Logger): ApiError {
 }
 
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const { token, services, tasks, automations, log } = options;
+  const { token, services, tasks, executions, automations, log } = options;
   const respond = async (reply: FastifyReply, body: unknown): Promise<FastifyReply> => {
     await options.committed();
     return sendJson(reply, body);
@@ -83,9 +85,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     forceCloseConnections: true,
   });
   const logsTokens = new LogsTokens();
-  const handlers = automationHandlers(services, tasks, automations, options.environmentId);
+  const handlers = automationHandlers(services, tasks, executions, automations, options.environmentId);
   const findLog = (logId: string): LogSource | undefined =>
-    LOG_ID.test(logId) ? (services.logSource(logId) ?? tasks.logSource(logId)) : undefined;
+    LOG_ID.test(logId) ? (services.logSource(logId) ?? executions.logSource(logId)) : undefined;
 
   // Bodies are parsed by us so that malformed JSON becomes a Connect error, whatever the type.
   app.removeAllContentTypeParsers();

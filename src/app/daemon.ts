@@ -6,23 +6,27 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
-import { daemonBaseEnv } from '../engine/command-env.js';
-import { ServiceEngine } from '../engine/service-engine.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { StateLayout } from '../domain/state-layout.js';
+import { ExecutionEngine } from '../engine/executions/execution-engine.js';
+import { ServiceEngine } from '../engine/services/service-engine.js';
+import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../engine/services/ready-probing.js';
 import {
   DEFAULT_MAX_EXECUTIONS,
   DEFAULT_STOP_TIMEOUT_MS,
   DEFAULT_TASK_STOP_TIMEOUT_MS,
+  type EngineParts,
   type EngineSettings,
 } from '../engine/settings.js';
-import { TaskEngine } from '../engine/task-engine.js';
+import { TaskEngine } from '../engine/tasks/task-engine.js';
 import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
 import type { TriggerName } from '../domain/schema.js';
 import { AutomationsWatcher } from './automations-watcher.js';
-import { findMarkedProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../runtime/proc.js';
 import { LogRotator } from '../runtime/log-rotation.js';
-import { DEFAULT_PROBE_TIMINGS, type ProbeTimings } from '../runtime/ready-probe.js';
 import { Store } from '../store/store.js';
+import { daemonBaseEnv } from './base-env.js';
+import { daemonRole } from './daemon-role.js';
 import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
 import { lockStateDir } from './instance-lock.js';
@@ -68,6 +72,8 @@ export interface DaemonOptions {
   readonly controlPlane?: ControlPlaneSettings;
   /** Runner mode: how long the final reports may take at shutdown. */
   readonly shutdownFlushMs?: number;
+  /** Every timing of the engine runs on this clock (tests of policy drive one by hand). */
+  readonly clock?: Clock;
 }
 
 export interface Daemon {
@@ -79,6 +85,7 @@ export interface Daemon {
   readonly runnerToken: string | undefined;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
+  readonly executions: ExecutionEngine;
   readonly automations: Automations;
   readonly watcher: AutomationsWatcher | undefined;
   readonly store: Store;
@@ -99,27 +106,6 @@ export function parseListen(listen: string): { host: string; port: number } {
     throw new Error(`Invalid --listen "${listen}": use HOST:PORT, such as 127.0.0.1:7777 (port 0 picks a free one)`);
   }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
-/**
- * No orphans after a crash: every process a previous daemon of this state directory started and
- * that was not re-adopted (for example spawned just before the crash, with no record stored yet)
- * carries that daemon's instance marker; it is killed. Instances whose adopted processes still
- * run are remembered for the next sweep.
- */
-function sweepOrphans(store: Store, instanceId: string, adopted: ReadonlySet<string>, log: Logger): void {
-  const previous = JSON.parse(store.readMeta('instance_ids') ?? '[]') as string[];
-  const keep = new Set<string>();
-  for (const orphan of findMarkedProcesses()) {
-    if (orphan.instance === null || !previous.includes(orphan.instance)) continue;
-    if (orphan.session !== null && adopted.has(orphan.session)) {
-      keep.add(orphan.instance);
-      continue;
-    }
-    log.warn({ pid: orphan.pid, session: orphan.session }, 'Killing an orphan of a previous daemon');
-    sendSignal(orphan.pid, 'SIGKILL');
-  }
-  store.writeMeta('instance_ids', JSON.stringify([instanceId, ...keep]));
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -156,40 +142,43 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const instanceId = randomUUID();
 
   let baseUrl = '';
+  const clock: Clock = options.clock ?? systemClock;
+  const logs = new LogRotator(options.maxLogBytes);
   const settings: EngineSettings = {
     workspace: resolve(options.workspace),
-    stateDir,
+    layout: new StateLayout(stateDir),
     stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
     taskStopTimeoutMs: options.taskStopTimeoutMs ?? DEFAULT_TASK_STOP_TIMEOUT_MS,
     maxExecutions: options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
-    logs: new LogRotator(options.maxLogBytes),
-    execute: options.serveOnly !== true,
-    baseEnv: { ...daemonBaseEnv(env), GITPOD_ENVIRONMENT_ID: environmentId, [INSTANCE_MARKER_VAR]: instanceId },
+    commandEnv: { GITPOD_ENVIRONMENT_ID: environmentId },
   };
-  const services = new ServiceEngine({
-    settings,
-    store,
-    log: log.child({ component: 'engine' }),
-    environmentId,
-    logUrl: (logId) => `${baseUrl}/logs/${logId}`,
+  const engineLog = log.child({ component: 'engine' });
+  const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
+  const role = daemonRole(options.serveOnly === true ? 'serve-only' : 'executing', {
+    parts,
+    instanceId,
+    baseEnv: daemonBaseEnv(env),
+    logs,
   });
-
-  const tasks = new TaskEngine({
-    settings,
+  const services = new ServiceEngine({ store, log: engineLog, environmentId, keepers: role.services });
+  const tasks = new TaskEngine({ store, services, log: log.child({ component: 'tasks' }), environmentId });
+  const executions = new ExecutionEngine({
     store,
-    services,
-    log: log.child({ component: 'tasks' }),
+    tasks,
+    layout: settings.layout,
     environmentId,
-    logUrl: (logId) => `${baseUrl}/logs/${logId}`,
+    maxExecutions: settings.maxExecutions,
+    logUrl: parts.logUrl,
+    keepers: role.executions(services),
   });
 
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
-      : new ControlPlane(options.controlPlane, { store, services, tasks, environmentId, log: log.child({ component: 'control-plane' }) });
-  const automations = new Automations(services, tasks, store, log.child({ component: 'automations' }));
+      : new ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, log: log.child({ component: 'control-plane' }) });
+  const automations = new Automations(services, tasks, executions, store, log.child({ component: 'automations' }));
   const watcher =
     options.automationsFile === undefined
       ? undefined
@@ -200,13 +189,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
     controlPlane: controlPlane?.health() ?? null,
   });
-  const events = new ResourceEvents(services, tasks);
+  const events = new ResourceEvents(services, tasks, executions);
   const server = buildServer({
     token,
     ...(runnerToken !== undefined ? { runnerToken } : {}),
     ...(controlPlane !== undefined ? { forward: (service: string, method: string, body: unknown) => controlPlane.forward(service, method, body) } : {}),
     services,
     tasks,
+    executions,
     automations,
     events,
     environmentId,
@@ -226,8 +216,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${urlHost}:${address.port}`;
   await services.load();
-  await tasks.load();
-  sweepOrphans(store, instanceId, services.adoptedSessions, log);
+  tasks.load();
+  await executions.load();
+  await role.recovered();
   await watcher?.start();
   if (controlPlane !== undefined) {
     controlPlane.start();
@@ -247,10 +238,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.info('Daemon stopping: stopping every task execution and service');
       await watcher?.close();
       await controlPlane?.stopFollowing();
-      await Promise.all([tasks.shutdown(), services.shutdown()]);
+      await Promise.all([executions.shutdown(), services.shutdown()]);
       await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
       await server.close();
-      settings.logs.close();
+      logs.close();
       removeDaemonInfo(stateDir);
       store.close();
       unlock();
@@ -258,5 +249,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, runnerToken, services, tasks, automations, watcher, store, controlPlane, stop };
+  return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, stop };
 }

@@ -5,7 +5,7 @@
  */
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readProcStat } from '../runtime/proc.js';
+import { readProcStat } from '../runtime/machine/proc.js';
 
 export class DaemonRunningError extends Error {}
 

@@ -3,9 +3,17 @@
  * `transitionExecution(plan, state, event) → {state, effects}`. Groups run in order, the steps
  * of a group together; a failed step lets the rest of its group finish and then fails the
  * execution (later groups never start, so their steps never appear); a stop ends every running
- * step and the execution is STOPPED.
+ * step and the execution is STOPPED. An execution loaded after a daemon restart, and a serve-only
+ * daemon's reported one, are `recorded`: their status is as stored or reported, not run here.
+ * `domain/execution-status.ts` projects a state onto the wire.
  */
-import type { TaskExecutionPhase } from './schema.js';
+import type { TaskExecution, TaskExecutionPhase } from './schema.js';
+
+/** An execution's wire status without its version (the writer stamps it). */
+export type ExecutionWireStatus = Omit<TaskExecution['status'], 'statusVersion'>;
+
+/** Why a recovered execution that was still running ends FAILED. */
+export const DAEMON_STOPPED_MESSAGE = 'The tend daemon stopped while this execution was running; its steps were stopped';
 
 export type StepPhase = 'running' | 'succeeded' | 'failed' | 'stopped';
 
@@ -28,7 +36,8 @@ export type ExecutionState =
   | { readonly phase: 'stopping'; readonly steps: readonly StepState[] }
   | { readonly phase: 'succeeded'; readonly steps: readonly StepState[] }
   | { readonly phase: 'failed'; readonly steps: readonly StepState[]; readonly failureMessage: string }
-  | { readonly phase: 'stopped'; readonly steps: readonly StepState[] };
+  | { readonly phase: 'stopped'; readonly steps: readonly StepState[] }
+  | { readonly phase: 'recorded'; readonly status: ExecutionWireStatus };
 
 export type ExecutionEvent =
   | { readonly type: 'Began' }
@@ -40,7 +49,11 @@ export type ExecutionEvent =
       readonly output: Readonly<Record<string, string>>;
     }
   | { readonly type: 'StepOutput'; readonly stepId: string; readonly output: Readonly<Record<string, string>> }
-  | { readonly type: 'StopRequested' };
+  | { readonly type: 'StopRequested' }
+  /** A daemon started and found this execution's stored status (its step processes already stopped). */
+  | { readonly type: 'Recovered'; readonly status: ExecutionWireStatus }
+  /** Serve-only: the status its runner reported. */
+  | { readonly type: 'Reported'; readonly status: ExecutionWireStatus };
 
 export type ExecutionEffect =
   | { readonly type: 'startSteps'; readonly stepIds: readonly string[] }
@@ -86,12 +99,18 @@ export function transitionExecution(plan: PlanShape, state: ExecutionState, even
         case 'StepEnded':
         case 'StepOutput':
           return stay(state);
+        case 'Recovered':
+          return stay({ phase: 'recorded', status: recoveredStatus(event.status) });
+        case 'Reported':
+          return stay({ phase: 'recorded', status: event.status });
       }
       return assertNever(event);
 
     case 'running':
       switch (event.type) {
         case 'Began':
+        case 'Recovered':
+        case 'Reported':
           return stay(state);
         case 'StepOutput':
           if (!isRunning(state.steps, event.stepId)) return stay(state);
@@ -120,6 +139,8 @@ export function transitionExecution(plan: PlanShape, state: ExecutionState, even
       switch (event.type) {
         case 'Began':
         case 'StopRequested':
+        case 'Recovered':
+        case 'Reported':
           return stay(state);
         case 'StepOutput':
           if (!isRunning(state.steps, event.stepId)) return stay(state);
@@ -141,8 +162,39 @@ export function transitionExecution(plan: PlanShape, state: ExecutionState, even
     case 'failed':
     case 'stopped':
       return stay(state);
+
+    case 'recorded':
+      switch (event.type) {
+        // A runner's next report; a recorded execution that has finished never changes again.
+        case 'Reported':
+          return isFinishedPhase(state.status.phase) ? stay(state) : stay({ phase: 'recorded', status: event.status });
+        case 'Began':
+        case 'StepEnded':
+        case 'StepOutput':
+        case 'StopRequested':
+        case 'Recovered':
+          return stay(state);
+      }
+      return assertNever(event);
   }
   return assertNever(state);
+}
+
+/** A stored status after a restart: one that was still running ends FAILED, saying why. */
+function recoveredStatus(status: ExecutionWireStatus): ExecutionWireStatus {
+  if (status.phase !== 'TASK_EXECUTION_PHASE_PENDING' && status.phase !== 'TASK_EXECUTION_PHASE_RUNNING') return status;
+  return {
+    ...status,
+    phase: 'TASK_EXECUTION_PHASE_FAILED',
+    failureMessage: DAEMON_STOPPED_MESSAGE,
+    steps: status.steps.map((step) =>
+      step.phase === 'TASK_EXECUTION_PHASE_RUNNING' ? { ...step, phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: DAEMON_STOPPED_MESSAGE } : step,
+    ),
+  };
+}
+
+export function isFinishedPhase(phase: TaskExecutionPhase): boolean {
+  return phase === 'TASK_EXECUTION_PHASE_SUCCEEDED' || phase === 'TASK_EXECUTION_PHASE_FAILED' || phase === 'TASK_EXECUTION_PHASE_STOPPED';
 }
 
 function assertNever(value: never): never {
@@ -150,30 +202,9 @@ function assertNever(value: never): never {
 }
 
 export function isFinished(state: ExecutionState): boolean {
+  if (state.phase === 'recorded') return isFinishedPhase(state.status.phase);
   return state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'stopped';
 }
 
-export function executionWirePhase(state: ExecutionState): TaskExecutionPhase {
-  switch (state.phase) {
-    case 'pending':
-      return 'TASK_EXECUTION_PHASE_PENDING';
-    // Still running on the wire: the steps are being stopped.
-    case 'stopping':
-      return 'TASK_EXECUTION_PHASE_RUNNING';
-    default:
-      return stepWirePhase(state.phase);
-  }
-}
-
-export function stepWirePhase(phase: StepPhase): TaskExecutionPhase {
-  switch (phase) {
-    case 'running':
-      return 'TASK_EXECUTION_PHASE_RUNNING';
-    case 'succeeded':
-      return 'TASK_EXECUTION_PHASE_SUCCEEDED';
-    case 'failed':
-      return 'TASK_EXECUTION_PHASE_FAILED';
-    case 'stopped':
-      return 'TASK_EXECUTION_PHASE_STOPPED';
-  }
-}
+/** The state a new execution begins in. */
+export const NEW_EXECUTION: ExecutionState = { phase: 'pending' };

@@ -12,8 +12,9 @@ import type { AutomationsFile, TriggerName } from '../domain/schema.js';
 import type { Store } from '../store/store.js';
 import { Firing } from './firing.js';
 import { faultPoint } from '../runtime/fault.js';
-import type { ServiceEngine } from './service-engine.js';
-import type { TaskEngine } from './task-engine.js';
+import type { ExecutionEngine } from './executions/execution-engine.js';
+import type { ServiceEngine } from './services/service-engine.js';
+import type { TaskEngine } from './tasks/task-engine.js';
 
 export interface ApplyResult {
   readonly updatedServiceIds: string[];
@@ -39,6 +40,7 @@ export class Automations {
   constructor(
     private readonly services: ServiceEngine,
     private readonly tasks: TaskEngine,
+    private readonly executions: ExecutionEngine,
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
@@ -190,7 +192,7 @@ export class Automations {
     for (const task of this.tasks.all()) {
       const matched = names.find((name) => hasTrigger(task.metadata.triggeredBy, [name]));
       if (matched === undefined) continue;
-      executionIds.push(this.tasks.start(task.id, matched, firing).id);
+      executionIds.push(this.executions.start(task.id, matched, firing).id);
     }
     this.log.info({ triggers: names, services: serviceIds.length, executions: executionIds.length }, 'Triggers fired');
     return { serviceIds, executionIds };

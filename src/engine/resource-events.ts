@@ -3,8 +3,9 @@
  * `{operation, resourceType, resourceId}`. UPDATE_STATUS is emitted only when a status changed.
  */
 import { EventEmitter } from 'node:events';
-import type { ServiceEngine } from './service-engine.js';
-import type { TaskEngine } from './task-engine.js';
+import type { ExecutionEngine } from './executions/execution-engine.js';
+import type { ServiceEngine } from './services/service-engine.js';
+import type { TaskEngine } from './tasks/task-engine.js';
 
 export type ResourceOperation =
   | 'RESOURCE_OPERATION_CREATE'
@@ -28,7 +29,7 @@ const OPERATION = {
 } as const satisfies Record<string, ResourceOperation>;
 
 export class ResourceEvents extends EventEmitter<{ event: [ResourceEvent] }> {
-  constructor(services: ServiceEngine, tasks: TaskEngine) {
+  constructor(services: ServiceEngine, tasks: TaskEngine, executions: ExecutionEngine) {
     super();
     // Every watcher is a listener; their number is bounded by connections, not by a constant.
     this.setMaxListeners(0);
@@ -38,7 +39,7 @@ export class ResourceEvents extends EventEmitter<{ event: [ResourceEvent] }> {
     tasks.on('task', (kind, task) =>
       this.emit('event', { operation: OPERATION[kind], resourceType: 'RESOURCE_TYPE_TASK', resourceId: task.id }),
     );
-    tasks.on('execution', (kind, execution) =>
+    executions.on('execution', (kind, execution) =>
       this.emit('event', { operation: OPERATION[kind], resourceType: 'RESOURCE_TYPE_TASK_EXECUTION', resourceId: execution.id }),
     );
   }

@@ -1,11 +1,18 @@
-import type { LogRotator } from '../runtime/log-rotation.js';
-import type { ProbeTimings } from '../runtime/ready-probe.js';
+/**
+ * What the engine is made of: its settings (every timing in milliseconds, so tests can use tens
+ * of milliseconds), and the parts it works through (the runtime, the clock, the store).
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import type { StateLayout } from '../domain/state-layout.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import type { ProbeTimings } from './services/ready-probing.js';
 
-/** Every timing is a setting in milliseconds so tests can use tens of milliseconds. */
 export interface EngineSettings {
   /** Where commands run (their working directory). */
   readonly workspace: string;
-  readonly stateDir: string;
+  readonly layout: StateLayout;
   /** Grace between SIGTERM (or the stop command) and SIGKILL. */
   readonly stopTimeoutMs: number;
   readonly probe: ProbeTimings;
@@ -15,15 +22,19 @@ export interface EngineSettings {
   readonly maxExecutions: number;
   /** How long a service may stay STARTING; 0: no limit. */
   readonly readinessTimeoutMs: number;
-  /** Keeps the log files of running commands under their size cap. */
-  readonly logs: LogRotator;
-  /**
-   * False for a serve-only daemon (the control plane of runners): it keeps specs and serves the
-   * API, runs nothing, and takes every status from the reports of its runner.
-   */
-  readonly execute: boolean;
-  /** The environment every command inherits, before the spec's own variables. */
-  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Variables tend gives every command before the spec's own (GITPOD_ENVIRONMENT_ID). */
+  readonly commandEnv: Readonly<Record<string, string>>;
+}
+
+/** The parts a service controller or an execution runner works through. */
+export interface EngineParts {
+  readonly settings: EngineSettings;
+  readonly runtime: Runtime;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly log: Logger;
+  /** Where a log is served: `<daemon url>/logs/<log id>`. */
+  readonly logUrl: (logId: string) => string;
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 120_000;

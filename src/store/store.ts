@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ProcessIdentity } from '../domain/service-lifecycle.js';
+import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
 import type {
   Service,
   ServiceMetadata,
@@ -67,22 +67,33 @@ export interface OutboxEntry {
   readonly body: string;
 }
 
-/** The process record of a service's current session, kept so a restarted daemon can find it. */
-export interface ServiceProcessRecord {
-  readonly session: string;
-  readonly identity: ProcessIdentity;
-  readonly logPath: string;
-  /** Set when the session runs in a Docker container. */
-  readonly container?: string;
-}
-
 export interface StoredService {
   readonly service: Service;
-  readonly process: ServiceProcessRecord | null;
+  /** Its last run, so a restarted daemon can find it (and its log and outputs). */
+  readonly run: ServiceRunRecord | null;
 }
 
 /** The running processes of an execution's steps, by step id. */
-export type StepProcessRecords = Record<string, ServiceProcessRecord>;
+export type StepProcessRecords = Record<string, SessionRecord>;
+
+/**
+ * A record as an earlier tend wrote it (`{session, identity, logPath, container?}`, the session
+ * string being its marker) or as this one does.
+ */
+function parseRunRecord(text: string | null): ServiceRunRecord | null {
+  if (text === null) return null;
+  const parsed = JSON.parse(text) as Partial<ServiceRunRecord> & { session?: unknown; identity?: SessionRecord['identity'] };
+  if (typeof parsed.runId === 'string') return { runId: parsed.runId, session: (parsed.session as SessionRecord | null) ?? null };
+  const legacy = parsed as unknown as { session: string; identity: SessionRecord['identity']; logPath: string; container?: string };
+  return { runId: legacy.session, session: { runId: legacy.session, identity: legacy.identity, logPath: legacy.logPath, ...(legacy.container !== undefined ? { container: legacy.container } : {}) } };
+}
+
+function parseStepRecords(text: string): StepProcessRecords {
+  const parsed = JSON.parse(text) as Record<string, SessionRecord & { session?: string }>;
+  return Object.fromEntries(
+    Object.entries(parsed).map(([step, record]) => [step, { ...record, runId: record.runId ?? record.session ?? '' }]),
+  );
+}
 
 export interface StoredExecution {
   readonly execution: TaskExecution;
@@ -254,7 +265,7 @@ export class Store {
         spec: JSON.parse(row.spec) as ServiceSpec,
         status: JSON.parse(row.status) as ServiceStatus,
       },
-      process: row.process === null ? null : (JSON.parse(row.process) as ServiceProcessRecord),
+      run: parseRunRecord(row.process),
     }));
   }
 
@@ -298,7 +309,7 @@ export class Store {
     });
   }
 
-  updateServiceDocument(service: Service): void {
+  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>): void {
     this.write(() => {
       this.statements.updateServiceDoc.run(
         service.metadata.reference ?? '',
@@ -309,9 +320,9 @@ export class Store {
     });
   }
 
-  updateServiceStatus(id: string, status: ServiceStatus, process: ServiceProcessRecord | null): void {
+  updateServiceStatus(id: string, status: ServiceStatus, run: ServiceRunRecord | null): void {
     this.write(() => {
-      this.statements.updateServiceStatus.run(JSON.stringify(status), process === null ? null : JSON.stringify(process), id);
+      this.statements.updateServiceStatus.run(JSON.stringify(status), run === null ? null : JSON.stringify(run), id);
     });
   }
 
@@ -367,7 +378,7 @@ export class Store {
           status: JSON.parse(row.status) as TaskExecution['status'],
         },
         taskReference: tendTaskReference ?? '',
-        processes: JSON.parse(row.processes) as StepProcessRecords,
+        processes: parseStepRecords(row.processes),
       };
     });
   }

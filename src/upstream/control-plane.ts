@@ -2,10 +2,7 @@
  * Runner mode: follow a control plane's resources and report their status back to it. What
  * `tend daemon --control-plane URL` wires up next to the engines.
  */
-import type { Logger } from 'pino';
-import type { ServiceEngine } from '../engine/service-engine.js';
-import type { TaskEngine } from '../engine/task-engine.js';
-import type { Store } from '../store/store.js';
+import { Mirror, type MirrorEngines } from './mirror.js';
 import type { BackoffSettings } from './backoff.js';
 import { ApiError, CONNECT_CODES, type ConnectCode } from '../domain/errors.js';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
@@ -39,20 +36,20 @@ export class ControlPlane {
   private readonly follower: ControlPlaneFollower;
   private readonly reporter: StatusReporter;
   private readonly client: ConnectClient;
-  private readonly engines: { services: ServiceEngine; tasks: TaskEngine };
+  private readonly mirror: Mirror;
 
   constructor(
     private readonly settings: ControlPlaneSettings,
-    engines: { store: Store; services: ServiceEngine; tasks: TaskEngine; environmentId: string; log: Logger },
+    engines: MirrorEngines & { environmentId: string },
   ) {
     const client = new ConnectClient({ url: settings.url, token: settings.token, ...(settings.callTimeoutMs !== undefined ? { timeoutMs: settings.callTimeoutMs } : {}) });
     this.client = client;
-    this.engines = engines;
+    this.mirror = new Mirror(engines);
     const backoff = settings.backoff !== undefined ? { backoff: settings.backoff } : {};
     this.reporter = new StatusReporter({
       store: engines.store,
       services: engines.services,
-      tasks: engines.tasks,
+      executions: engines.executions,
       transport: settings.transport ?? new ConnectStatusTransport(client),
       log: engines.log,
       ...backoff,
@@ -62,6 +59,7 @@ export class ControlPlane {
       environmentId: engines.environmentId,
       services: engines.services,
       tasks: engines.tasks,
+      mirror: this.mirror,
       log: engines.log,
       ...backoff,
       ...(settings.resyncMs !== undefined ? { resyncMs: settings.resyncMs } : {}),
@@ -88,11 +86,11 @@ export class ControlPlane {
       const code = (CONNECT_CODES as readonly string[]).includes(error.code) ? (error.code as ConnectCode) : 'unavailable';
       throw new ApiError(code, `The control plane (${this.settings.url}) answered: ${error.detail}`);
     }
-    const { services, tasks } = this.engines;
+    const { mirror } = this;
     try {
-      if (isResource(answer.service)) services.mirror(answer.service as Service);
-      if (isResource(answer.task)) tasks.mirrorTask(answer.task as Task);
-      if (isResource(answer.taskExecution)) tasks.mirrorExecution(answer.taskExecution as TaskExecution);
+      if (isResource(answer.service)) mirror.service(answer.service as Service);
+      if (isResource(answer.task)) mirror.task(answer.task as Task);
+      if (isResource(answer.taskExecution)) mirror.execution(answer.taskExecution as TaskExecution);
     } catch {
       // the event stream brings it anyway
     }

@@ -1,14 +1,15 @@
 /**
  * Runner mode's input: the control plane's services, tasks and task executions of this
  * environment, listed and then followed through `EventService/WatchEvents`, each made true
- * here by the engines (`mirror*`). The stream is opened before listing, so nothing changed
+ * here through the mirror (`mirror.ts`). The stream is opened before listing, so nothing changed
  * during the list is missed; when it breaks, the daemon lists again (after back-off), so
  * whatever changed while it was away is picked up.
  */
 import type { Logger } from 'pino';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
-import type { ServiceEngine } from '../engine/service-engine.js';
-import type { TaskEngine } from '../engine/task-engine.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { TaskEngine } from '../engine/tasks/task-engine.js';
+import type { Mirror } from './mirror.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { StreamIdle, UpstreamError, type ConnectClient, type WatchEvent } from './connect-client.js';
 
@@ -20,6 +21,7 @@ export interface FollowerOptions {
   readonly environmentId: string;
   readonly services: ServiceEngine;
   readonly tasks: TaskEngine;
+  readonly mirror: Mirror;
   readonly log: Logger;
   readonly backoff?: BackoffSettings;
   /** A stream silent this long is ended and everything listed again. */
@@ -109,7 +111,7 @@ export class ControlPlaneFollower {
 
   /** Makes every local resource what the control plane lists; what it no longer has goes. */
   private async relist(): Promise<void> {
-    const { services, tasks, environmentId } = this.options;
+    const { services, tasks, mirror, environmentId } = this.options;
     const filter = { environmentIds: [environmentId] };
     const remoteServices = await this.listAll<Service>('ListServices', filter, 'services');
     const remoteTasks = await this.listAll<Task>('ListTasks', filter, 'tasks');
@@ -120,11 +122,11 @@ export class ControlPlaneFollower {
     this.lists += 1;
     const serviceIds = new Set(remoteServices.map((service) => service.id));
     const taskIds = new Set(remoteTasks.map((task) => task.id));
-    for (const service of remoteServices) this.apply('service', service.id, () => services.mirror(service));
-    for (const task of remoteTasks) this.apply('task', task.id, () => tasks.mirrorTask(task));
-    for (const task of tasks.all()) if (!taskIds.has(task.id)) this.apply('task', task.id, () => tasks.forgetTask(task.id));
-    for (const service of services.all()) if (!serviceIds.has(service.id)) this.apply('service', service.id, () => services.forget(service.id));
-    for (const execution of remoteExecutions) this.apply('execution', execution.id, () => tasks.mirrorExecution(execution));
+    for (const service of remoteServices) this.apply('service', service.id, () => mirror.service(service));
+    for (const task of remoteTasks) this.apply('task', task.id, () => mirror.task(task));
+    for (const task of tasks.all()) if (!taskIds.has(task.id)) this.apply('task', task.id, () => mirror.forgetTask(task.id));
+    for (const service of services.all()) if (!serviceIds.has(service.id)) this.apply('service', service.id, () => mirror.forgetService(service.id));
+    for (const execution of remoteExecutions) this.apply('execution', execution.id, () => mirror.execution(execution));
   }
 
   /** A bad resource from the control plane is logged; it never stops the others. */
@@ -208,7 +210,7 @@ export class ControlPlaneFollower {
   }
 
   private async handleBatch(batch: readonly WatchEvent[]): Promise<void> {
-    const { services, tasks } = this.options;
+    const { mirror } = this.options;
     // The last event of each resource; status changes upstream are this runner's own reports.
     const latest = new Map<string, WatchEvent>();
     for (const event of batch) {
@@ -221,19 +223,19 @@ export class ControlPlaneFollower {
       const remoteServices = await this.fetch<Service>('ListServices', 'serviceIds', 'services', toFetch(serviceEvents));
       for (const { resourceId: id } of serviceEvents) {
         const remote = remoteServices.get(id);
-        this.apply('service', id, () => (remote === undefined ? services.forget(id) : services.mirror(remote)));
+        this.apply('service', id, () => (remote === undefined ? mirror.forgetService(id) : mirror.service(remote)));
       }
       const taskEvents = ofType('RESOURCE_TYPE_TASK');
       const remoteTasks = await this.fetch<Task>('ListTasks', 'taskIds', 'tasks', toFetch(taskEvents));
       for (const { resourceId: id } of taskEvents) {
         const remote = remoteTasks.get(id);
-        this.apply('task', id, () => (remote === undefined ? tasks.forgetTask(id) : tasks.mirrorTask(remote)));
+        this.apply('task', id, () => (remote === undefined ? mirror.forgetTask(id) : mirror.task(remote)));
       }
       // A deleted execution is history pruned upstream; the local history keeps its own.
       const executionIds = toFetch(ofType('RESOURCE_TYPE_TASK_EXECUTION'));
       const executions = await Promise.all(executionIds.map((id) => this.getExecution(id)));
       for (const execution of executions) {
-        if (execution !== undefined) this.apply('execution', execution.id, () => tasks.mirrorExecution(execution));
+        if (execution !== undefined) this.apply('execution', execution.id, () => mirror.execution(execution));
       }
     } catch (error) {
       // Unreachable or 5xx: break the stream, list again. A refusal is logged.

@@ -13,8 +13,8 @@
  */
 import type { Logger } from 'pino';
 import type { ServiceStatus, TaskExecution } from '../domain/schema.js';
-import type { ServiceEngine } from '../engine/service-engine.js';
-import type { TaskEngine } from '../engine/task-engine.js';
+import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { OutboxEntry, Store } from '../store/store.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { UpstreamError, type ConnectClient } from './connect-client.js';
@@ -57,7 +57,7 @@ export class ConnectStatusTransport implements StatusTransport {
 export interface ReporterOptions {
   readonly store: Store;
   readonly services: ServiceEngine;
-  readonly tasks: TaskEngine;
+  readonly executions: ExecutionEngine;
   readonly transport: StatusTransport;
   readonly log: Logger;
   readonly backoff?: BackoffSettings;
@@ -97,7 +97,7 @@ export class StatusReporter {
         this.kick();
       }
     });
-    options.tasks.on('execution', (kind, execution) => {
+    options.executions.on('execution', (kind, execution) => {
       if (kind === 'status') {
         options.store.enqueueReport('execution', execution.id, execution.status.statusVersion, execution.status);
         this.kick();

@@ -10,7 +10,7 @@ import { Gitpod } from '@gitpod/sdk';
 import pino from 'pino';
 import { onTestFinished } from 'vitest';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/app/daemon.js';
-import { findProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../../src/runtime/proc.js';
+import { findProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../../src/runtime/machine/proc.js';
 import { tempDir } from './temp.js';
 import { waitFor } from './wait.js';
 

@@ -54,3 +54,13 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * The id tend made for a service's current run: its log's name (the last part of `logUrl`) and
+ * the TEND_SESSION_ID marker of its processes.
+ */
+export function runIdOf(service: { status?: { logUrl?: string } | null }): string {
+  const url = service.status?.logUrl;
+  if (url === undefined) throw new Error('The service has no logUrl, hence no run');
+  return new URL(url).pathname.split('/').pop()!;
+}

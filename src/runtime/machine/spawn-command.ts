@@ -6,12 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExitInfo, ProcessIdentity } from '../domain/service-lifecycle.js';
+import type { ExitInfo, ProcessIdentity } from '../../domain/service-lifecycle.js';
+import { LaunchError } from '../runtime.js';
 import { bootId, readProcStat, SESSION_MARKER_VAR } from './proc.js';
 
 export interface CommandSpec {
   readonly command: string;
   readonly cwd: string;
+  /** The whole environment of the command. */
   readonly env: Readonly<Record<string, string>>;
   /** Appended to, never truncated: a stop command writes after the start command's output. */
   readonly logPath: string;
@@ -25,16 +27,15 @@ export interface SpawnedCommand {
   readonly child: ChildProcess;
 }
 
-export class SpawnError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SpawnError';
-  }
-}
-
+/** Throws LaunchError (with the reason) when the command cannot be started. */
 export function spawnCommand(spec: CommandSpec): SpawnedCommand {
-  mkdirSync(dirname(spec.logPath), { recursive: true });
-  const fd = openSync(spec.logPath, 'a');
+  let fd: number;
+  try {
+    mkdirSync(dirname(spec.logPath), { recursive: true });
+    fd = openSync(spec.logPath, 'a', 0o600);
+  } catch (error) {
+    throw new LaunchError(`Cannot open its log file: ${(error as Error).message}`, { cause: error });
+  }
   let child: ChildProcess;
   try {
     child = spawn('/bin/sh', ['-c', spec.command], {
@@ -44,7 +45,7 @@ export function spawnCommand(spec: CommandSpec): SpawnedCommand {
       stdio: ['ignore', fd, fd],
     });
   } catch (error) {
-    throw new SpawnError(`Cannot run "/bin/sh": ${(error as Error).message}`, { cause: error });
+    throw new LaunchError(`Cannot run "/bin/sh": ${(error as Error).message}`, { cause: error });
   } finally {
     closeSync(fd);
   }
@@ -52,7 +53,7 @@ export function spawnCommand(spec: CommandSpec): SpawnedCommand {
   if (pid === undefined) {
     // spawn reports ENOENT (missing cwd, missing shell) through an 'error' event; swallow it here.
     child.once('error', () => {});
-    throw new SpawnError(`Cannot run the command: working directory "${spec.cwd}" or /bin/sh is missing`);
+    throw new LaunchError(`Cannot run the command: working directory "${spec.cwd}" or /bin/sh is missing`);
   }
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));

@@ -1,8 +1,8 @@
 /**
- * Running a command in a Docker container through the Engine API (dockerode; DOCKER_HOST or the
- * default socket): `/bin/sh -c` in a container of the image, on the host network, with the
- * workspace mounted at the same path as its working directory, an init process so signals reach
- * the command, and labels that name the daemon instance, the resource and the session. The
+ * The Docker Engine API, as tend uses it (dockerode; DOCKER_HOST or the default socket): a
+ * container of the image running `/bin/sh -c` on the host network, with the workspace mounted at
+ * the same path as its working directory, an init process so signals reach the command, and
+ * labels that name the daemon instance, the state directory, the resource and the run. The
  * container's output is demultiplexed into the same log file a machine command writes.
  * Failures (image absent and not pullable, engine unreachable) are thrown as DockerError with the
  * engine's own words.
@@ -11,12 +11,15 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { ExitInfo } from '../domain/service-lifecycle.js';
+import type { ExitInfo } from '../../domain/service-lifecycle.js';
 
 export const LABEL_INSTANCE = 'dev.tend.instance';
 export const LABEL_STATE_DIR = 'dev.tend.state-dir';
 export const LABEL_RESOURCE = 'dev.tend.resource';
+/** The client's session string, for people; nothing is found by it. */
 export const LABEL_SESSION = 'dev.tend.session';
+/** The run id tend made: how a restarted daemon recognises its container. */
+export const LABEL_RUN = 'dev.tend.run';
 
 export class DockerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -93,7 +96,7 @@ async function ensureImage(engine: Docker, image: string): Promise<void> {
  */
 function appendToLog(container: Docker.Container, stream: NodeJS.ReadableStream, logPath: string): Promise<void> {
   mkdirSync(dirname(logPath), { recursive: true });
-  const file = createWriteStream(logPath, { flags: 'a' });
+  const file = createWriteStream(logPath, { flags: 'a', mode: 0o600 });
   const out = new PassThrough();
   out.pipe(file);
   container.modem.demuxStream(stream, out, out);
@@ -178,13 +181,18 @@ export async function adoptContainer(id: string, logPath: string, sinceSeconds: 
   return { exited: awaitEnd(container, appendToLog(container, output, logPath)) };
 }
 
-/** Runs a command inside a running container; resolves with its exit code and output. */
-export async function execInContainer(
-  id: string,
-  command: string,
-  env: Readonly<Record<string, string>>,
-  options: { timeoutMs: number; logPath?: string },
-): Promise<{ code: number | null; output: string }> {
+/** A command running inside a container (`docker exec`). */
+export interface ContainerExec {
+  /** Resolves once the command ended; its exit code is unknown (null) when it was cancelled. */
+  readonly exited: Promise<ExitInfo>;
+  /** What it printed so far (stdout and stderr). */
+  output(): string;
+  /** Stops waiting for it: its stream is closed and `exited` resolves with an unknown code. */
+  cancel(): void;
+}
+
+/** Starts a command inside a running container; its output also goes to `logPath` when given. */
+export async function startExec(id: string, command: string, env: Readonly<Record<string, string>>, logPath?: string): Promise<ContainerExec> {
   const container = (await docker()).getContainer(id);
   const exec = await container.exec({
     Cmd: ['/bin/sh', '-c', command],
@@ -196,23 +204,44 @@ export async function execInContainer(
   const chunks: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const file = options.logPath !== undefined ? createWriteStream(options.logPath, { flags: 'a' }) : undefined;
+  const file = logPath !== undefined ? createWriteStream(logPath, { flags: 'a', mode: 0o600 }) : undefined;
   if (file !== undefined) sink.pipe(file);
   container.modem.demuxStream(stream, sink, sink);
-  const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()));
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    ended.then(() => false),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.timeoutMs))),
-  ]);
-  clearTimeout(timer);
-  sink.end();
-  if (timedOut) {
-    stream.destroy();
-    return { code: null, output: Buffer.concat(chunks).toString('utf8') };
+  let cancelled = false;
+  let settled = false;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      sink.end();
+      if (cancelled) return resolve({ code: null, signal: null });
+      exec.inspect().then(
+        (inspected) => resolve({ code: inspected.ExitCode ?? null, signal: null }),
+        () => resolve({ code: null, signal: null }),
+      );
+    };
+    stream.once('end', settle);
+    stream.once('close', settle);
+  });
+  return {
+    exited,
+    output: () => Buffer.concat(chunks).toString('utf8'),
+    cancel: () => {
+      cancelled = true;
+      stream.destroy();
+    },
+  };
+}
+
+/** What the engine says of one container, or null when it has none of this id. */
+export async function inspectContainer(id: string): Promise<{ running: boolean; labels: Record<string, string> } | null> {
+  try {
+    const info = await (await docker()).getContainer(id).inspect();
+    return { running: info.State.Running === true, labels: info.Config.Labels ?? {} };
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return null;
+    throw new DockerError(`Docker engine: ${engineWords(error)}`, { cause: error });
   }
-  const inspected = await exec.inspect();
-  return { code: inspected.ExitCode ?? null, output: Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Sends a signal to the container's init (which forwards it to the command); ignores a gone one. */

@@ -1,11 +1,12 @@
 /**
- * Ending a session's processes: signal its process groups and its escaped descendants, wait until
- * none is alive (zombies count as dead), escalate to SIGKILL after a timeout.
+ * Ending a session's processes on this machine: signal its process group and its escaped
+ * descendants, wait until none is alive (zombies count as dead), SIGKILL what is left. These are
+ * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
 import { findSessionProcessesShared, isAlive, sendSignal, type ProcessRef } from './proc.js';
 
 export interface SessionTarget {
-  /** Process groups of the session (the start command's, and the stop command's if any). */
+  /** The process group of the session's command. */
   readonly pgids: readonly number[];
   readonly marker: string;
   /** Start time of the session's first process (/proc stat field 22); descendants are younger. */
@@ -26,13 +27,14 @@ function signalAll(members: readonly ProcessRef[], signal: NodeJS.Signals): void
 
 /**
  * Waits until no process of the session is alive, signalling newcomers found on the final scan
- * (a process forked just before the first signal). Returns false if the deadline passed first.
+ * (a process forked just before the first signal). Returns false if it gave up first (the
+ * deadline passed or `stop` says so).
  */
 async function waitGone(
   target: SessionTarget,
   initial: readonly ProcessRef[],
   signal: NodeJS.Signals,
-  deadline: number,
+  giveUp: () => boolean,
 ): Promise<boolean> {
   let tracked = initial.filter(isAlive);
   let pause = POLL_FIRST_MS;
@@ -44,8 +46,8 @@ async function waitGone(
       signalAll(rest, signal);
       tracked = rest;
     }
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(pause, Math.max(1, deadline - Date.now())));
+    if (giveUp()) return false;
+    await delay(pause);
     pause = Math.min(pause * 2, POLL_MAX_MS);
     tracked = tracked.filter(isAlive);
   }
@@ -55,22 +57,31 @@ async function waitGone(
 export async function killSession(target: SessionTarget): Promise<void> {
   const members = await findSessionProcessesShared(target);
   signalAll(members, 'SIGKILL');
-  await waitGone(target, members, 'SIGKILL', Date.now() + KILL_WAIT_CAP_MS);
+  const deadline = Date.now() + KILL_WAIT_CAP_MS;
+  await waitGone(target, members, 'SIGKILL', () => Date.now() >= deadline);
 }
 
-/**
- * SIGTERM to every process of the session; whatever is still alive after `timeoutMs` gets
- * SIGKILL. Resolves with whether SIGKILL was needed.
- */
-export async function terminateSession(target: SessionTarget, timeoutMs: number): Promise<{ killed: boolean }> {
-  const members = await findSessionProcessesShared(target);
-  if (members.length === 0) return { killed: false };
-  signalAll(members, 'SIGTERM');
-  // A stopped (SIGSTOP) process would sit on SIGTERM until the timeout: let it see the signal.
-  signalAll(members, 'SIGCONT');
-  if (await waitGone(target, members, 'SIGTERM', Date.now() + timeoutMs)) return { killed: false };
-  await killSession(target);
-  return { killed: true };
+/** The processes of one session, as the stop rules handle them. */
+export class SessionProcesses {
+  private members: readonly ProcessRef[] = [];
+
+  constructor(readonly target: SessionTarget) {}
+
+  /** SIGTERM to every process of the session (and SIGCONT, so a stopped one sees it). */
+  async terminate(): Promise<void> {
+    this.members = await findSessionProcessesShared(this.target);
+    signalAll(this.members, 'SIGTERM');
+    signalAll(this.members, 'SIGCONT');
+  }
+
+  /** Resolves once none is alive; newcomers get SIGTERM too. Polling ends when `signal` aborts. */
+  async gone(signal: AbortSignal): Promise<void> {
+    await waitGone(this.target, this.members, 'SIGTERM', () => signal.aborted);
+  }
+
+  kill(): Promise<void> {
+    return killSession(this.target);
+  }
 }
 
 /** Resolves true when `ref` has exited (or become a zombie), false if `timeoutMs` passed first. */

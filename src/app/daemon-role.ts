@@ -1,0 +1,66 @@
+/**
+ * The daemon's role, chosen once here: a daemon that runs its services and tasks (standalone, or a
+ * runner of a control plane) gives the engines controllers and runners working through the
+ * runtime; a serve-only daemon (a control plane) gives them keepers of reported statuses. The
+ * engines, controllers and runners never ask which role they are in.
+ */
+import type { ServiceKeepers } from '../engine/services/service-keeper.js';
+import type { ExecutionKeepers } from '../engine/executions/execution-keeper.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { EngineParts } from '../engine/settings.js';
+import { ServiceControllers } from '../engine/services/service-controllers.js';
+import { ReportedServices } from '../engine/services/reported-service.js';
+import { ExecutionRunners } from '../engine/executions/execution-runners.js';
+import { ReportedExecutions } from '../engine/executions/reported-execution.js';
+import { Recovery } from '../engine/recovery.js';
+import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
+import type { LogRotator } from '../runtime/log-rotation.js';
+import { MachineRuntime } from '../runtime/machine/machine-runtime.js';
+import { RoutingRuntime } from '../runtime/routing-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export interface DaemonRole {
+  readonly services: ServiceKeepers;
+  executions(services: ServiceEngine): ExecutionKeepers;
+  /** Every stored resource is loaded: what previous daemons left and nobody adopted goes. */
+  recovered(): Promise<void>;
+}
+
+export interface RoleParts {
+  readonly parts: Omit<EngineParts, 'runtime'>;
+  readonly instanceId: string;
+  /** The environment of every command on the machine, before its own variables. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  readonly logs: LogRotator;
+  /** Replaces where commands run (tests of policy use a FakeRuntime). */
+  readonly runtime?: Runtime;
+}
+
+export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts): DaemonRole {
+  const { parts, instanceId } = options;
+  if (role === 'serve-only') {
+    return {
+      services: new ReportedServices(parts),
+      executions: () => new ReportedExecutions(parts.store, parts.settings.layout),
+      recovered: async () => {},
+    };
+  }
+  let docker: DockerRuntime | undefined;
+  const runtime =
+    options.runtime ??
+    new RoutingRuntime(
+      new MachineRuntime({ baseEnv: options.baseEnv, instanceId, clock: parts.clock, logs: options.logs, log: parts.log }),
+      () => (docker ??= new DockerRuntime({ stateDir: parts.settings.layout.root, instanceId, clock: parts.clock, log: parts.log })),
+    );
+  const engineParts: EngineParts = { ...parts, runtime };
+  const recovery = new Recovery(engineParts, instanceId);
+  const controllers = new ServiceControllers(engineParts, recovery);
+  return {
+    services: controllers,
+    executions: (services) => new ExecutionRunners(engineParts, services, recovery),
+    recovered: async () => {
+      await recovery.sweep();
+      controllers.watchOutputs();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The rules a service's or task's spec must follow, shared by the automations file's checks
+ * (`config/check-file.ts`, with positions) and the API's requests (`engine/services/service-requests.ts`,
+ * `engine/tasks/task-engine.ts`, with the request's field paths). One rule, one function; each
+ * surface words the problem for its own fields.
+ */
+import { parseDuration } from './duration.js';
+import { REFERENCE_PATTERN, type EnvironmentVariableItem, type RunsOn } from './schema.js';
+
+/** A command that is missing, not text, or only whitespace. */
+export function isBlankCommand(command: unknown): boolean {
+  return typeof command !== 'string' || command.trim() === '';
+}
+
+export function isValidReference(reference: unknown): reference is string {
+  return typeof reference === 'string' && REFERENCE_PATTERN.test(reference);
+}
+
+/** Why a readinessTimeout cannot be read, or null when it can (absent and "" mean: the default). */
+export function readinessTimeoutProblem(text: unknown): string | null {
+  if (text === undefined || text === '' || typeof text !== 'string') return null;
+  const parsed = parseDuration(text);
+  return parsed.ok ? null : parsed.message;
+}
+
+/** A readinessTimeout in milliseconds, or `fallback` when absent (checked by readinessTimeoutProblem). */
+export function readinessTimeoutMs(text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const parsed = parseDuration(text);
+  return parsed.ok ? parsed.ms : fallback;
+}
+
+/** `runsOn.docker` given without an image to run. */
+export function lacksDockerImage(runsOn: { docker?: { image?: unknown } | null } | RunsOn | undefined | null): boolean {
+  const docker = runsOn?.docker;
+  return docker !== undefined && docker !== null && isBlankCommand(docker.image);
+}
+
+/** What is missing from a `runsOn`, with the field below it, or null. */
+export function runsOnProblem(runsOn: RunsOn | undefined): { readonly field: string; readonly message: string } | null {
+  return lacksDockerImage(runsOn) ? { field: 'runsOn.docker.image', message: 'runs in Docker and needs an image' } : null;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface EnvProblem {
+  /** The field below the item, or null for the item itself. */
+  readonly field: 'name' | 'valueFrom.secretRef.id' | null;
+  readonly message: string;
+}
+
+/** What is wrong with one env item: a bad name, both value and valueFrom, a secretRef without id. */
+export function envItemProblem(item: EnvironmentVariableItem): EnvProblem | null {
+  const name = item.name ?? '';
+  if (!ENV_NAME.test(name)) return { field: 'name', message: `"${name}": use letters, digits and underscores, not starting with a digit` };
+  if (item.valueFrom !== undefined) {
+    if (item.value !== undefined && item.value !== '') return { field: null, message: 'give either "value" or "valueFrom", not both' };
+    if ((item.valueFrom.secretRef.id ?? '') === '') return { field: 'valueFrom.secretRef.id', message: 'name the secret to read' };
+  }
+  return null;
+}

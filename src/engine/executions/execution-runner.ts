@@ -1,0 +1,201 @@
+/**
+ * Runs one task execution on this daemon: feeds facts to the pure `transitionExecution` and
+ * carries out the effects it returns (start the steps of a group, stop running steps), one file
+ * per kind of step. It is the only writer of its execution once it exists; every status it writes
+ * is the projection of its state, with a fresh statusVersion.
+ */
+import type { Logger } from 'pino';
+import { failedPrecondition } from '../../domain/errors.js';
+import {
+  isFinished,
+  transitionExecution,
+  type ExecutionEffect,
+  type ExecutionEvent,
+  type ExecutionState,
+  type PlanShape,
+} from '../../domain/execution-lifecycle.js';
+import { executionStatus } from '../../domain/execution-status.js';
+import { maskSecrets } from '../../domain/mask.js';
+import type { TaskExecution, TaskExecutionStep } from '../../domain/schema.js';
+import type { SessionRecord } from '../../domain/session-record.js';
+import type { StepProcessRecords } from '../../store/store.js';
+import type { Firing } from '../firing.js';
+import type { ExecutionLogSource } from '../log-source.js';
+import type { ServiceEngine } from '../services/service-engine.js';
+import type { EngineParts } from '../settings.js';
+import { executionLogSource, type StepTimes } from './execution-log.js';
+import type { ExecutionKeeper, ExecutionKeeperContext } from './execution-keeper.js';
+import { startServiceStep } from './service-step.js';
+import { startClaimedStep } from './shared-step.js';
+import type { StepEvents, StepHandle, StepOutcome } from './step.js';
+import { startTaskStep } from './task-step.js';
+
+export class ExecutionRunner implements ExecutionKeeper {
+  execution: TaskExecution;
+  private state: ExecutionState;
+  private readonly plan: PlanShape;
+  private readonly steps: Map<string, { step: TaskExecutionStep; index: number }>;
+  private readonly live = new Map<string, StepHandle>();
+  private readonly records: Record<string, SessionRecord> = {};
+  private readonly times = new Map<string, StepTimes>();
+  private readonly secrets = new Set<string>();
+  private readonly finishWaiters: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(
+    private readonly parts: EngineParts,
+    private readonly services: ServiceEngine,
+    private readonly context: ExecutionKeeperContext,
+    execution: TaskExecution,
+    readonly taskReference: string,
+    private readonly firing: Firing | undefined,
+    private inserted: boolean,
+    state: ExecutionState,
+  ) {
+    this.execution = execution;
+    this.state = state;
+    this.plan = execution.spec.plan.map((group) => group.steps.map((step) => step.id));
+    const flat = execution.spec.plan.flatMap((group) => group.steps);
+    this.steps = new Map(flat.map((step, index) => [step.id, { step, index }] as const));
+    this.log = parts.log.child({ execution: execution.id, task: taskReference });
+  }
+
+  get finished(): boolean {
+    return isFinished(this.state);
+  }
+
+  begin(): void {
+    this.save();
+    setImmediate(() => this.dispatch({ type: 'Began' }));
+  }
+
+  stop(): void {
+    if (this.finished || this.execution.spec.desiredPhase === 'TASK_EXECUTION_PHASE_STOPPED') return;
+    this.execution = { ...this.execution, spec: { ...this.execution.spec, desiredPhase: 'TASK_EXECUTION_PHASE_STOPPED' } };
+    this.save();
+    this.dispatch({ type: 'StopRequested' });
+  }
+
+  report(): void {
+    throw failedPrecondition(
+      'This daemon runs its task executions itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)',
+    );
+  }
+
+  shutdown(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.finishWaiters.push(resolve));
+    this.stop();
+    return done;
+  }
+
+  /** After a daemon restart (its step processes already stopped): what its stored status becomes. */
+  recover(): void {
+    const { statusVersion: _version, ...status } = this.execution.status;
+    this.dispatch({ type: 'Recovered', status });
+  }
+
+  logSource(): ExecutionLogSource {
+    return executionLogSource(this.parts.settings.layout, {
+      execution: () => this.execution,
+      finished: () => this.finished,
+      live: (stepId) => this.live.has(stepId),
+      times: this.times,
+      secrets: () => [...this.secrets],
+    });
+  }
+
+  private dispatch(event: ExecutionEvent): void {
+    const before = this.state;
+    const { state, effects } = transitionExecution(this.plan, before, event);
+    this.state = state;
+    if (state.phase !== before.phase) this.log.info({ from: before.phase, to: state.phase }, 'Execution phase changed');
+    if (state !== before) this.writeStatus(before);
+    for (const effect of effects) this.carryOut(effect);
+    if (this.finished && !isFinished(before)) {
+      for (const resolve of this.finishWaiters.splice(0)) resolve();
+      this.context.finished();
+    }
+  }
+
+  private writeStatus(before: ExecutionState): void {
+    const now = new Date().toISOString();
+    const metadata = { ...this.execution.metadata };
+    if (before.phase === 'pending' && this.state.phase !== 'pending' && this.state.phase !== 'recorded') metadata.startedAt ??= now;
+    if (this.finished) metadata.completedAt ??= now;
+    const projected = executionStatus(this.state, this.parts.logUrl(this.execution.id));
+    const { statusVersion: _version, ...current } = this.execution.status;
+    // A recovered execution that had finished stays exactly as it was stored.
+    if (JSON.stringify(projected) === JSON.stringify(current) && JSON.stringify(metadata) === JSON.stringify(this.execution.metadata)) return;
+    const status = { ...projected, statusVersion: this.parts.store.nextVersion() };
+    this.execution = { ...this.execution, metadata, status };
+    this.save();
+    this.context.changed(this.execution);
+  }
+
+  private save(): void {
+    const processes: StepProcessRecords = Object.fromEntries(Object.entries(this.records).filter(([id]) => this.live.has(id)));
+    this.parts.store.saveExecution({ execution: this.execution, taskReference: this.taskReference, processes }, this.finished, !this.inserted);
+    this.inserted = true;
+  }
+
+  private carryOut(effect: ExecutionEffect): void {
+    switch (effect.type) {
+      case 'startSteps':
+        for (const id of effect.stepIds) this.startStep(id);
+        return;
+      case 'stopSteps':
+        for (const id of effect.stepIds) this.live.get(id)?.stop();
+        return;
+    }
+  }
+
+  private startStep(stepId: string): void {
+    this.times.set(stepId, { startedAt: Date.now() });
+    const found = this.steps.get(stepId);
+    const events = this.stepEvents(stepId);
+    if (found === undefined) return events.ended({ outcome: 'failed', failureMessage: `Step "${stepId}" is not in the plan`, output: {} });
+    const { step, index } = found;
+    // A placeholder until the step's start returns: a step may end (or be stopped) before that.
+    const slot: { handle?: StepHandle } = {};
+    const placeholder: StepHandle = { stop: () => slot.handle?.stop() };
+    this.live.set(stepId, placeholder);
+    const handle =
+      step.serviceId !== undefined
+        ? startServiceStep(this.services, step, step.serviceId, events)
+        : startClaimedStep(this.parts.settings, this.firing, this.execution.id, step, index, events, (claimed) =>
+            startTaskStep(this.parts, this.execution.id, step, index, claimed),
+          );
+    slot.handle = handle;
+    if (this.live.get(stepId) === placeholder) this.live.set(stepId, handle);
+  }
+
+  private stepEvents(stepId: string): StepEvents {
+    let ended = false;
+    return {
+      resolved: (secrets) => {
+        for (const value of secrets.values) this.secrets.add(value);
+      },
+      started: (record) => {
+        if (ended) return;
+        this.records[stepId] = record;
+        this.save();
+      },
+      ended: (outcome) => {
+        if (ended) return;
+        ended = true;
+        this.stepEnded(stepId, outcome);
+      },
+    };
+  }
+
+  private stepEnded(stepId: string, { outcome, failureMessage, output }: StepOutcome): void {
+    this.live.delete(stepId);
+    delete this.records[stepId];
+    const times = this.times.get(stepId);
+    if (times !== undefined) times.endedAt = Date.now();
+    const secrets = [...this.secrets];
+    const masked = Object.fromEntries(Object.entries(output).map(([key, value]) => [key, maskSecrets(value, secrets)]));
+    this.dispatch({ type: 'StepEnded', stepId, outcome, failureMessage: failureMessage === null ? null : maskSecrets(failureMessage, secrets), output: masked });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The keepers of a serve-only daemon (a control plane): it runs nothing, and a service's status
+ * is what its runner reports (its statusVersion too: a repeat of the recorded version is
+ * ignored, an older one refused). A deletion waits until the runner reports the service stopped.
+ */
+import { isNewerReport } from '../../domain/report-order.js';
+import type { ServiceStatus } from '../../domain/schema.js';
+import { NEW_SERVICE, transitionService, type ServiceEvent, type ServiceState } from '../../domain/service-lifecycle.js';
+import { isActivePhase, mergeServiceReport, serviceStatus, servicePhase } from '../../domain/service-status.js';
+import type { StoredService } from '../../store/store.js';
+import type { FileLogSource } from '../log-source.js';
+import type { EngineParts } from '../settings.js';
+import type { ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
+
+type Parts = Pick<EngineParts, 'store' | 'logUrl'>;
+
+const NO_VIEW = { logUrl: () => '', output: {}, mask: (text: string) => text };
+
+export class ReportedService implements ServiceKeeper {
+  private state: ServiceState;
+
+  constructor(
+    private readonly parts: Parts,
+    private readonly context: ServiceKeeperContext,
+    state: ServiceState,
+    private current: ServiceStatus,
+  ) {
+    this.state = state;
+  }
+
+  get status(): ServiceStatus {
+    return this.current;
+  }
+
+  get active(): boolean {
+    return isActivePhase(servicePhase(this.state));
+  }
+
+  get up(): boolean {
+    const phase = servicePhase(this.state);
+    return phase === 'SERVICE_PHASE_STARTING' || phase === 'SERVICE_PHASE_RUNNING';
+  }
+
+  /** The runner acts on the document; a deleted service goes once the runner reports it stopped. */
+  reconcile(): void {
+    if (!this.active) this.context.settled();
+  }
+
+  forceStop(): void {}
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  report(report: ServiceStatus): void {
+    const reference = this.context.document().metadata.reference;
+    if (!isNewerReport(`service "${reference}"`, report.statusVersion, this.current.statusVersion)) return;
+    this.parts.store.observeVersion(report.statusVersion);
+    const { statusVersion: _version, ...known } = this.current;
+    const { statusVersion: _reported, ...reported } = report;
+    this.write({ type: 'Reported', status: mergeServiceReport(known, reported) }, report.statusVersion!);
+    this.reconcile();
+  }
+
+  remove(): void {
+    this.write({ type: 'Removed' }, this.parts.store.nextVersion());
+  }
+
+  private write(event: ServiceEvent, version: string): void {
+    this.state = transitionService(this.state, event).state;
+    this.current = { ...serviceStatus(this.state, NO_VIEW), statusVersion: version };
+    this.parts.store.updateServiceStatus(this.context.id, this.current, null);
+    this.context.statusChanged(this.current);
+  }
+}
+
+export class ReportedServices implements ServiceKeepers {
+  constructor(private readonly parts: Parts) {}
+
+  create(context: ServiceKeeperContext): ServiceKeeper {
+    return new ReportedService(this.parts, context, NEW_SERVICE, {
+      ...serviceStatus(NEW_SERVICE, NO_VIEW),
+      statusVersion: this.parts.store.nextVersion(),
+    });
+  }
+
+  /** Nothing ran here: the stored status is the last one a runner reported. */
+  async restore(context: ServiceKeeperContext, stored: StoredService): Promise<ServiceKeeper> {
+    const { statusVersion: _version, ...status } = stored.service.status;
+    const state = transitionService(NEW_SERVICE, { type: 'Reported', status }).state;
+    return new ReportedService(this.parts, context, state, stored.service.status);
+  }
+
+  forget(): void {}
+
+  /** The logs stay on the runner. */
+  logSource(): FileLogSource | undefined {
+    return undefined;
+  }
+
+  close(): void {}
+}

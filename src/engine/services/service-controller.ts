@@ -1,0 +1,294 @@
+/**
+ * Drives one service toward its document's `spec.desiredPhase`, on a daemon that runs its
+ * services. Every observed fact becomes an event for the pure `transitionService`; this class
+ * carries out the effects it returns through the runtime (which decides where the command
+ * runs), and writes the status (the projection of the state, with a fresh statusVersion)
+ * whenever it changes. It writes only the status; the engine writes the document.
+ */
+import type { Logger } from 'pino';
+import { failedPrecondition } from '../../domain/errors.js';
+import type { ServiceStatus } from '../../domain/schema.js';
+import {
+  describeExit,
+  isActive,
+  transitionService,
+  type ExitInfo,
+  type ProcessIdentity,
+  type ServiceEffect,
+  type ServiceEvent,
+  type ServiceState,
+  type StoredRun,
+} from '../../domain/service-lifecycle.js';
+import { sameStatus, serviceStatus } from '../../domain/service-status.js';
+import { readinessTimeoutMs } from '../../domain/spec-rules.js';
+import { faultPoint } from '../../runtime/fault.js';
+import { readLogTail } from '../../runtime/log-tail.js';
+import type { Session } from '../../runtime/runtime.js';
+import { EnvError, SessionSecrets } from '../secrets.js';
+import type { EngineParts } from '../settings.js';
+import { ReadyProbing } from './ready-probing.js';
+import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
+import { newRunId, prepareRun, readRunOutput } from './service-run.js';
+
+/** What the controller knows of the run its state names: secrets to mask with, its outputs. */
+interface RunInfo {
+  readonly runId: string;
+  readonly secrets: SessionSecrets;
+  output: Record<string, string>;
+}
+
+export class ServiceController implements ServiceKeeper {
+  private state: ServiceState;
+  private current: ServiceStatus;
+  private run: RunInfo | null = null;
+  private session: Session | null = null;
+  /** A session that started after another one won the race (see killStray). */
+  private stray: Session | null = null;
+  private probing: ReadyProbing | null = null;
+  /** A session is being started: reconcile must not start another. */
+  private launching = false;
+  private forced = false;
+  private shuttingDown = false;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(
+    private readonly parts: EngineParts,
+    private readonly context: ServiceKeeperContext,
+    state: ServiceState,
+    status: ServiceStatus,
+  ) {
+    this.state = state;
+    this.current = status;
+    this.log = parts.log.child({ service: context.document().metadata.reference, serviceId: context.id });
+  }
+
+  get status(): ServiceStatus {
+    return this.current;
+  }
+
+  get active(): boolean {
+    return isActive(this.state);
+  }
+
+  get up(): boolean {
+    return this.state.phase === 'starting' || this.state.phase === 'running';
+  }
+
+  /** The run whose log and outputs this service writes now (or wrote last). */
+  get runId(): string | null {
+    return this.run?.runId ?? null;
+  }
+
+  get secrets(): SessionSecrets {
+    return this.run?.secrets ?? SessionSecrets.NONE;
+  }
+
+  forceStop(): void {
+    this.forced = true;
+  }
+
+  report(): void {
+    throw failedPrecondition(
+      'This daemon runs its services itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)',
+    );
+  }
+
+  remove(): void {
+    this.dispatch({ type: 'Removed' });
+  }
+
+  shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (!isActive(this.state)) return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.state.phase !== 'stopping') this.dispatch({ type: 'StopRequested', force: false });
+    return idle;
+  }
+
+  /**
+   * After a daemon restart: `adopted` is the recorded session, taken over by the runtime, or
+   * null (then `lostBecause` says why). An adopted session's exit is awaited and, if it was
+   * starting, it is probed again.
+   */
+  recover(stored: StoredRun, adopted: Session | null, lostBecause: string): void {
+    if (stored.runId !== null) {
+      const { secrets } = prepareRun(this.context.document(), stored.session ?? '', stored.runId, this.parts.settings, true);
+      this.run = { runId: stored.runId, secrets, output: {} };
+    }
+    if (adopted !== null) this.follow(adopted, this.context.document().spec.commands?.start ?? '');
+    this.dispatch({ type: 'Recovered', stored, adopted: adopted?.record.identity ?? null, lostBecause });
+  }
+
+  /** Compares what is wanted with what is, and acts on the difference. */
+  reconcile(): void {
+    const state = this.state;
+    if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.shuttingDown || this.launching) return;
+    if (!isActive(state) && this.context.settled()) return;
+    const { desiredPhase, session } = this.context.document().spec;
+    if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
+      if ((state.phase === 'stopped' || state.phase === 'failed') && session !== undefined && session !== state.session) this.launch(session);
+      return;
+    }
+    if ((desiredPhase === 'SERVICE_PHASE_STOPPED' || desiredPhase === 'SERVICE_PHASE_DELETED') && isActive(state)) {
+      if (state.phase !== 'stopping' || this.forced) this.dispatch({ type: 'StopRequested', force: this.forced });
+    }
+  }
+
+  /** Re-reads the run's GITPOD_OUTPUT file (on a change of it, and on every phase change). */
+  refreshOutput(): void {
+    const run = this.run;
+    const output = run === null ? undefined : readRunOutput(this.parts.settings.layout, run.runId, run.secrets);
+    if (run === null || output === undefined) return;
+    run.output = output;
+    this.writeStatus();
+  }
+
+  private launch(session: string): void {
+    const document = this.context.document();
+    const reference = document.metadata.reference ?? document.id;
+    const runId = newRunId();
+    let prepared;
+    try {
+      prepared = prepareRun(document, session, runId, this.parts.settings);
+    } catch (error) {
+      if (!(error instanceof EnvError)) throw error;
+      this.run = { runId, secrets: SessionSecrets.NONE, output: {} };
+      this.dispatch({ type: 'SpawnFailed', session, runId, message: `Cannot start service "${reference}": ${error.message}` });
+      return;
+    }
+    this.run = { runId, secrets: prepared.secrets, output: {} };
+    this.launching = true;
+    const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
+    this.parts.runtime.start(prepared.spec).then(
+      (started) => {
+        faultPoint('after-spawn');
+        this.launching = false;
+        this.log.info({ pid: started.record.identity.pid, session }, 'Service spawned');
+        this.stray = started;
+        if (this.follow(started, prepared.spec.command)) this.stray = null;
+        this.dispatch({ type: 'Spawned', session, runId, proc: started.record.identity, awaitsReady });
+      },
+      (error: unknown) => {
+        this.launching = false;
+        if ((error as Error).name !== 'LaunchError') this.log.error({ err: error }, 'Starting the service failed');
+        this.dispatch({ type: 'SpawnFailed', session, runId, message: `Cannot start service "${reference}": ${(error as Error).message}` });
+      },
+    );
+  }
+
+  /** Takes `session` as the service's (unless another one is alive) and awaits its exit. */
+  private follow(session: Session, command: string): boolean {
+    if (this.session !== null && isActive(this.state)) return false;
+    this.session = session;
+    const runId = session.record.runId;
+    void session.exited.then((exit) => this.exited(runId, exit, command));
+    return true;
+  }
+
+  private exited(runId: string, exit: ExitInfo, command: string): void {
+    const state = this.state;
+    if (!isActive(state) || state.runId !== runId) return;
+    this.log.info({ pid: state.proc.pid, exitCode: exit.code, signal: exit.signal }, 'Service exited');
+    const reference = this.context.document().metadata.reference ?? this.context.id;
+    const tail = this.session !== null ? readLogTail(this.session.record.logPath) : '';
+    this.dispatch({ type: 'ProcessExited', exit, failureMessage: describeExit(`Service "${reference}": start command "${command}"`, exit, tail) });
+  }
+
+  private dispatch(event: ServiceEvent): void {
+    const before = this.state;
+    const { state, effects } = transitionService(before, event);
+    this.state = state;
+    if (state.phase !== before.phase) this.log.info({ from: before.phase, to: state.phase, event: event.type }, 'Service phase changed');
+    this.refreshOutput();
+    this.writeStatus();
+    for (const effect of effects) this.carryOut(effect);
+    if (state !== before) this.reconcile();
+  }
+
+  /** Writes the projection of the state, with a new version, when it differs from the last one. */
+  private writeStatus(): void {
+    const run = this.run !== null && 'runId' in this.state && this.state.runId === this.run.runId ? this.run : null;
+    const next = serviceStatus(this.state, {
+      logUrl: this.parts.logUrl,
+      output: run?.output ?? {},
+      mask: (text) => run?.secrets.mask(text) ?? text,
+    });
+    if (sameStatus(next, this.current)) return;
+    const status: ServiceStatus = { ...next, statusVersion: this.parts.store.nextVersion() };
+    this.current = status;
+    const runId = 'runId' in this.state ? this.state.runId : null;
+    const record = runId === null ? null : { runId, session: isActive(this.state) ? (this.session?.record ?? null) : null };
+    this.parts.store.updateServiceStatus(this.context.id, status, record);
+    this.context.statusChanged(status);
+  }
+
+  /** Delivers an asynchronous result only if it still concerns the current run. */
+  private dispatchFor(runId: string, event: ServiceEvent): void {
+    if (isActive(this.state) && this.state.runId === runId) this.dispatch(event);
+  }
+
+  private carryOut(effect: ServiceEffect): void {
+    const state = this.state;
+    switch (effect.type) {
+      case 'startProbing':
+        if (isActive(state) && this.session !== null) this.startProbing(state.runId, this.session);
+        return;
+      case 'stopProbing':
+        this.probing?.cancel();
+        this.probing = null;
+        return;
+      case 'stopProcesses': {
+        if (!isActive(state) || this.session === null) return;
+        const runId = state.runId;
+        const stop = this.context.document().spec.commands?.stop ?? '';
+        const done = this.session.stop({
+          stopCommand: stop.trim() === '' || effect.force ? null : stop,
+          timeoutMs: this.parts.settings.stopTimeoutMs,
+          force: effect.force,
+        });
+        // After the signals went out (the scan is shared on the next tick), before the stop ends.
+        setTimeout(() => faultPoint('mid-stop'), 20);
+        done.then(
+          (failureMessage) => this.dispatchFor(runId, { type: 'StopFinished', failureMessage }),
+          (error: unknown) => {
+            this.log.error({ err: error }, 'Stopping the service failed');
+            this.dispatchFor(runId, { type: 'StopFinished', failureMessage: `Cannot stop: ${String(error)}` });
+          },
+        );
+        return;
+      }
+      case 'killLeftovers':
+        this.session?.killLeftovers().catch((error: unknown) => this.log.error({ err: error }, 'Killing leftover processes failed'));
+        return;
+      case 'killStray':
+        this.killStray(effect.proc);
+        return;
+    }
+  }
+
+  /** A session that lost the race to another: its processes are not the service's and go at once. */
+  private killStray(proc: ProcessIdentity): void {
+    const stray = this.stray;
+    this.stray = null;
+    if (stray === null || stray.record.identity.pid !== proc.pid) return;
+    stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
+  }
+
+  /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
+  private startProbing(runId: string, session: Session): void {
+    const { clock, settings } = this.parts;
+    const spec = this.context.document().spec;
+    const command = spec.commands?.ready ?? '';
+    this.probing = new ReadyProbing({
+      command,
+      run: () => session.probe(command),
+      timings: settings.probe,
+      clock,
+      readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, settings.readinessTimeoutMs),
+      onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
+      onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
+    });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The keepers of a daemon that runs its services: a `ServiceController` per service, restored
+ * through crash recovery after a restart, and the watch that routes each run's GITPOD_OUTPUT
+ * changes to its controller.
+ */
+import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { NEW_SERVICE } from '../../domain/service-lifecycle.js';
+import { serviceStatus } from '../../domain/service-status.js';
+import type { StoredService } from '../../store/store.js';
+import type { FileLogSource } from '../log-source.js';
+import type { Recovery } from '../recovery.js';
+import type { EngineParts } from '../settings.js';
+import { ServiceController } from './service-controller.js';
+import type { ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
+import { prepareRun } from './service-run.js';
+
+export class ServiceControllers implements ServiceKeepers {
+  private readonly controllers = new Set<ServiceController>();
+  private outputWatcher: FSWatcher | undefined;
+
+  constructor(
+    private readonly parts: EngineParts,
+    private readonly recovery: Recovery,
+  ) {}
+
+  create(context: ServiceKeeperContext): ServiceKeeper {
+    // The status of a new service: its initial state's projection, with a first version.
+    const status = { ...serviceStatus(NEW_SERVICE, { logUrl: this.parts.logUrl, output: {}, mask: (text) => text }), statusVersion: this.parts.store.nextVersion() };
+    const controller = new ServiceController(this.parts, context, NEW_SERVICE, status);
+    this.controllers.add(controller);
+    return controller;
+  }
+
+  async restore(context: ServiceKeeperContext, stored: StoredService): Promise<ServiceKeeper> {
+    const controller = new ServiceController(this.parts, context, NEW_SERVICE, stored.service.status);
+    this.controllers.add(controller);
+    const document = context.document();
+    // A secret that disappeared meanwhile only matters for the next start.
+    const recovered = await this.recovery.service(stored, (runId, session) => prepareRun(document, session, runId, this.parts.settings, true).spec);
+    controller.recover(recovered.stored, recovered.adopted, recovered.lostBecause);
+    return controller;
+  }
+
+  forget(keeper: ServiceKeeper): void {
+    this.controllers.delete(keeper as ServiceController);
+  }
+
+  private byRun(runId: string): ServiceController | undefined {
+    for (const controller of this.controllers) if (controller.runId === runId) return controller;
+    return undefined;
+  }
+
+  /** The log of a service's run: the current one or an earlier one still on disk. */
+  logSource(logId: string): FileLogSource | undefined {
+    const { layout } = this.parts.settings;
+    const runId = layout.runOfOutput(`${logId}.env`);
+    if (runId === undefined) return undefined;
+    const path = layout.runLog(runId);
+    if (!existsSync(path)) return undefined;
+    return {
+      kind: 'file',
+      path,
+      isLive: () => this.byRun(runId)?.active === true,
+      secrets: () => this.byRun(runId)?.secrets.values ?? [],
+    };
+  }
+
+  /** One inotify watch on the outputs directory routes each change to its run's service. */
+  watchOutputs(): void {
+    const { layout } = this.parts.settings;
+    mkdirSync(layout.outputs, { recursive: true, mode: 0o700 });
+    this.outputWatcher = watch(layout.outputs, (_event, filename) => {
+      const runId = filename === null ? undefined : layout.runOfOutput(filename.toString());
+      if (runId !== undefined) this.byRun(runId)?.refreshOutput();
+    });
+    this.outputWatcher.on('error', (error) => this.parts.log.warn({ err: error }, 'Watching service outputs failed'));
+  }
+
+  close(): void {
+    this.outputWatcher?.close();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Commands on this machine: each session is `/bin/sh -c` in its own process group (see
+ * spawn-command.ts), its processes marked with TEND_SESSION_ID=<run id> and
+ * TEND_INSTANCE_ID=<daemon instance>, so that escaped descendants and a dead daemon's orphans
+ * are found by their environment.
+ */
+import type { Clock } from '../../domain/clock.js';
+import type { ExitInfo } from '../../domain/service-lifecycle.js';
+import type { LogRotator } from '../log-rotation.js';
+import type { AdoptResult, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
+import { MachineSession } from './machine-session.js';
+import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, sendSignal } from './proc.js';
+import { spawnCommand } from './spawn-command.js';
+import { waitExit } from './terminate.js';
+
+/** How often the exit of a re-adopted process (not our child) is checked. */
+const ADOPTED_EXIT_POLL_MS = 100;
+const ADOPTED_EXIT_NOTE = 'it was re-adopted after a daemon restart, so its exit code is unknown';
+
+export interface MachineRuntimeOptions {
+  /** The environment every command inherits, before its own variables. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Marks every process this daemon starts (TEND_INSTANCE_ID). */
+  readonly instanceId: string;
+  readonly clock: Clock;
+  /** Keeps the log files of running commands under their size cap. */
+  readonly logs: LogRotator;
+  /** Told when a session's processes are gone and their orphans swept. */
+  readonly log?: { warn(data: object, message: string): void };
+}
+
+export class MachineRuntime implements Runtime {
+  constructor(private readonly options: MachineRuntimeOptions) {}
+
+  private environment(spec: SessionSpec): Record<string, string> {
+    return { ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId };
+  }
+
+  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec): Session {
+    const { logs, clock } = this.options;
+    logs.track(record.logPath);
+    void exited.then(() => logs.untrack(record.logPath));
+    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock);
+  }
+
+  async start(spec: SessionSpec): Promise<Session> {
+    const spawned = spawnCommand({
+      command: spec.command,
+      cwd: spec.workspace,
+      env: this.environment(spec),
+      logPath: spec.logPath,
+      marker: spec.runId,
+    });
+    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec);
+  }
+
+  /** Alive with exactly the recorded identity (same boot, pid and start time), or lost. */
+  async adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
+    if (record.identity.bootId !== bootId()) return { lost: 'the machine has restarted since' };
+    if (!isAlive(record.identity)) return { lost: 'its process is gone (or its pid now belongs to another process, which was left alone)' };
+    const exited = waitExit(record.identity, Number.MAX_SAFE_INTEGER, ADOPTED_EXIT_POLL_MS).then(
+      (): ExitInfo => ({ code: null, signal: null, note: ADOPTED_EXIT_NOTE }),
+    );
+    return { session: this.session(record, exited, spec) };
+  }
+
+  /**
+   * No orphans after a crash: every process a previous daemon of this state directory started
+   * and that was not re-adopted (for example spawned just before the crash, with no record stored
+   * yet) carries that daemon's instance marker; it is killed.
+   */
+  async sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult> {
+    const inUse = new Set<string>();
+    for (const orphan of findMarkedProcesses()) {
+      if (orphan.instance === null || !previousInstances.includes(orphan.instance)) continue;
+      if (orphan.session !== null && adoptedRuns.has(orphan.session)) {
+        inUse.add(orphan.instance);
+        continue;
+      }
+      this.options.log?.warn({ pid: orphan.pid, session: orphan.session }, 'Killing an orphan of a previous daemon');
+      sendSignal(orphan.pid, 'SIGKILL');
+    }
+    return { instancesInUse: [...inUse] };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The one place that decides where a command runs: `runsOn.docker` in a container, anything else
+ * on this machine. A recorded session goes back to the runtime that started it.
+ */
+import type { AdoptResult, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from './runtime.js';
+
+export class RoutingRuntime implements Runtime {
+  constructor(
+    private readonly machine: Runtime,
+    /** Made on first use: a daemon without containers never loads the Docker client. */
+    private readonly containers: () => Runtime,
+  ) {}
+
+  start(spec: SessionSpec): Promise<Session> {
+    return spec.runsOn?.docker !== undefined ? this.containers().start(spec) : this.machine.start(spec);
+  }
+
+  adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
+    return record.container !== undefined ? this.containers().adopt(record, spec) : this.machine.adopt(record, spec);
+  }
+
+  async sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult> {
+    const machine = await this.machine.sweep(previousInstances, adoptedRuns);
+    const containers = await this.containers().sweep(previousInstances, adoptedRuns);
+    return { instancesInUse: [...new Set([...machine.instancesInUse, ...containers.instancesInUse])] };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The runtime seam: where and how one command runs. The engine asks a Runtime to start a
+ * session, to adopt one a dead daemon left running, and to sweep what nobody adopted; it never
+ * asks where the command runs. `machine/` runs process groups on this machine, `docker/` runs
+ * containers; `routing-runtime.ts` picks one by the spec's `runsOn`. Tests of policy use a
+ * FakeRuntime with the same interface.
+ */
+import type { ExitInfo } from '../domain/service-lifecycle.js';
+import type { RunsOn } from '../domain/schema.js';
+import type { SessionRecord } from '../domain/session-record.js';
+
+export type { SessionRecord };
+
+export interface SessionSpec {
+  /** The id tend made for this run: the marker of its processes (and its container's label). */
+  readonly runId: string;
+  /** The service or execution the run belongs to (a container label). */
+  readonly resourceId: string;
+  /** The client's session string, for people reading labels; never used to find anything. */
+  readonly sessionLabel: string;
+  readonly command: string;
+  /** The command's own variables: the spec's env (secrets resolved), GITPOD_OUTPUT, ... */
+  readonly env: Readonly<Record<string, string>>;
+  readonly workspace: string;
+  /** Appended to, never truncated: a stop command writes after the start command's output. */
+  readonly logPath: string;
+  /** Where GITPOD_OUTPUT points (a container mounts its directory). */
+  readonly outputPath: string;
+  readonly runsOn: RunsOn | undefined;
+}
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** What the probe printed, at most a few KiB. */
+  readonly output: string;
+  /** The probe's exit code, when it has one. */
+  readonly code: number | null;
+}
+
+/** One run of a ready command; `kill` ends it (and what it started) at once. */
+export interface ProbeRun {
+  readonly result: Promise<ProbeResult>;
+  kill(): void;
+}
+
+export interface StopRules {
+  /** Run first when given; its exit decides the outcome. */
+  readonly stopCommand: string | null;
+  readonly timeoutMs: number;
+  /** Kill at once (DeleteService with force). */
+  readonly force: boolean;
+}
+
+export interface Session {
+  readonly record: SessionRecord;
+  /** Resolves once the command has exited (a zombie counts as exited). */
+  readonly exited: Promise<ExitInfo>;
+  /** Runs the ready command once, in the session's place, with the session's variables. */
+  probe(command: string): ProbeRun;
+  /** Applies the stop rules; resolves with the failure message of the stop, or null. */
+  stop(rules: StopRules): Promise<string | null>;
+  /** SIGKILL whatever is left of the session (after its command exited). */
+  killLeftovers(): Promise<void>;
+}
+
+/** Refused to start: the message says why, in words a person can act on. */
+export class LaunchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LaunchError';
+  }
+}
+
+export type AdoptResult = { readonly session: Session } | { readonly lost: string };
+
+export interface SweepResult {
+  /** Instance ids whose processes are still in use (adopted): the next sweep still knows them. */
+  readonly instancesInUse: readonly string[];
+}
+
+export interface Runtime {
+  /** Starts a session; rejects with LaunchError when it cannot. */
+  start(spec: SessionSpec): Promise<Session>;
+  /**
+   * Takes over a session a dead daemon started, if it still runs exactly as recorded; `spec` is
+   * what its ready and stop commands run with (as it was started).
+   */
+  adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult>;
+  /**
+   * After every adoption: ends what previous daemons of this state directory left running that
+   * nobody adopted (processes carrying one of `previousInstances`, containers of the state directory).
+   */
+  sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult>;
+}
