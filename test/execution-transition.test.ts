@@ -3,6 +3,7 @@ import {
   transitionExecution,
   type ExecutionEvent,
   type ExecutionState,
+  type ExecutionWireStatus,
   type PlanShape,
   type StepState,
 } from '../src/domain/execution-lifecycle.js';
@@ -136,5 +137,46 @@ describe('plans', () => {
     expect(findCycle('x', graph({ x: ['a'], a: ['b'], b: ['a'] }))).toEqual(['a', 'b', 'a']);
     expect(findCycle('a', graph({ a: ['b'], b: [] }))).toBeNull();
     expect(() => buildPlan('a', graph({ a: ['ghost'] }))).toThrow('"a" depends on "ghost", which does not exist');
+  });
+});
+
+describe('transitionExecution: recovery and reports', () => {
+  const running: ExecutionWireStatus = { phase: 'TASK_EXECUTION_PHASE_RUNNING', logUrl: 'u', steps: [{ id: 'a', phase: 'TASK_EXECUTION_PHASE_SUCCEEDED' }, { id: 'b', phase: 'TASK_EXECUTION_PHASE_RUNNING' }] };
+  const done: ExecutionWireStatus = { phase: 'TASK_EXECUTION_PHASE_SUCCEEDED', logUrl: 'u', steps: [] };
+  const recorded = { phase: 'recorded', status: { phase: 'TASK_EXECUTION_PHASE_RUNNING', steps: [] } } satisfies ExecutionState;
+
+  it('a stored execution that was running ends FAILED, its running steps too, saying why', () => {
+    const { state, effects } = transitionExecution(plan, states.pending, { type: 'Recovered', status: running });
+    expect(effects).toEqual([]);
+    expect(state).toEqual({
+      phase: 'recorded',
+      status: {
+        phase: 'TASK_EXECUTION_PHASE_FAILED',
+        logUrl: 'u',
+        failureMessage: 'The tend daemon stopped while this execution was running; its steps were stopped',
+        steps: [
+          { id: 'a', phase: 'TASK_EXECUTION_PHASE_SUCCEEDED' },
+          { id: 'b', phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: 'The tend daemon stopped while this execution was running; its steps were stopped' },
+        ],
+      },
+    });
+    expect(transitionExecution(plan, states.pending, { type: 'Recovered', status: done }).state).toEqual({ phase: 'recorded', status: done });
+  });
+
+  it('a report is taken while pending or recorded and not finished; every other state ignores reports and recoveries', () => {
+    expect(transitionExecution(plan, states.pending, { type: 'Reported', status: running }).state).toEqual({ phase: 'recorded', status: running });
+    expect(transitionExecution(plan, recorded, { type: 'Reported', status: done }).state).toEqual({ phase: 'recorded', status: done });
+    const finished = { phase: 'recorded', status: done } satisfies ExecutionState;
+    expect(transitionExecution(plan, finished, { type: 'Reported', status: running }).state).toBe(finished);
+    for (const state of [states.group0, states.stopping, states.succeeded, states.failed, states.stopped, recorded]) {
+      for (const event of [{ type: 'Recovered', status: done }, { type: 'Reported', status: done }] satisfies ExecutionEvent[]) {
+        if (state === recorded && event.type === 'Reported') continue;
+        const result = transitionExecution(plan, state, event);
+        expect(result.state).toBe(state);
+        expect(result.effects).toEqual([]);
+      }
+    }
+    // Nothing of the live path moves a recorded execution.
+    for (const event of Object.values(events)) expect(transitionExecution(plan, recorded, event).state).toBe(recorded);
   });
 });

@@ -5,6 +5,7 @@ import {
   type ProcessIdentity,
   type ServiceEvent,
   type ServiceState,
+  type StoredRun,
 } from '../src/domain/service-lifecycle.js';
 
 const proc: ProcessIdentity = { pid: 100, pgid: 100, startTime: '5', bootId: 'boot' };
@@ -164,5 +165,78 @@ describe('transitionService', () => {
     expect(describeExit('Command "x"', { code: 1, signal: null }, 'boom\n')).toBe('Command "x" exited with code 1; last output:\nboom');
     expect(describeExit('Command "x"', { code: null, signal: 'SIGKILL' }, '')).toBe('Command "x" was killed by signal SIGKILL');
     expect(describeExit('Command "x"', { code: null, signal: null }, '')).toBe('Command "x" exited with an unknown exit code');
+  });
+});
+
+/**
+ * The rest of the table: recovery after a restart, deletion and a serve-only daemon's reports
+ * are events of the same function, and the states they lead to (deleted, reported) take every
+ * event too.
+ */
+const moreStates = {
+  ...states,
+  deleted: { phase: 'deleted', session: 's0', runId: 'r0' },
+  reported: { phase: 'reported', status: { phase: 'SERVICE_PHASE_RUNNING', session: 'x' } },
+} satisfies Record<string, ServiceState>;
+
+const stored = (phase: StoredRun['phase'], failureMessage: string | null = null): StoredRun => ({ phase, session: 's9', runId: 'r9', failureMessage });
+const moreEvents = {
+  recoveredRunning: { type: 'Recovered', stored: stored('SERVICE_PHASE_RUNNING'), adopted: other, lostBecause: '' },
+  recoveredStarting: { type: 'Recovered', stored: stored('SERVICE_PHASE_STARTING'), adopted: other, lostBecause: '' },
+  recoveredStopping: { type: 'Recovered', stored: stored('SERVICE_PHASE_STOPPING'), adopted: other, lostBecause: '' },
+  recoveredLost: { type: 'Recovered', stored: stored('SERVICE_PHASE_RUNNING'), adopted: null, lostBecause: 'gone' },
+  recoveredFailed: { type: 'Recovered', stored: stored('SERVICE_PHASE_FAILED', 'old'), adopted: null, lostBecause: '' },
+  recoveredStopped: { type: 'Recovered', stored: stored('SERVICE_PHASE_STOPPED'), adopted: null, lostBecause: '' },
+  removed: { type: 'Removed' },
+  reported: { type: 'Reported', status: { phase: 'SERVICE_PHASE_STARTING', session: 'y' } },
+} satisfies Record<string, ServiceEvent>;
+
+const lost = 'failed:The tend daemon stopped unexpectedly while the service was RUNNING; gone';
+const untouched = { recoveredRunning: '=', recoveredStarting: '=', recoveredStopping: '=', recoveredLost: '=', recoveredFailed: '=', recoveredStopped: '=' };
+const moreTable: Record<keyof typeof moreStates, Record<keyof typeof moreEvents, string>> = {
+  stopped: {
+    recoveredRunning: 'running',
+    recoveredStarting: 'starting startProbing',
+    recoveredStopping: 'running',
+    recoveredLost: lost,
+    recoveredFailed: 'failed:old',
+    recoveredStopped: 'stopped',
+    removed: 'deleted',
+    reported: 'reported',
+  },
+  failed: { ...untouched, removed: 'deleted', reported: 'reported' },
+  starting: { ...untouched, removed: '=', reported: '=' },
+  running: { ...untouched, removed: '=', reported: '=' },
+  stopping: { ...untouched, removed: '=', reported: '=' },
+  stoppingForced: { ...untouched, removed: '=', reported: '=' },
+  stoppingToFail: { ...untouched, removed: '=', reported: '=' },
+  deleted: { ...untouched, removed: '=', reported: '=' },
+  reported: { ...untouched, removed: 'deleted', reported: 'reported' },
+};
+/** The new states under the live path's events: only a raced spawn does anything (it is killed). */
+const liveEventsOnNewStates = Object.fromEntries(
+  Object.keys(events).map((name) => [name, name.startsWith('spawned') ? 'killStray' : '=']),
+) as Record<EventName, string>;
+
+describe('transitionService: recovery, deletion and reports', () => {
+  for (const [stateName, state] of Object.entries(moreStates) as [keyof typeof moreStates, ServiceState][]) {
+    for (const [eventName, event] of Object.entries(moreEvents) as [keyof typeof moreEvents, ServiceEvent][]) {
+      it(`${stateName} × ${eventName} → ${moreTable[stateName][eventName]}`, () => {
+        expect(describeResult(state, transitionService(state, event))).toBe(moreTable[stateName][eventName]);
+      });
+    }
+  }
+  for (const stateName of ['deleted', 'reported'] as const) {
+    for (const [eventName, event] of Object.entries(events) as [EventName, ServiceEvent][]) {
+      const expected = liveEventsOnNewStates[eventName] === 'killStray' ? `${stateName} killStray` : '=';
+      it(`${stateName} × ${eventName} → ${expected}`, () => {
+        expect(describeResult(moreStates[stateName], transitionService(moreStates[stateName], event))).toBe(expected);
+      });
+    }
+  }
+
+  it('an adopted service keeps its session and run; a report is the status as reported', () => {
+    expect(transitionService(states.stopped, moreEvents.recoveredRunning).state).toEqual({ phase: 'running', session: 's9', runId: 'r9', proc: other });
+    expect(transitionService(states.stopped, moreEvents.reported).state).toEqual({ phase: 'reported', status: { phase: 'SERVICE_PHASE_STARTING', session: 'y' } });
   });
 });

@@ -10,6 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { hashText, parseAutomations } from '../config/load-file.js';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
 import type { Automations } from '../engine/automations.js';
 
@@ -30,7 +31,7 @@ export interface AutomationsState {
 export class AutomationsWatcher {
   readonly path: string;
   private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private running: Promise<void> = Promise.resolve();
   private rerun = false;
   private busy = false;
@@ -41,6 +42,7 @@ export class AutomationsWatcher {
     private readonly automations: Automations,
     private readonly log: Logger,
     private readonly debounceMs = DEFAULT_RELOAD_DEBOUNCE_MS,
+    private readonly clock: Clock = systemClock,
   ) {
     this.path = resolve(path);
     this.state = { path: this.path, problems: [], appliedHash: null, appliedAt: null, reloads: 0, reads: 0 };
@@ -63,9 +65,9 @@ export class AutomationsWatcher {
   }
 
   /** A burst of events becomes one reload, `debounceMs` after the last of them. */
-  private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reloadSerially(), this.debounceMs);
+  schedule(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => void this.reloadSerially(), this.debounceMs);
   }
 
   /** Reloads never overlap: one that is asked for during another runs right after it. */
@@ -122,7 +124,7 @@ export class AutomationsWatcher {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     await this.watcher?.close();
     await this.running;
   }

@@ -177,12 +177,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
-      : new ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, log: log.child({ component: 'control-plane' }) });
+      : new ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, clock, log: log.child({ component: 'control-plane' }) });
   const automations = new Automations(services, tasks, executions, store, log.child({ component: 'automations' }));
   const watcher =
     options.automationsFile === undefined
       ? undefined
-      : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs);
+      : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
   const daemonStatus = () => ({
     daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
     automationsFile: watcher?.status ?? null,

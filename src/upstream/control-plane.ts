@@ -2,6 +2,7 @@
  * Runner mode: follow a control plane's resources and report their status back to it. What
  * `tend daemon --control-plane URL` wires up next to the engines.
  */
+import type { Clock } from '../domain/clock.js';
 import { Mirror, type MirrorEngines } from './mirror.js';
 import type { BackoffSettings } from './backoff.js';
 import { ApiError, CONNECT_CODES, type ConnectCode } from '../domain/errors.js';
@@ -40,7 +41,7 @@ export class ControlPlane {
 
   constructor(
     private readonly settings: ControlPlaneSettings,
-    engines: MirrorEngines & { environmentId: string },
+    engines: MirrorEngines & { environmentId: string; clock: Clock },
   ) {
     const client = new ConnectClient({ url: settings.url, token: settings.token, ...(settings.callTimeoutMs !== undefined ? { timeoutMs: settings.callTimeoutMs } : {}) });
     this.client = client;
@@ -51,6 +52,7 @@ export class ControlPlane {
       services: engines.services,
       executions: engines.executions,
       transport: settings.transport ?? new ConnectStatusTransport(client),
+      clock: engines.clock,
       log: engines.log,
       ...backoff,
     });

@@ -12,6 +12,7 @@
  * - any other 4xx is final: the report is dropped and logged with its resource.
  */
 import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { ServiceStatus, TaskExecution } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
@@ -63,6 +64,10 @@ export interface ReporterOptions {
   readonly backoff?: BackoffSettings;
   /** Reports of different resources in flight at once. */
   readonly concurrency?: number;
+  /** The back-off's timers run on it. */
+  readonly clock?: Clock;
+  /** The back-off's jitter (0 ≤ x < 1). */
+  readonly random?: () => number;
 }
 
 export interface ReporterHealth {
@@ -78,7 +83,7 @@ export class StatusReporter {
   private failures = 0;
   /** Set after a failure until the back-off timer fires (a timer, not a clock: no early-fire race). */
   private paused = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
   private scheduled = false;
   private closed = false;
   private lastReportAt: string | null = null;
@@ -86,10 +91,12 @@ export class StatusReporter {
   private readonly idleWaiters: Array<() => void> = [];
   private readonly backoff: BackoffSettings;
   private readonly concurrency: number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ReporterOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.concurrency = options.concurrency ?? 32;
+    this.clock = options.clock ?? systemClock;
     // Listeners run in the tick of the status change: the outbox row joins its transaction.
     options.services.on('change', (kind, service) => {
       if (kind === 'status' && service.status.statusVersion !== undefined) {
@@ -157,14 +164,14 @@ export class StatusReporter {
       const gone = upstream.code === 'not_found' && entry.kind === 'service' && (JSON.parse(entry.body) as ServiceStatus).phase === 'SERVICE_PHASE_DELETED';
       if (upstream.retryable) {
         this.lastError = upstream.message;
-        const delay = backoffDelay(this.backoff, this.failures);
+        const delay = backoffDelay(this.backoff, this.failures, this.options.random);
         this.failures += 1;
         if (this.failures === 1 || this.failures % 10 === 0) {
           log.warn({ ...resource, err: upstream.message, retryInMs: delay, failures: this.failures }, 'Control plane unavailable: status reports wait in the outbox');
         }
         this.paused = true;
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => {
+        this.clock.clearTimeout(this.retryTimer);
+        this.retryTimer = this.clock.setTimeout(() => {
           this.paused = false;
           this.kick();
         }, delay);
@@ -200,7 +207,7 @@ export class StatusReporter {
   /** Stops sending; reports in flight are abandoned (they stay in the outbox). */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     if (this.inFlight.size > 0) {
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     }
