@@ -4,8 +4,8 @@
  * YAML loader knows them; the API has none).
  */
 import { findCycle } from '../domain/plan.js';
-import { parseDuration } from '../domain/duration.js';
-import { REFERENCE_PATTERN, type AutomationsFile } from '../domain/schema.js';
+import type { AutomationsFile } from '../domain/schema.js';
+import { isBlankCommand, isValidReference, lacksDockerImage, readinessTimeoutProblem } from '../domain/spec-rules.js';
 import { didYouMean } from './did-you-mean.js';
 
 export interface PathProblem {
@@ -29,7 +29,7 @@ const checkKeys: Check = (file) => {
   const problems: PathProblem[] = [];
   for (const kind of ['services', 'tasks'] as const) {
     for (const [key] of entries(file[kind])) {
-      if (!REFERENCE_PATTERN.test(key)) {
+      if (!isValidReference(key)) {
         problems.push({ path: [kind, key], atKey: true, message: `Invalid key "${key}": use 1 to 128 letters, digits, "_" or "-"` });
       }
     }
@@ -40,7 +40,7 @@ const checkKeys: Check = (file) => {
 const checkCommands: Check = (file) => {
   const problems: PathProblem[] = [];
   for (const [key, service] of entries(file.services)) {
-    if ((text(service.commands?.start) ?? '').trim() === '') {
+    if (isBlankCommand(service.commands?.start)) {
       const where =
         service.commands?.start !== undefined
           ? { path: ['services', key, 'commands', 'start'] }
@@ -51,7 +51,7 @@ const checkCommands: Check = (file) => {
     }
   }
   for (const [key, task] of entries(file.tasks)) {
-    if ((text(task.command) ?? '').trim() === '') {
+    if (isBlankCommand(task.command)) {
       const where = task.command === undefined ? { path: ['tasks', key], atKey: true } : { path: ['tasks', key, 'command'] };
       problems.push({ ...where, message: `Task "${key}" needs a non-empty command` });
     }
@@ -62,10 +62,8 @@ const checkCommands: Check = (file) => {
 const checkDurations: Check = (file) => {
   const problems: PathProblem[] = [];
   for (const [key, service] of entries(file.services)) {
-    const timeout = text(service.readinessTimeout);
-    if (timeout === undefined) continue;
-    const parsed = parseDuration(timeout);
-    if (!parsed.ok) problems.push({ path: ['services', key, 'readinessTimeout'], message: parsed.message });
+    const problem = readinessTimeoutProblem(text(service.readinessTimeout));
+    if (problem !== null) problems.push({ path: ['services', key, 'readinessTimeout'], message: problem });
   }
   return problems;
 };
@@ -74,8 +72,7 @@ const checkDocker: Check = (file) => {
   const problems: PathProblem[] = [];
   for (const kind of ['services', 'tasks'] as const) {
     for (const [key, entry] of entries<{ runsOn?: { docker?: { image?: unknown } } }>(file[kind])) {
-      const docker = entry.runsOn?.docker;
-      if (docker !== undefined && docker !== null && (text(docker.image) ?? '').trim() === '') {
+      if (lacksDockerImage(entry.runsOn)) {
         problems.push({ path: [kind, key, 'runsOn', 'docker'], message: 'runsOn.docker needs an image' });
       }
     }
