@@ -4,7 +4,7 @@
  * another start time) is stale and taken over; a live owner makes the new daemon refuse to start.
  */
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { stateFile } from './state-dir.js';
 import { readProcStat } from '../runtime/machine/proc.js';
 
 export class DaemonRunningError extends Error {}
@@ -28,7 +28,7 @@ function ownerAlive(lock: LockOwner): boolean {
 
 /** Takes the lock or throws DaemonRunningError naming the running daemon; returns the release. */
 export function lockStateDir(stateDir: string, describe: (pid: number) => string): () => void {
-  const path = join(stateDir, 'daemon.lock');
+  const path = stateFile.lock(stateDir);
   const me: LockOwner = { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' };
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { StateLayout } from '../domain/state-layout.js';
 
 export interface DaemonInfo {
   readonly url: string;
@@ -20,12 +21,14 @@ export function resolveStateDir(options: { stateDir?: string; workspace?: string
   return join(resolve(options.workspace ?? process.cwd()), '.tend');
 }
 
+/** The files of a state directory (every path comes from `domain/state-layout.ts`). */
 export const stateFile = {
-  store: (dir: string) => join(dir, 'store.db'),
-  token: (dir: string) => join(dir, 'token'),
-  runnerToken: (dir: string) => join(dir, 'runner-token'),
-  daemon: (dir: string) => join(dir, 'daemon.json'),
-  logs: (dir: string) => join(dir, 'logs'),
+  store: (dir: string) => new StateLayout(dir).store,
+  token: (dir: string) => new StateLayout(dir).token,
+  runnerToken: (dir: string) => new StateLayout(dir).runnerToken,
+  daemon: (dir: string) => new StateLayout(dir).daemonInfo,
+  lock: (dir: string) => new StateLayout(dir).lock,
+  daemonLog: (dir: string) => new StateLayout(dir).daemonLog,
 };
 
 export function ensureStateDir(dir: string): void {

@@ -5,9 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { findAutomationsFile } from '../config/load-file.js';
-import { readDaemonInfo, resolveStateDir, type DaemonInfo } from '../app/state-dir.js';
+import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import type { Service, Task, TaskExecution, TriggerName } from '../domain/schema.js';
 import { CliError, connect, type ApiClient } from './client.js';
 import { listAll } from './output.js';
@@ -44,7 +44,7 @@ async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; st
   const cli = resolve(import.meta.dirname, 'main.js');
   const args = [cli, 'daemon', '--workspace', workspace, '--state-dir', stateDir, '--file', resolve(file)];
   if (options.stopTimeout !== undefined) args.push('--stop-timeout', options.stopTimeout);
-  const logPath = join(stateDir, 'daemon.log');
+  const logPath = stateFile.daemonLog(stateDir);
   mkdirSync(stateDir, { recursive: true });
   const out = openSync(logPath, 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, TEND_LOG_LEVEL: process.env.TEND_LOG_LEVEL ?? 'info' } });
