@@ -19,7 +19,8 @@ import { streamEvents } from './watch-events.js';
 import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
-import { followExecutionLog, followLog, maskLines } from './log-stream.js';
+import { followExecutionLog, followLog } from './log-stream.js';
+import { maskStream } from './mask-stream.js';
 
 export interface ServerOptions {
   readonly token: string;
@@ -167,7 +168,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         source.kind === 'file'
           ? followLog(source.path, { follow, tailLines, isLive: source.isLive })
           : followExecutionLog(source, { follow });
-      const stream = Readable.from(maskLines(chunks, source.secrets));
+      const stream = Readable.from(maskStream(chunks, source.secrets));
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
     },
   );

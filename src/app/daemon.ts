@@ -29,7 +29,7 @@ import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
 import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
-import { lockStateDir } from './instance-lock.js';
+import { lockStateDir, selfIdentity } from './instance-lock.js';
 import {
   ensureStateDir,
   readDaemonInfo,
@@ -226,7 +226,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     automations.fire(options.startTriggers);
   }
 
-  const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
+  const { startTime, bootId } = selfIdentity();
+  const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId, startTime, bootId };
   // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
   await store.committed();
   writeDaemonInfo(stateDir, info);

@@ -6,9 +6,12 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
+import { MIGRATIONS } from './migrations.js';
+import { parseRunRecord, parseStepRecords } from './records.js';
+import { RunsTable } from './runs.js';
 import type {
   Service,
   ServiceMetadata,
@@ -19,44 +22,6 @@ import type {
   TaskMetadata,
   TaskSpec,
 } from '../domain/schema.js';
-
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-   CREATE TABLE services (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     reference TEXT NOT NULL UNIQUE,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL,
-     status TEXT NOT NULL,
-     process TEXT
-   ) STRICT;`,
-  `CREATE TABLE tasks (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     reference TEXT NOT NULL UNIQUE,
-     depends_on TEXT NOT NULL,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL
-   ) STRICT;
-   CREATE TABLE task_executions (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     finished INTEGER NOT NULL,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL,
-     status TEXT NOT NULL,
-     processes TEXT NOT NULL
-   ) STRICT;`,
-  // Status reports waiting for the control plane: one row per resource, only its latest status.
-  `CREATE TABLE outbox (
-     kind TEXT NOT NULL,
-     id TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (kind, id)
-   ) STRICT;`,
-];
 
 /** What the outbox holds: the latest status of one resource, not yet acknowledged upstream. */
 export interface OutboxEntry {
@@ -71,29 +36,12 @@ export interface StoredService {
   readonly service: Service;
   /** Its last run, so a restarted daemon can find it (and its log and outputs). */
   readonly run: ServiceRunRecord | null;
+  /** A spec change waiting for the service to stop. */
+  readonly pendingSpec: Partial<ServiceSpec> | null;
 }
 
 /** The running processes of an execution's steps, by step id. */
 export type StepProcessRecords = Record<string, SessionRecord>;
-
-/**
- * A record as an earlier tend wrote it (`{session, identity, logPath, container?}`, the session
- * string being its marker) or as this one does.
- */
-function parseRunRecord(text: string | null): ServiceRunRecord | null {
-  if (text === null) return null;
-  const parsed = JSON.parse(text) as Partial<ServiceRunRecord> & { session?: unknown; identity?: SessionRecord['identity'] };
-  if (typeof parsed.runId === 'string') return { runId: parsed.runId, session: (parsed.session as SessionRecord | null) ?? null };
-  const legacy = parsed as unknown as { session: string; identity: SessionRecord['identity']; logPath: string; container?: string };
-  return { runId: legacy.session, session: { runId: legacy.session, identity: legacy.identity, logPath: legacy.logPath, ...(legacy.container !== undefined ? { container: legacy.container } : {}) } };
-}
-
-function parseStepRecords(text: string): StepProcessRecords {
-  const parsed = JSON.parse(text) as Record<string, SessionRecord & { session?: string }>;
-  return Object.fromEntries(
-    Object.entries(parsed).map(([step, record]) => [step, { ...record, runId: record.runId ?? record.session ?? '' }]),
-  );
-}
 
 export interface StoredExecution {
   readonly execution: TaskExecution;
@@ -102,12 +50,14 @@ export interface StoredExecution {
   readonly processes: StepProcessRecords;
 }
 
+
 interface ServiceRow {
   id: string;
   metadata: string;
   spec: string;
   status: string;
   process: string | null;
+  pending_spec: string | null;
 }
 
 export class Store {
@@ -117,15 +67,19 @@ export class Store {
   /** Resolved once the transaction of the current tick is committed. */
   private commitWaiters: Array<() => void> = [];
   private readonly statements;
+  /** The runs whose logs are served, with their secrets (see runs.ts). */
+  readonly runs: RunsTable;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.path = path;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // The store holds every spec (and commands can carry secrets): its owner's only.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
     this.migrate();
     this.statements = {
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -135,15 +89,15 @@ export class Store {
       insertService: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO services (id, reference, metadata, spec, status) VALUES (?, ?, ?, ?, ?)',
       ),
-      updateServiceDoc: this.db.prepare<[string, string, string, string]>(
-        'UPDATE services SET reference = ?, metadata = ?, spec = ? WHERE id = ?',
+      updateServiceDoc: this.db.prepare<[string, string, string, string | null, string]>(
+        'UPDATE services SET reference = ?, metadata = ?, spec = ?, pending_spec = ? WHERE id = ?',
       ),
       updateServiceStatus: this.db.prepare<[string, string | null, string]>(
         'UPDATE services SET status = ?, process = ? WHERE id = ?',
       ),
       deleteService: this.db.prepare<[string]>('DELETE FROM services WHERE id = ?'),
       allServices: this.db.prepare<[], ServiceRow>(
-        'SELECT id, metadata, spec, status, process FROM services ORDER BY seq',
+        'SELECT id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
       ),
       insertTask: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
@@ -183,6 +137,7 @@ export class Store {
       delivered: this.db.prepare<[string, string, bigint]>('DELETE FROM outbox WHERE kind = ? AND id = ? AND version = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
+    this.runs = new RunsTable(this.db, (apply) => this.write(apply));
   }
 
   private migrate(): void {
@@ -266,6 +221,7 @@ export class Store {
         status: JSON.parse(row.status) as ServiceStatus,
       },
       run: parseRunRecord(row.process),
+      pendingSpec: row.pending_spec === null ? null : (JSON.parse(row.pending_spec) as Partial<ServiceSpec>),
     }));
   }
 
@@ -309,12 +265,14 @@ export class Store {
     });
   }
 
-  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>): void {
+  /** The document, with the spec change that waits for the service to stop (or null). */
+  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>, pendingSpec: Partial<ServiceSpec> | null = null): void {
     this.write(() => {
       this.statements.updateServiceDoc.run(
         service.metadata.reference ?? '',
         JSON.stringify(service.metadata),
         JSON.stringify(service.spec),
+        pendingSpec === null ? null : JSON.stringify(pendingSpec),
         service.id,
       );
     });

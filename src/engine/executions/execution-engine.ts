@@ -159,6 +159,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
       const pruned = this.executions.get(id);
       this.executions.delete(id);
       if (pruned !== undefined) this.emit('execution', 'delete', pruned.execution);
+      store.runs.forget(id);
       if (isTendId(id)) rmSync(layout.executionLogs(id), { recursive: true, force: true });
     }
   }

@@ -101,7 +101,8 @@ export class ExecutionRunner implements ExecutionKeeper {
       finished: () => this.finished,
       live: (stepId) => this.live.has(stepId),
       times: this.times,
-      secrets: () => [...this.secrets],
+      // After a restart the secrets are the ones recorded while it ran.
+      secrets: () => (this.secrets.size > 0 ? [...this.secrets] : this.parts.store.runs.secrets(this.execution.id)),
     });
   }
 
@@ -174,7 +175,9 @@ export class ExecutionRunner implements ExecutionKeeper {
     let ended = false;
     return {
       resolved: (secrets) => {
+        if (secrets.values.length === 0) return;
         for (const value of secrets.values) this.secrets.add(value);
+        this.parts.store.runs.record(this.execution.id, this.execution.id, [...this.secrets]);
       },
       started: (record) => {
         if (ended) return;

@@ -20,15 +20,15 @@ import {
   type StoredRun,
 } from '../../domain/service-lifecycle.js';
 import { sameStatus, serviceStatus } from '../../domain/service-status.js';
-import { readinessTimeoutMs } from '../../domain/spec-rules.js';
 import { faultPoint } from '../../runtime/fault.js';
 import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, SessionSecrets } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { ReadyProbing } from './ready-probing.js';
+import type { ReadyProbing } from './ready-probing.js';
+import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
-import { newRunId, prepareRun, readRunOutput } from './service-run.js';
+import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -73,6 +73,10 @@ export class ServiceController implements ServiceKeeper {
 
   get up(): boolean {
     return this.state.phase === 'starting' || this.state.phase === 'running';
+  }
+
+  get id(): string {
+    return this.context.id;
   }
 
   /** The run whose log and outputs this service writes now (or wrote last). */
@@ -159,6 +163,7 @@ export class ServiceController implements ServiceKeeper {
       return;
     }
     this.run = { runId, secrets: prepared.secrets, output: {} };
+    recordRun(this.parts, this.context.id, prepared);
     this.launching = true;
     const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
     this.parts.runtime.start(prepared.spec).then(
@@ -233,32 +238,21 @@ export class ServiceController implements ServiceKeeper {
     const state = this.state;
     switch (effect.type) {
       case 'startProbing':
-        if (isActive(state) && this.session !== null) this.startProbing(state.runId, this.session);
+        if (isActive(state) && this.session !== null) {
+          const runId = state.runId;
+          this.probing = probeUntilReady(this.parts, this.context.document(), this.session, (event) => this.dispatchFor(runId, event));
+        }
         return;
       case 'stopProbing':
         this.probing?.cancel();
         this.probing = null;
         return;
-      case 'stopProcesses': {
-        if (!isActive(state) || this.session === null) return;
-        const runId = state.runId;
-        const stop = this.context.document().spec.commands?.stop ?? '';
-        const done = this.session.stop({
-          stopCommand: stop.trim() === '' || effect.force ? null : stop,
-          timeoutMs: this.parts.settings.stopTimeoutMs,
-          force: effect.force,
-        });
-        // After the signals went out (the scan is shared on the next tick), before the stop ends.
-        setTimeout(() => faultPoint('mid-stop'), 20);
-        done.then(
-          (failureMessage) => this.dispatchFor(runId, { type: 'StopFinished', failureMessage }),
-          (error: unknown) => {
-            this.log.error({ err: error }, 'Stopping the service failed');
-            this.dispatchFor(runId, { type: 'StopFinished', failureMessage: `Cannot stop: ${String(error)}` });
-          },
-        );
+      case 'stopProcesses':
+        if (isActive(state) && this.session !== null) {
+          const runId = state.runId;
+          stopSession(this.parts, this.log, this.context.document(), this.session, effect.force, (event) => this.dispatchFor(runId, event));
+        }
         return;
-      }
       case 'killLeftovers':
         this.session?.killLeftovers().catch((error: unknown) => this.log.error({ err: error }, 'Killing leftover processes failed'));
         return;
@@ -274,21 +268,5 @@ export class ServiceController implements ServiceKeeper {
     this.stray = null;
     if (stray === null || stray.record.identity.pid !== proc.pid) return;
     stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
-  }
-
-  /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
-  private startProbing(runId: string, session: Session): void {
-    const { clock, settings } = this.parts;
-    const spec = this.context.document().spec;
-    const command = spec.commands?.ready ?? '';
-    this.probing = new ReadyProbing({
-      command,
-      run: () => session.probe(command),
-      timings: settings.probe,
-      clock,
-      readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, settings.readinessTimeoutMs),
-      onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
-      onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
-    });
   }
 }
