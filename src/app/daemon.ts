@@ -21,6 +21,7 @@ import {
 import { TaskEngine } from '../engine/tasks/task-engine.js';
 import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
+import { revertRefusedWrites } from '../engine/refused-writes.js';
 import type { TriggerName } from '../domain/schema.js';
 import { AutomationsWatcher } from './automations-watcher.js';
 import { LogRotator } from '../runtime/log-rotation.js';
@@ -174,6 +175,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     keepers: role.executions(services),
   });
 
+  const stopRetrying = revertRefusedWrites(store, { services, tasks, executions }, log.child({ component: 'store' }));
+
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
@@ -243,6 +246,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
       await server.close();
       logs.close();
+      stopRetrying();
       removeDaemonInfo(stateDir);
       store.close();
       unlock();

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
+import { ApiError } from '../domain/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { parseRunRecord, parseStepRecords } from './records.js';
 import { RunsTable } from './runs.js';
@@ -22,6 +23,24 @@ import type {
   TaskMetadata,
   TaskSpec,
 } from '../domain/schema.js';
+
+/** What a transaction changes, by kind of row: a document (service, task, a new execution) or a status. */
+export type TouchedKind = 'service' | 'service-status' | 'task' | 'execution' | 'execution-status';
+export type Touched = ReadonlyMap<TouchedKind, ReadonlySet<string>>;
+
+/** The disk refused a write: full, failing, or read-only since. */
+function isStorageFailure(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM)/.test(code);
+}
+
+function storageFailure(error: unknown, stateDir: string): ApiError {
+  const code = (error as { code?: string }).code ?? 'unknown';
+  if (code === 'SQLITE_FULL') {
+    return new ApiError('resource_exhausted', `The disk of the state directory ${stateDir} is full: the change was not saved; free some space and try again`);
+  }
+  return new ApiError('unavailable', `Cannot save to the state directory ${stateDir} (${code}: ${(error as Error).message}): the change was not saved`);
+}
 
 /** What the outbox holds: the latest status of one resource, not yet acknowledged upstream. */
 export interface OutboxEntry {
@@ -60,12 +79,29 @@ interface ServiceRow {
   pending_spec: string | null;
 }
 
+function storedService(row: ServiceRow): StoredService {
+  return {
+    service: {
+      id: row.id,
+      environmentId: '',
+      metadata: JSON.parse(row.metadata) as ServiceMetadata,
+      spec: JSON.parse(row.spec) as ServiceSpec,
+      status: JSON.parse(row.status) as ServiceStatus,
+    },
+    run: parseRunRecord(row.process),
+    pendingSpec: row.pending_spec === null ? null : (JSON.parse(row.pending_spec) as Partial<ServiceSpec>),
+  };
+}
+
 export class Store {
   readonly path: string;
   private readonly db: Database.Database;
   private version: bigint;
   /** Resolved once the transaction of the current tick is committed. */
-  private commitWaiters: Array<() => void> = [];
+  private commitWaiters: Array<{ resolve: () => void; reject: (error: ApiError) => void }> = [];
+  /** What the open transaction changed, by kind: what to set right in memory if it is refused. */
+  private touched = new Map<TouchedKind, Set<string>>();
+  private readonly rollbackListeners: Array<(touched: Touched) => void> = [];
   private readonly statements;
   /** The runs whose logs are served, with their secrets (see runs.ts). */
   readonly runs: RunsTable;
@@ -99,6 +135,8 @@ export class Store {
       allServices: this.db.prepare<[], ServiceRow>(
         'SELECT id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
       ),
+      oneService: this.db.prepare<[string], ServiceRow>('SELECT id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
+      oneExecution: this.db.prepare<[string], { id: string }>('SELECT id FROM task_executions WHERE id = ?'),
       insertTask: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -212,45 +250,87 @@ export class Store {
   }
 
   loadServices(): StoredService[] {
-    return this.statements.allServices.all().map((row) => ({
-      service: {
-        id: row.id,
-        environmentId: '',
-        metadata: JSON.parse(row.metadata) as ServiceMetadata,
-        spec: JSON.parse(row.spec) as ServiceSpec,
-        status: JSON.parse(row.status) as ServiceStatus,
-      },
-      run: parseRunRecord(row.process),
-      pendingSpec: row.pending_spec === null ? null : (JSON.parse(row.pending_spec) as Partial<ServiceSpec>),
-    }));
+    return this.statements.allServices.all().map(storedService);
+  }
+
+  /** One service as the disk has it (after a refused write: what memory goes back to). */
+  loadService(id: string): StoredService | undefined {
+    const row = this.statements.oneService.get(id);
+    return row === undefined ? undefined : storedService(row);
+  }
+
+  loadTask(id: string): Task | undefined {
+    return this.loadTasks().find((task) => task.id === id);
+  }
+
+  hasExecution(id: string): boolean {
+    return this.statements.oneExecution.get(id) !== undefined;
   }
 
   /**
    * Group commit: every write of one event-loop tick goes into one transaction, committed (and
    * fsynced) right after the tick. A caller that acknowledges a write awaits `committed()` first,
    * so what a response acknowledges is on disk; a hundred services starting at once cost one
-   * fsync, not a few hundred.
+   * fsync, not a few hundred. When the disk refuses (full, or failing), the whole transaction is
+   * rolled back, everyone waiting on it gets the error at once, and the listeners of `onRollback`
+   * are told what it had changed, so that memory does not keep what the disk refused.
    */
-  private write(apply: () => void): void {
+  private write(apply: () => void, touch?: readonly [TouchedKind, string]): void {
     if (!this.db.inTransaction) {
       this.db.exec('BEGIN IMMEDIATE');
       setImmediate(() => this.commit());
     }
-    apply();
+    if (touch !== undefined) {
+      const ids = this.touched.get(touch[0]) ?? new Set<string>();
+      ids.add(touch[1]);
+      this.touched.set(touch[0], ids);
+    }
+    try {
+      apply();
+    } catch (error) {
+      if (!isStorageFailure(error)) throw error;
+      throw this.fail(error);
+    }
   }
 
   private commit(): void {
     if (this.db.open && this.db.inTransaction) {
-      this.statements.setMeta.run('version', this.version.toString());
-      this.db.exec('COMMIT');
+      try {
+        this.statements.setMeta.run('version', this.version.toString());
+        this.db.exec('COMMIT');
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
     }
-    for (const resolve of this.commitWaiters.splice(0)) resolve();
+    this.touched = new Map();
+    for (const waiter of this.commitWaiters.splice(0)) waiter.resolve();
   }
 
-  /** Resolves once every write made so far is committed to disk. */
+  /** Rolls the refused transaction back; its waiters get the error, the listeners what it changed. */
+  private fail(error: unknown): ApiError {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled it back
+    }
+    const failure = storageFailure(error, dirname(this.path));
+    const touched = this.touched;
+    this.touched = new Map();
+    for (const waiter of this.commitWaiters.splice(0)) waiter.reject(failure);
+    for (const listener of this.rollbackListeners) listener(touched);
+    return failure;
+  }
+
+  /** Told what a refused transaction had changed (its writes are undone on disk, not in memory). */
+  onRollback(listener: (touched: Touched) => void): void {
+    this.rollbackListeners.push(listener);
+  }
+
+  /** Resolves once every write made so far is committed to disk; rejects when the disk refused it. */
   committed(): Promise<void> {
     if (!this.db.inTransaction) return Promise.resolve();
-    return new Promise((resolve) => this.commitWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
   }
 
   insertService(service: Service): void {
@@ -262,7 +342,7 @@ export class Store {
         JSON.stringify(service.spec),
         JSON.stringify(service.status),
       );
-    });
+    }, ['service', service.id]);
   }
 
   /** The document, with the spec change that waits for the service to stop (or null). */
@@ -275,17 +355,17 @@ export class Store {
         pendingSpec === null ? null : JSON.stringify(pendingSpec),
         service.id,
       );
-    });
+    }, ['service', service.id]);
   }
 
   updateServiceStatus(id: string, status: ServiceStatus, run: ServiceRunRecord | null): void {
     this.write(() => {
       this.statements.updateServiceStatus.run(JSON.stringify(status), run === null ? null : JSON.stringify(run), id);
-    });
+    }, ['service-status', id]);
   }
 
   deleteService(id: string): void {
-    this.write(() => this.statements.deleteService.run(id));
+    this.write(() => this.statements.deleteService.run(id), ['service', id]);
   }
 
   loadTasks(): Task[] {
@@ -305,7 +385,7 @@ export class Store {
       JSON.stringify(task.dependsOn),
       JSON.stringify(task.metadata),
       JSON.stringify(task.spec),
-    ));
+    ), ['task', task.id]);
   }
 
   updateTask(task: Task): void {
@@ -317,11 +397,12 @@ export class Store {
         JSON.stringify(task.spec),
         task.id,
       ),
+      ['task', task.id],
     );
   }
 
   deleteTask(id: string): void {
-    this.write(() => this.statements.deleteTask.run(id));
+    this.write(() => this.statements.deleteTask.run(id), ['task', id]);
   }
 
   loadExecutions(): StoredExecution[] {
@@ -355,7 +436,7 @@ export class Store {
     this.write(() => {
       if (insert) this.statements.insertExecution.run(execution.id, ...args);
       else this.statements.updateExecution.run(...args, execution.id);
-    });
+    }, [insert ? 'execution' : 'execution-status', execution.id]);
   }
 
   /** Deletes finished executions older than the newest `keep`; returns their ids. */

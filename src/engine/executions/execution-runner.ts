@@ -95,6 +95,12 @@ export class ExecutionRunner implements ExecutionKeeper {
     this.dispatch({ type: 'Recovered', status });
   }
 
+  persist(): void {
+    this.execution = { ...this.execution, status: { ...this.execution.status, statusVersion: this.parts.store.nextVersion() } };
+    this.save();
+    this.context.changed(this.execution);
+  }
+
   logSource(): ExecutionLogSource {
     return executionLogSource(this.parts.settings.layout, {
       execution: () => this.execution,

@@ -212,6 +212,10 @@ export class ServiceController implements ServiceKeeper {
     if (state !== before) this.reconcile();
   }
 
+  persist(): void {
+    this.write({ ...this.current, statusVersion: this.parts.store.nextVersion() });
+  }
+
   /** Writes the projection of the state, with a new version, when it differs from the last one. */
   private writeStatus(): void {
     const run = this.run !== null && 'runId' in this.state && this.state.runId === this.run.runId ? this.run : null;
@@ -221,7 +225,10 @@ export class ServiceController implements ServiceKeeper {
       mask: (text) => run?.secrets.mask(text) ?? text,
     });
     if (sameStatus(next, this.current)) return;
-    const status: ServiceStatus = { ...next, statusVersion: this.parts.store.nextVersion() };
+    this.write({ ...next, statusVersion: this.parts.store.nextVersion() });
+  }
+
+  private write(status: ServiceStatus): void {
     this.current = status;
     const runId = 'runId' in this.state ? this.state.runId : null;
     const record = runId === null ? null : { runId, session: isActive(this.state) ? (this.session?.record ?? null) : null };

@@ -49,6 +49,16 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     return this.registry.get(id) !== undefined;
   }
 
+  /** The disk refused a write of this service's document: memory goes back to what it has. */
+  revert(id: string): void {
+    this.registry.revert(id);
+  }
+
+  /** The disk refused this service's status: it is written again. */
+  persistStatus(id: string): void {
+    this.registry.get(id)?.keeper.persist();
+  }
+
   /** Stopped for a spec change, to be started again in a new session once it has stopped. */
   restarting(id: string): boolean {
     return this.registry.get(id)?.pendingSpec != null;

@@ -70,7 +70,8 @@ export class ServiceRegistry {
         entry.view = { ...entry.document, status };
         this.emit('status', entry.view);
       },
-      settled: () => this.settle(entry),
+      // While it is being restored the keeper waits: every service is reconciled once all are loaded.
+      settled: () => entry.keeper !== undefined && this.settle(entry),
     };
   }
 
@@ -104,6 +105,35 @@ export class ServiceRegistry {
     this.byReference.delete(entry.document.metadata.reference ?? '');
     this.keepers.forget(entry.keeper);
     this.emit('delete', this.view(entry));
+  }
+
+  /**
+   * The disk refused a write of this service's document: memory goes back to what the disk has.
+   * A service the disk never took is stopped (at once) and removed; one whose change was refused
+   * goes back to its stored document, and its keeper acts on that.
+   */
+  revert(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    const stored = this.store.loadService(id);
+    if (stored === undefined) {
+      entry.pendingSpec = null;
+      entry.document = { ...entry.document, spec: { ...entry.document.spec, desiredPhase: 'SERVICE_PHASE_DELETED' } };
+      entry.view = null;
+      entry.keeper.forceStop();
+      entry.keeper.reconcile();
+      return;
+    }
+    const { metadata, spec } = stored.service;
+    if (metadata.reference !== entry.document.metadata.reference) {
+      this.byReference.delete(entry.document.metadata.reference ?? '');
+      this.byReference.set(metadata.reference ?? '', entry);
+    }
+    entry.document = { ...entry.document, metadata, spec };
+    entry.pendingSpec = stored.pendingSpec;
+    entry.view = null;
+    this.emit('update', this.view(entry));
+    entry.keeper.reconcile();
   }
 
   find(id: string | undefined): Entry {
