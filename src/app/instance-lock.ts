@@ -6,7 +6,7 @@
  * beside it (`daemon.owner`) for the message a second daemon gets.
  */
 import Database from 'better-sqlite3';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { StateLayout } from '../domain/state-layout.js';
 import { bootId, readProcStat } from '../runtime/machine/proc.js';
 
@@ -38,10 +38,12 @@ function isBusy(error: unknown): boolean {
 
 function take(path: string, timeoutMs: number): Database.Database | null {
   const db = new Database(path, { timeout: timeoutMs });
+  for (const file of [path, `${path}-journal`]) if (existsSync(file)) chmodSync(file, 0o600);
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     // The first write in exclusive mode takes the lock; it is kept until the connection closes.
     db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (since TEXT); COMMIT;');
+    for (const file of [path, `${path}-journal`]) if (existsSync(file)) chmodSync(file, 0o600);
     return db;
   } catch (error) {
     db.close();

@@ -117,7 +117,9 @@ export class ServiceController implements ServiceKeeper {
    */
   recover(stored: StoredRun, adopted: Session | null, lostBecause: string): void {
     if (stored.runId !== null) {
-      const { secrets } = prepareRun(this.context.document(), stored.session ?? '', stored.runId, this.parts.settings, true);
+      // The values it ran with, as recorded (the secret files may have changed since).
+      const recorded = this.parts.store.runs.secrets(stored.runId);
+      const secrets = recorded.length > 0 ? new SessionSecrets(recorded) : prepareRun(this.context.document(), stored.session ?? '', stored.runId, this.parts.settings, true).secrets;
       this.run = { runId: stored.runId, secrets, output: {} };
     }
     if (adopted !== null) this.follow(adopted, this.context.document().spec.commands?.start ?? '');
