@@ -106,19 +106,19 @@ describe('data under faults', () => {
     const again = await spawnDaemon(['--workspace', root, '--stop-timeout', '1m'], stateDir);
     const newPid = await readPidFile(join(root, 'new.pid'));
     expect(newPid).not.toBe(oldPid);
-    const [service] = (await (await fetch(`${again.info.url}/gitpod.v1.EnvironmentAutomationService/ListServices`, {
+    const [service] = ((await (await fetch(`${again.info.url}/gitpod.v1.EnvironmentAutomationService/ListServices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: '{}',
-    })).json()).services;
+    })).json()) as any).services;
     expect(service.spec.commands.start).toBe(newStart);
     expect(service.spec.desiredPhase).toBe('SERVICE_PHASE_RUNNING');
     await waitFor(async () => {
-      const { services } = await (await fetch(`${again.info.url}/gitpod.v1.EnvironmentAutomationService/ListServices`, {
+      const { services } = (await (await fetch(`${again.info.url}/gitpod.v1.EnvironmentAutomationService/ListServices`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: '{}',
-      })).json();
+      })).json()) as any;
       return services[0].status.phase === 'SERVICE_PHASE_RUNNING';
     }, { what: 'the new command RUNNING' });
   });

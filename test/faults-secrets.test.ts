@@ -49,7 +49,7 @@ describe('secrets in every log tend serves', () => {
     // A tail that begins inside the key: its remaining lines are still hidden.
     expect(await text(first, earlier, 'follow=false&tail=4')).toBe('***\n***\ntoken=***\ndone\n');
     const { taskExecution } = await first.client.environments.automations.tasks.start({
-      id: (await first.client.environments.automations.tasks.create({ metadata: { reference: 'leak' }, spec: { command: 'echo "$TOKEN"; printf "%s\\n" "$KEY"', env } })).task!.id!,
+      id: (await first.client.environments.automations.tasks.create({ metadata: { reference: 'leak' }, spec: { command: 'echo "$TOKEN"; printf "%s\\n" "$KEY"', env } as any })).task!.id!,
     });
     await waitFor(async () => (await first.call('GetTaskExecution', { id: taskExecution!.id })).body.taskExecution.status.phase === 'TASK_EXECUTION_PHASE_SUCCEEDED');
     const executionLog = (await first.call('GetTaskExecution', { id: taskExecution!.id })).body.taskExecution.status.logUrl;
