@@ -18,7 +18,7 @@ const stateFile = {
 export class DaemonRunningError extends Error {}
 
 /** How long a starter waits for a lock someone only peeks at (`isStateDirLocked`). */
-const LOCK_WAIT_MS = 2000;
+const LOCK_WAIT_MS = 500;
 
 export interface LockOwner {
   readonly pid: number;

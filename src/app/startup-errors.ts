@@ -15,7 +15,7 @@ export function startupProblem(error: unknown, context: { stateDir: string; list
     return `Cannot listen on ${context.listen}: the port is in use; choose another with --listen HOST:PORT (port 0 picks a free one)`;
   }
   if (code === 'EADDRNOTAVAIL') return `Cannot listen on ${context.listen}: this machine has no such address; give one of its own with --listen HOST:PORT`;
-  if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+  if (['EACCES', 'EROFS', 'EPERM', 'ENOTDIR', 'EEXIST', 'ENOSPC', 'SQLITE_READONLY', 'SQLITE_CANTOPEN'].includes(code)) {
     const what = (error as Error).message;
     return `Cannot write to the state directory ${context.stateDir} (${what}): make it writable, or choose another with --state-dir or TEND_STATE_DIR`;
   }
