@@ -13,7 +13,9 @@ const LAYERS = {
   api: ['domain', 'config', 'engine'],
   upstream: ['domain', 'store', 'engine'],
   app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'upstream'],
-  cli: ['domain', 'config', 'app'],
+  // The daemon's client (its HTTP API, as the CLI uses it).
+  client: ['domain', 'app'],
+  cli: ['domain', 'config', 'app', 'client'],
 };
 
 const zones = [

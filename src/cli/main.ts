@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readDaemonInfo, readRunnerToken, readToken, resolveStateDir } from '../app/state-dir.js';
-import { CliError } from './client.js';
+import { CliError } from '../client/api-client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
 import { executionsCommand, tasksCommand } from './tasks-command.js';

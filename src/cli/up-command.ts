@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import { findAutomationsFile } from '../config/load-file.js';
 import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import type { Service, Task, TaskExecution, TriggerName } from '../domain/schema.js';
-import { CliError, connect, type ApiClient } from './client.js';
-import { listAll } from './output.js';
+import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { listAll } from '../client/list-all.js';
 import { describeExecution } from './tasks-command.js';
 import { shortEnum } from './table.js';
 
