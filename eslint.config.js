@@ -13,9 +13,11 @@ const LAYERS = {
   api: ['domain', 'config', 'engine'],
   upstream: ['domain', 'store', 'engine'],
   app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'upstream'],
-  // The daemon's client (its HTTP API, as the CLI uses it).
+  // The daemon's client (its HTTP API, as the CLI and the MCP server use it).
   client: ['domain', 'app'],
-  cli: ['domain', 'config', 'app', 'client'],
+  // `tend mcp`: talks to the daemon only through the client; never wires or reaches into a daemon.
+  mcp: ['domain', 'config', 'client'],
+  cli: ['domain', 'config', 'app', 'client', 'mcp'],
 };
 
 const zones = [

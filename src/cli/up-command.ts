@@ -23,6 +23,8 @@ export interface UpOptions {
 }
 
 const POLL_MS = 200;
+/** What `tend up` fires on the daemon. */
+export const START_TRIGGERS: readonly TriggerName[] = ['postEnvironmentStart', 'postDevcontainerStart'];
 const DAEMON_START_TIMEOUT_MS = 15_000;
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
@@ -33,7 +35,7 @@ interface DaemonStatus {
 }
 
 /** The workspace's daemon: the running one, or a new one started in the background. */
-async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
+export async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
   const workspace = resolve(options.workspace ?? process.cwd());
   const stateDir = resolveStateDir({ ...options, workspace });
   if (readDaemonInfo(stateDir) !== undefined) return { client: connect(stateDir), started: false, stateDir };
@@ -65,7 +67,7 @@ function daemonCall<T>(client: ApiClient, method: string, body: unknown): Promis
   return client.call<T>(method, body, 'tend.v1.DaemonService');
 }
 
-async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
+export async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
   return daemonCall(client, 'FireTrigger', { triggers });
 }
 
@@ -149,7 +151,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (started) await stopDaemon(client.info);
     throw error;
   }
-  const fired = await fire(client, ['postEnvironmentStart', 'postDevcontainerStart']);
+  const fired = await fire(client, START_TRIGGERS);
   process.stdout.write(`tend: ${client.info.url} (state in ${client.stateDir}); started ${fired.serviceIds.length} services and ${fired.executionIds.length} tasks\n`);
   if (options.detach === true) {
     const { services, executions } = await waitSettled(client, fired);
