@@ -7,7 +7,7 @@ import { startupProblem } from '../app/startup-errors.js';
 import { reexecUnderInit } from '../app/pid1.js';
 import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
-import { CliError } from './client.js';
+import { CliError } from '../client/api-client.js';
 import type { StateDirOptions } from './options.js';
 import { findAutomationsFile } from '../config/load-file.js';
 import { didYouMean } from '../config/did-you-mean.js';

@@ -10,8 +10,8 @@ import { findAutomationsFile } from '../config/load-file.js';
 import { findOrphans, stopOrphans } from '../app/orphans.js';
 import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import type { Service, Task, TaskExecution, TriggerName } from '../domain/schema.js';
-import { CliError, connect, type ApiClient } from './client.js';
-import { listAll } from './output.js';
+import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { listAll } from '../client/list-all.js';
 import { describeExecution } from './tasks-command.js';
 import { shortEnum } from './table.js';
 
@@ -24,6 +24,8 @@ export interface UpOptions {
 }
 
 const POLL_MS = 200;
+/** What `tend up` fires on the daemon. */
+export const START_TRIGGERS: readonly TriggerName[] = ['postEnvironmentStart', 'postDevcontainerStart'];
 const DAEMON_START_TIMEOUT_MS = 15_000;
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
@@ -34,7 +36,7 @@ interface DaemonStatus {
 }
 
 /** The workspace's daemon: the running one, or a new one started in the background. */
-async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
+export async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
   const workspace = resolve(options.workspace ?? process.cwd());
   const stateDir = resolveStateDir({ ...options, workspace });
   if (readDaemonInfo(stateDir) !== undefined) return { client: connect(stateDir), started: false, stateDir };
@@ -66,7 +68,7 @@ function daemonCall<T>(client: ApiClient, method: string, body: unknown): Promis
   return client.call<T>(method, body, 'tend.v1.DaemonService');
 }
 
-async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
+export async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
   return daemonCall(client, 'FireTrigger', { triggers });
 }
 
@@ -150,7 +152,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (started) await stopDaemon(client.info);
     throw error;
   }
-  const fired = await fire(client, ['postEnvironmentStart', 'postDevcontainerStart']);
+  const fired = await fire(client, START_TRIGGERS);
   process.stdout.write(`tend: ${client.info.url} (state in ${client.stateDir}); started ${fired.serviceIds.length} services and ${fired.executionIds.length} tasks\n`);
   if (options.detach === true) {
     const { services, executions } = await waitSettled(client, fired);
