@@ -20,6 +20,7 @@ import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
 import { followExecutionLog, followLog, maskLines } from './log-stream.js';
+import type { DaemonMethod } from './port-methods.js';
 
 export interface ServerOptions {
   readonly token: string;
@@ -38,6 +39,8 @@ export interface ServerOptions {
   readonly environmentId: string;
   /** What `tend status` shows. */
   readonly status: () => unknown;
+  /** More methods of tend.v1.DaemonService, by name (the ports of `gitpod environment port`). */
+  readonly daemonMethods?: Readonly<Record<string, DaemonMethod>>;
   /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
   readonly committed: () => Promise<void>;
   readonly log: Logger;
@@ -146,8 +149,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const { triggers } = parseBody(FireTriggerRequest, body);
         return respond(reply, automations.fire(triggers as TriggerName[]));
       }
-      default:
+      default: {
+        const methods = options.daemonMethods ?? {};
+        if (Object.hasOwn(methods, request.params.method)) return respond(reply, await methods[request.params.method]!(body));
         throw new ApiError('unimplemented', `Method "${request.params.method}" does not exist on tend.v1.DaemonService`);
+      }
     }
   });
 

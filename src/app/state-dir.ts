@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
+import { DEFAULT_STATE_DIR_NAME, resolveWorkspace } from './workspace.js';
 
 export interface DaemonInfo {
   readonly url: string;
@@ -13,12 +14,13 @@ export interface DaemonInfo {
   readonly environmentId: string;
 }
 
+/** `--state-dir`, else TEND_STATE_DIR, else `.tend` in the workspace (found from the current directory). */
 export function resolveStateDir(options: { stateDir?: string; workspace?: string }): string {
   if (options.stateDir !== undefined) return resolve(options.stateDir);
   if (process.env.TEND_STATE_DIR !== undefined && process.env.TEND_STATE_DIR !== '') {
     return resolve(process.env.TEND_STATE_DIR);
   }
-  return join(resolve(options.workspace ?? process.cwd()), '.tend');
+  return join(resolveWorkspace(options), DEFAULT_STATE_DIR_NAME);
 }
 
 /** The files of a state directory (every path comes from `domain/state-layout.ts`). */

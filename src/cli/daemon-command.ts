@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
-import { startDaemon } from '../app/daemon.js';
+import { resolveWorkspace } from '../app/workspace.js';
+import { resolveShell, startDaemon } from '../app/daemon.js';
 import { DaemonRunningError } from '../app/instance-lock.js';
 import { reexecUnderInit } from '../app/pid1.js';
 import { createLogger } from '../app/logger.js';
@@ -18,6 +19,8 @@ interface DaemonCommandOptions extends StateDirOptions {
   taskStopTimeout: string;
   readinessTimeout: string;
   probeInterval: string;
+  probeTimeout: string;
+  shell?: string;
   environmentId?: string;
   file?: string;
   trigger?: string[];
@@ -74,7 +77,7 @@ function durationOption(name: string, text: string): number {
 
 export async function runDaemonCommand(options: DaemonCommandOptions): Promise<void> {
   if (reexecUnderInit((message) => process.stderr.write(`tend: ${message}\n`))) return;
-  const workspace = resolve(options.workspace ?? process.cwd());
+  const workspace = resolveWorkspace(options);
   const stateDir = resolveStateDir({ ...options, workspace });
   const automationsFile = options.file !== undefined ? resolve(options.file) : findAutomationsFile(workspace);
   const triggers = (options.trigger ?? []).map((name) => {
@@ -84,6 +87,12 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     return name as TriggerName;
   });
   const upstream = controlPlaneOptions(options);
+  let shell: string | undefined;
+  try {
+    shell = options.shell === undefined ? undefined : resolveShell(options.shell);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
@@ -95,7 +104,11 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     taskStopTimeoutMs: durationOption('--task-stop-timeout', options.taskStopTimeout),
     maxLogBytes: sizeOption(options.maxLogSize),
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
-    probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
+    probe: {
+      initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)),
+      probeTimeoutMs: Math.max(1, durationOption('--probe-timeout', options.probeTimeout)),
+    },
+    ...(shell !== undefined ? { shell } : {}),
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),
     ...(upstream !== undefined
       ? { controlPlane: { url: upstream.url, token: upstream.token }, environmentId: upstream.environmentId }

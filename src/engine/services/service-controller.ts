@@ -20,15 +20,17 @@ import {
   type StoredRun,
 } from '../../domain/service-lifecycle.js';
 import { sameStatus, serviceStatus } from '../../domain/service-status.js';
-import { readinessTimeoutMs } from '../../domain/spec-rules.js';
 import { faultPoint } from '../../runtime/fault.js';
 import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, SessionSecrets } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { ReadyProbing } from './ready-probing.js';
+import { probeSession, type ReadinessWait, type ReadyProbing } from './ready-probing.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
 import { newRunId, prepareRun, readRunOutput } from './service-run.js';
+
+/** How much of a probe's output the daemon log gets on a change of result. */
+const LOGGED_PROBE_OUTPUT = 1000;
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -278,17 +280,17 @@ export class ServiceController implements ServiceKeeper {
 
   /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
   private startProbing(runId: string, session: Session): void {
-    const { clock, settings } = this.parts;
-    const spec = this.context.document().spec;
-    const command = spec.commands?.ready ?? '';
-    this.probing = new ReadyProbing({
-      command,
-      run: () => session.probe(command),
-      timings: settings.probe,
-      clock,
-      readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, settings.readinessTimeoutMs),
+    this.probing = probeSession(this.context.document().spec, session, this.parts, {
       onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
       onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
+      onOutcomeChanged: (outcome) => this.log.info({ exitCode: outcome.exitCode, output: this.secrets.mask(outcome.output).slice(-LOGGED_PROBE_OUTPUT) }, 'Ready probe result changed'),
     });
+  }
+
+  /** While STARTING with a ready command: what it waits for and what its last probe said (masked). */
+  get readiness(): ReadinessWait | null {
+    const wait = this.state.phase === 'starting' ? this.probing?.waiting : undefined;
+    if (wait === undefined) return null;
+    return wait.lastProbe === null ? wait : { ...wait, lastProbe: { ...wait.lastProbe, output: this.secrets.mask(wait.lastProbe.output) } };
   }
 }

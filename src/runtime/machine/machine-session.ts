@@ -18,6 +18,8 @@ export class MachineSession implements Session {
     private readonly env: Readonly<Record<string, string>>,
     private readonly cwd: string,
     private readonly clock: Clock,
+    /** Runs the ready and stop commands, as it ran the start command. */
+    private readonly shell: string,
   ) {
     this.processes = new SessionProcesses({
       pgids: [record.identity.pgid],
@@ -27,7 +29,7 @@ export class MachineSession implements Session {
   }
 
   probe(command: string): ProbeRun {
-    return runProbeProcess(command, this.cwd, this.env, this.record.runId);
+    return runProbeProcess(command, this.shell, this.cwd, this.env, this.record.runId);
   }
 
   stop(rules: StopRules): Promise<string | null> {
@@ -38,7 +40,7 @@ export class MachineSession implements Session {
       kill: () => processes.kill(),
       // The stop command carries the session's marker: kill() finds its processes too.
       runStopCommand: async (command) => {
-        const spawned = spawnCommand({ command, cwd: this.cwd, env: this.env, logPath: record.logPath, marker: record.runId });
+        const spawned = spawnCommand({ command, shell: this.shell, cwd: this.cwd, env: this.env, logPath: record.logPath, marker: record.runId });
         return { exited: spawned.exited, tail: () => readLogTail(record.logPath) };
       },
     };
