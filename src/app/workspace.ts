@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { findAutomationsFile } from '../config/load-file.js';
+import { findAutomationsFile } from '../config/file-location.js';
 import { StateLayout } from '../domain/state-layout.js';
 
 /** The state directory a workspace has by default. */

@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { resolve } from 'node:path';
 import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import { resolveWorkspace } from '../app/workspace.js';
-import { findAutomationsFile } from '../config/load-file.js';
+import { findAutomationsFile } from '../config/file-location.js';
 import { CliError, connect, type ApiClient } from './client.js';
 
 const DAEMON_START_TIMEOUT_MS = 15_000;

@@ -7,8 +7,7 @@
  * then, for a valid file, its warnings (`file-warnings.ts`), located the same way.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import {
@@ -30,17 +29,7 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_NESTING = 64;
 const MAX_ALIASES = 1000;
 
-/** Where an automations file is looked for, in this order. */
-export const AUTOMATIONS_FILE_CANDIDATES = [
-  '.gitpod/automations.yaml',
-  '.gitpod/automations.yml',
-  '.ona/automations.yaml',
-  '.ona/automations.yml',
-];
-
-export function findAutomationsFile(workspace: string): string | undefined {
-  return AUTOMATIONS_FILE_CANDIDATES.map((candidate) => join(workspace, candidate)).find((path) => existsSync(path));
-}
+export { AUTOMATIONS_FILE_CANDIDATES, findAutomationsFile } from './file-location.js';
 
 export interface LoadedAutomations {
   readonly file: AutomationsFile;
@@ -225,6 +214,7 @@ export function parseAutomations(text: string, name: string): LoadedAutomations 
     throw new InvalidAutomationsFile(name, problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }
   const warnings = warnAutomationsFile(shape.data).map((warning) => ({ ...locate(document, counter, warning.path, warning.atKey), path: pathText(warning.path), message: warning.message }));
+  warnings.sort((a, b) => a.line - b.line || a.column - b.column);
   return { file: shape.data, hash: hashText(text), warnings };
 }
 
