@@ -156,6 +156,8 @@ describe('automations file warnings (valid, but surprising at run time)', () => 
           '  migrate: {command: npm run migrate, dependsOn: [db]}',
           '  seed: {command: npm run seed, dependsOn: [migrate], triggeredBy: [postEnvironmentStart]}',
           '  lint: {command: npm run lint}',
+          '  fixtures: {command: load-fixtures}',
+          '  setup: {command: "gitpod automations task start fixtures", triggeredBy: [manual]}',
         ]),
       ),
     ).toEqual([

@@ -1,7 +1,8 @@
 /**
  * What is valid in an automations file but will surprise at run time: warnings, never failures
  * (`tend validate` prints them and exits 0; the daemon logs them and `tend status` shows them).
- *   nothingStartsIt    a service or task that no trigger starts and nothing depends on
+ *   nothingStartsIt    a service or task that no trigger starts, nothing depends on, and no
+ *                      command starts (`gitpod automations task start seed`)
  *   readyNeverPasses   a ready command that sleeps longer than its readiness timeout
  */
 import type { AutomationsFile } from '../domain/schema.js';
@@ -10,12 +11,20 @@ import type { PathProblem } from './check-file.js';
 
 type Warn = (file: AutomationsFile) => PathProblem[];
 
+/** `gitpod automations service start db`, `ona automations task start seed` in a command. */
+const STARTED_BY_COMMAND = /(?:gitpod|ona)\s+automations\s+(service|task)\s+start\s+([a-zA-Z0-9_-]+)/g;
+
 const nothingStartsIt: Warn = (file) => {
   const warnings: PathProblem[] = [];
   const dependedOn = new Set(Object.values(file.tasks ?? {}).flatMap((task) => task.dependsOn ?? []));
+  const commands = [
+    ...Object.values(file.services ?? {}).flatMap((service) => Object.values(service.commands ?? {})),
+    ...Object.values(file.tasks ?? {}).map((task) => task.command ?? ''),
+  ];
+  const startedByCommand = new Set(commands.flatMap((command) => [...command.matchAll(STARTED_BY_COMMAND)].map((match) => `${match[1]}s:${match[2]}`)));
   for (const kind of ['services', 'tasks'] as const) {
     for (const [key, entry] of Object.entries(file[kind] ?? {})) {
-      if ((entry.triggeredBy ?? []).length > 0 || dependedOn.has(key)) continue;
+      if ((entry.triggeredBy ?? []).length > 0 || dependedOn.has(key) || startedByCommand.has(`${kind}:${key}`)) continue;
       const start = kind === 'services' ? `tend services start ${key}` : `tend tasks start ${key}`;
       warnings.push({
         path: [kind, key],
