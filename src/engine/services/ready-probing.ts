@@ -3,8 +3,8 @@
  * long as it needs (`sleep 15 && pg_isready`): only a generous per-probe bound (a setting,
  * 2 minutes by default) and the readiness timeout end it. The pause between probes starts short
  * and doubles up to a ceiling, so a fast service is seen ready within tens of milliseconds and a
- * slow one costs little CPU. While it waits, `wait` says since when, how many probes ran and what
- * the last one said. All of it on the injected clock.
+ * slow one costs little CPU. While it waits, `waiting` says since when, how many probes ran and
+ * what the last one said. All of it on the injected clock.
  */
 import type { Clock, TimerHandle } from '../../domain/clock.js';
 import { formatDuration } from '../../domain/duration.js';

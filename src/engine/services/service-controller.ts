@@ -280,6 +280,7 @@ export class ServiceController implements ServiceKeeper {
 
   /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
   private startProbing(runId: string, session: Session): void {
+    this.log.info({ readyCommand: this.context.document().spec.commands?.ready }, 'Waiting for the ready command');
     this.probing = probeSession(this.context.document().spec, session, this.parts, {
       onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
       onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
