@@ -234,6 +234,16 @@ describe('the gitpod and ona commands inside commands', () => {
       stderr: `gitpod: Cannot open port ${port}: nothing listens on it on this machine\n`,
     });
     expect((await daemonCall(td, 'ListPorts', {})).body.ports).toEqual([]);
+    expect(await daemonCall(td, 'OpenPort', { port })).toEqual({
+      status: 400,
+      body: { code: 'failed_precondition', message: `Cannot open port ${port}: nothing listens on it on this machine` },
+    });
+    for (const body of [{}, { port: 0 }, { port: 65_536 }, { port: '3000' }, { port: 3000.5 }]) {
+      const refused = await daemonCall(td, 'OpenPort', body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(refused.body.code).toBe('invalid_argument');
+    }
+    expect((await daemonCall(td, 'ClosePort', { port })).body).toEqual({ closed: false });
     const bad = await gitpod(td, ['environment', 'port', 'open', '70000']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('gitpod: Invalid port "70000": give a number from 1 to 65535, as in `gitpod environment port open 3000`\n');
