@@ -126,7 +126,7 @@ describe('tend mcp: the tools, over stdio, against a real daemon', () => {
     const workspace = mcpWorkspace(undefined);
     const mcp = await startMcp(workspace);
     const listed = await mcp.call('list_services');
-    expect(listed).toMatchObject({ isError: true, text: `No automations file in ${workspace.dir}: create .gitpod/automations.yaml, or give --file` });
+    expect(listed).toMatchObject({ isError: true, text: `No automations file in ${workspace.dir} or above it: create .gitpod/automations.yaml, or give --file` });
     const validated = await mcp.call('validate_automations_file', { content: 'services:\n  web:\n    commands: {start: "true"}\n' });
     expect(validated).toMatchObject({ isError: false, text: '<content> is valid: 1 service, 0 tasks', data: { valid: true, services: 1, tasks: 0 } });
   });

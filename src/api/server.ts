@@ -21,6 +21,7 @@ import { automationHandlers, isReadMethod, resolveHandler } from './automation-s
 import { MAX_BODY_BYTES, parseBody, parseJson, sendError, sendJson } from './connect.js';
 import { followExecutionLog, followLog } from './log-stream.js';
 import { maskStream } from './mask-stream.js';
+import type { DaemonMethod } from './port-methods.js';
 
 export interface ServerOptions {
   readonly token: string;
@@ -39,6 +40,8 @@ export interface ServerOptions {
   readonly environmentId: string;
   /** What `tend status` shows. */
   readonly status: () => unknown;
+  /** More methods of tend.v1.DaemonService, by name (the ports of `gitpod environment port`). */
+  readonly daemonMethods?: Readonly<Record<string, DaemonMethod>>;
   /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
   readonly committed: () => Promise<void>;
   readonly log: Logger;
@@ -147,8 +150,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const { triggers } = parseBody(FireTriggerRequest, body);
         return respond(reply, automations.fire(triggers as TriggerName[]));
       }
-      default:
+      default: {
+        const methods = options.daemonMethods ?? {};
+        if (Object.hasOwn(methods, request.params.method)) return respond(reply, await methods[request.params.method]!(body));
         throw new ApiError('unimplemented', `Method "${request.params.method}" does not exist on tend.v1.DaemonService`);
+      }
     }
   });
 
@@ -168,7 +174,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         source.kind === 'file'
           ? followLog(source.path, { follow, tailLines, isLive: source.isLive })
           : followExecutionLog(source, { follow });
-      const stream = Readable.from(maskStream(chunks, source.secrets));
+      // Commands get the API token (GITPOD_API_KEY): a log never gives it to a reader, who may hold
+      // only a logs token.
+      const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), token]));
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
     },
   );

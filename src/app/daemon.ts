@@ -30,6 +30,12 @@ import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
 import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
+import { daemonStatus } from './daemon-status.js';
+import { installGitpodCommands } from './gitpod-commands.js';
+import { portMethods } from '../api/port-methods.js';
+import { PortRegistry } from '../engine/ports.js';
+import { listeningSockets } from '../runtime/machine/listening-sockets.js';
+import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
 import { lockStateDir, selfIdentity } from './instance-lock.js';
 import {
   ensureStateDir,
@@ -53,6 +59,8 @@ export interface DaemonOptions {
   readonly maxLogBytes?: number;
   readonly readinessTimeoutMs?: number;
   readonly probe?: Partial<ProbeTimings>;
+  /** Runs start, ready and stop commands on the machine; default bash, else /bin/sh. */
+  readonly shell?: string;
   readonly token?: string;
   readonly environmentId?: string;
   /** The automations file to load and watch; none when undefined. */
@@ -92,9 +100,14 @@ export interface Daemon {
   readonly store: Store;
   /** Runner mode's connection to its control plane. */
   readonly controlPlane: ControlPlane | undefined;
+  /** The ports recorded by `gitpod environment port open`. */
+  readonly ports: PortRegistry;
   /** Stops every service by the stop rules, then closes the server and the store. */
   stop(): Promise<void>;
 }
+
+/** The shell a `--shell` setting names (a path, or a name on PATH); throws with the reason. */
+export { resolveShell };
 
 export const DEFAULT_LISTEN = '127.0.0.1:0';
 /** Runner mode: how long the reports of the services stopped at shutdown may take to go out. */
@@ -145,15 +158,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let baseUrl = '';
   const clock: Clock = options.clock ?? systemClock;
   const logs = new LogRotator(options.maxLogBytes);
+  const layout = new StateLayout(stateDir);
+  // What tend gives every command before the spec's own env: the daemon's API, as Ona gives its
+  // environment's (the URL and the API token are added once the server listens, before anything runs).
+  const commandEnv: Record<string, string> = { GITPOD_ENVIRONMENT_ID: environmentId };
+  const shell = options.shell ?? defaultShell(env.PATH);
   const settings: EngineSettings = {
     workspace: resolve(options.workspace),
-    layout: new StateLayout(stateDir),
+    layout,
     stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
     taskStopTimeoutMs: options.taskStopTimeoutMs ?? DEFAULT_TASK_STOP_TIMEOUT_MS,
     maxExecutions: options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
-    commandEnv: { GITPOD_ENVIRONMENT_ID: environmentId },
+    commandEnv,
   };
   const engineLog = log.child({ component: 'engine' });
   const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
@@ -162,6 +180,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     instanceId,
     baseEnv: daemonBaseEnv(env),
     logs,
+    shell,
+    ...(options.serveOnly === true ? {} : { binDir: installGitpodCommands(layout) }),
   });
   const services = new ServiceEngine({ store, log: engineLog, environmentId, keepers: role.services });
   const tasks = new TaskEngine({ store, services, log: log.child({ component: 'tasks' }), environmentId });
@@ -186,12 +206,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     options.automationsFile === undefined
       ? undefined
       : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
-  const daemonStatus = () => ({
-    daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
-    automationsFile: watcher?.status ?? null,
-    mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
-    controlPlane: controlPlane?.health() ?? null,
+  const ports = new PortRegistry({
+    store,
+    clock,
+    listeners: listeningSockets,
+    serviceOfRun: (runId) => {
+      const id = role.serviceOfRun(runId);
+      return id === undefined || !services.has(id) ? undefined : { id, reference: services.get(id).metadata.reference ?? id };
+    },
   });
+  const status = () =>
+    daemonStatus({
+      daemon: () => ({ url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir }),
+      mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
+      shell: options.serveOnly === true ? null : shell,
+      watcher,
+      controlPlane,
+      automations,
+      services,
+      waiting: () => role.waiting(),
+      ports,
+    });
   const events = new ResourceEvents(services, tasks, executions);
   const server = buildServer({
     token,
@@ -203,7 +238,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     automations,
     events,
     environmentId,
-    status: daemonStatus,
+    status,
+    daemonMethods: portMethods(ports),
     committed: () => store.committed(),
     log,
   });
@@ -218,6 +254,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   if (address === null || typeof address === 'string') throw new Error('The server has no TCP address');
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${urlHost}:${address.port}`;
+  commandEnv.GITPOD_BASE_URL = baseUrl;
+  commandEnv.GITPOD_API_KEY = token;
   await services.load();
   tasks.load();
   await executions.load();
@@ -234,7 +272,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
   await store.committed();
   writeDaemonInfo(stateDir, info);
-  log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace }, 'Daemon listening');
+  log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace, shell }, 'Daemon listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -254,5 +292,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, stop };
+  return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, ports, stop };
 }

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
 import { bootId, readProcStat } from '../runtime/machine/proc.js';
 import { isStateDirLocked } from './instance-lock.js';
+import { DEFAULT_STATE_DIR_NAME, resolveWorkspace } from './workspace.js';
 
 export interface DaemonInfo {
   readonly url: string;
@@ -18,12 +19,13 @@ export interface DaemonInfo {
   readonly bootId?: string;
 }
 
+/** `--state-dir`, else TEND_STATE_DIR, else `.tend` in the workspace (found from the current directory). */
 export function resolveStateDir(options: { stateDir?: string; workspace?: string }): string {
   if (options.stateDir !== undefined) return resolve(options.stateDir);
   if (process.env.TEND_STATE_DIR !== undefined && process.env.TEND_STATE_DIR !== '') {
     return resolve(process.env.TEND_STATE_DIR);
   }
-  return join(resolve(options.workspace ?? process.cwd()), '.tend');
+  return join(resolveWorkspace(options), DEFAULT_STATE_DIR_NAME);
 }
 
 /** The files of a state directory (every path comes from `domain/state-layout.ts`). */

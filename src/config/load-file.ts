@@ -1,13 +1,13 @@
 /**
  * Loading `automations.yaml`: a pipeline of named steps, each adding problems with their line and
  * column, all reported together:
- *   refuseHostile → parseYaml (syntax, duplicate keys) → toPlainData (alias bombs) →
+ *   refuseHostile → parseYaml (syntax, duplicate keys) → refuseEmpty → toPlainData (alias bombs) →
  *   checkShape (the schema module, strict: unknown fields, wrong types, unknown triggers) →
- *   checkAutomationsFile (keys, empty commands, durations, dependencies, cycles).
+ *   checkAutomationsFile (keys, empty commands, durations, dependencies, cycles);
+ * then, for a valid file, its warnings (`file-warnings.ts`), located the same way.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import {
@@ -22,29 +22,26 @@ import {
 } from '../domain/schema.js';
 import { checkAutomationsFile } from './check-file.js';
 import { didYouMean } from './did-you-mean.js';
+import { warnAutomationsFile } from './file-warnings.js';
 import { InvalidAutomationsFile, pathText, type Problem } from './problem.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_NESTING = 64;
 const MAX_ALIASES = 1000;
 
-/** Where an automations file is looked for, in this order. */
-export const AUTOMATIONS_FILE_CANDIDATES = [
-  '.gitpod/automations.yaml',
-  '.gitpod/automations.yml',
-  '.ona/automations.yaml',
-  '.ona/automations.yml',
-];
-
-export function findAutomationsFile(workspace: string): string | undefined {
-  return AUTOMATIONS_FILE_CANDIDATES.map((candidate) => join(workspace, candidate)).find((path) => existsSync(path));
-}
+export { AUTOMATIONS_FILE_CANDIDATES, findAutomationsFile } from './file-location.js';
 
 export interface LoadedAutomations {
   readonly file: AutomationsFile;
   /** sha256 of the text: an unchanged file is not applied again. */
   readonly hash: string;
+  /** What is valid but will surprise at run time. */
+  readonly warnings: readonly Problem[];
 }
+
+/** Why an empty file is refused: saved half-way, or truncated by a tool, far more often than meant. */
+export const EMPTY_FILE_MESSAGE =
+  'The file is empty (no services, no tasks): to remove every service and task on purpose, write "services: {}"';
 
 export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -179,6 +176,11 @@ export function parseAutomations(text: string, name: string): LoadedAutomations 
     message: error.code === 'DUPLICATE_KEY' ? 'Duplicate key: each key may appear only once in a mapping' : error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
   }));
   if (syntax.length > 0) throw new InvalidAutomationsFile(name, syntax);
+  // No bytes, only whitespace and comments, or a bare null: a problem, not "delete everything".
+  const contents = document.contents;
+  if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) {
+    throw new InvalidAutomationsFile(name, [{ line: 1, column: 1, path: '', message: EMPTY_FILE_MESSAGE }]);
+  }
 
   let data: unknown;
   try {
@@ -211,7 +213,9 @@ export function parseAutomations(text: string, name: string): LoadedAutomations 
   if (problems.length > 0 || !shape.success) {
     throw new InvalidAutomationsFile(name, problems.sort((a, b) => a.line - b.line || a.column - b.column));
   }
-  return { file: shape.data, hash: hashText(text) };
+  const warnings = warnAutomationsFile(shape.data).map((warning) => ({ ...locate(document, counter, warning.path, warning.atKey), path: pathText(warning.path), message: warning.message }));
+  warnings.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { file: shape.data, hash: hashText(text), warnings };
 }
 
 export function loadAutomationsFile(path: string): LoadedAutomations {

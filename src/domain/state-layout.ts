@@ -10,6 +10,7 @@
  * logs/<execution id>/<index>.log    one step of an execution, by its position in the plan
  * outputs/<run id>.env               GITPOD_OUTPUT of one run (a service session or a step)
  * secrets/<secret id>                read only, found by listing the directory
+ * bin/gitpod  bin/ona                 tend's `gitpod` and `ona` commands, first on every command's PATH
  * ```
  */
 import { join } from 'node:path';
@@ -58,6 +59,15 @@ export class StateLayout {
   }
   get secrets(): string {
     return join(this.root, 'secrets');
+  }
+  /** The directory put first on the PATH of every command on the machine. */
+  get bin(): string {
+    return join(this.root, 'bin');
+  }
+
+  /** One of the commands tend puts on its commands' PATH. */
+  command(name: 'gitpod' | 'ona'): string {
+    return join(this.bin, name);
   }
 
   /** The log of one session of a service. */
