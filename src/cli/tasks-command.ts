@@ -16,10 +16,9 @@ async function findTask(client: ApiClient, reference: string): Promise<Task> {
   return task;
 }
 
+/** Ended, steps and all: an execution is FAILED as soon as a step fails, while others still run. */
 function finished(execution: TaskExecution): boolean {
-  return ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'].includes(
-    execution.status.phase,
-  );
+  return execution.metadata.completedAt !== undefined;
 }
 
 export function tasksCommand(): Command {

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { alreadyExists, failedPrecondition, notFound } from '../../domain/errors.js';
-import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, ServiceStatus, UpdateServiceRequest } from '../../domain/schema.js';
+import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, ServiceStatus, ServiceStatusReport, Subject, UpdateServiceRequest } from '../../domain/schema.js';
+import { environmentSubject } from '../../domain/subjects.js';
 import type { Store } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 import { paginate, type Page } from '../pagination.js';
@@ -30,6 +31,8 @@ export interface ServiceEngineEvents {
 }
 
 interface Entry {
+  /** Its position in creation order (the store's, list pages are keyed by it). */
+  seq: number;
   document: ServiceDocument;
   keeper: ServiceKeeper;
   /** A spec change waiting for the service to stop (a running service's spec changed). */
@@ -50,16 +53,16 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   /** Loads the stored services; their keepers recover what a previous daemon left. */
   async load(): Promise<void> {
     for (const stored of this.options.store.loadServices()) {
-      const entry = this.entry({ ...stored.service, environmentId: this.options.environmentId });
+      const entry = this.entry({ ...stored.service, environmentId: this.options.environmentId }, stored.seq);
       entry.keeper = await this.options.keepers.restore(this.context(entry), stored);
       this.remember(entry);
     }
     for (const entry of [...this.entries.values()]) entry.keeper.reconcile();
   }
 
-  private entry(service: Service | ServiceDocument): Entry {
+  private entry(service: Service | ServiceDocument, seq = 0): Entry {
     const { id, environmentId, metadata, spec } = service;
-    return { document: { id, environmentId, metadata, spec }, keeper: undefined as unknown as ServiceKeeper, pendingSpec: null, view: null };
+    return { seq, document: { id, environmentId, metadata, spec }, keeper: undefined as unknown as ServiceKeeper, pendingSpec: null, view: null };
   }
 
   private remember(entry: Entry): void {
@@ -142,15 +145,17 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     this.dependents = dependents;
   }
 
-  create(request: CreateServiceRequest): Service {
+  /** `creator`: the caller (the environment itself for what the automations file makes). */
+  create(request: CreateServiceRequest, creator: Subject = environmentSubject(this.options.environmentId)): Service {
     const { environmentId, store } = this.options;
-    return this.insert(newServiceDocument(request, environmentId, (reference) => this.byReference.has(reference), () => store.nextVersion()));
+    return this.insert(newServiceDocument(request, environmentId, (reference) => this.byReference.has(reference), () => store.nextVersion(), creator));
   }
 
   private insert(document: ServiceDocument): Service {
     const entry = this.entry(document);
     entry.keeper = this.options.keepers.create(this.context(entry));
     this.options.store.insertService(this.view(entry));
+    entry.seq = this.options.store.seqOf('services', document.id);
     this.remember(entry);
     this.emit('change', 'create', this.view(entry));
     entry.keeper.reconcile();
@@ -171,8 +176,8 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   list(request: ListServicesRequest): Page<Service> {
-    const matching = this.all().filter((service) => matchesFilter(service, request.filter ?? {}, this.options.environmentId));
-    return paginate(matching, request.pagination);
+    const keyed = [...this.entries.values()].map((entry) => ({ seq: entry.seq, item: this.view(entry) }));
+    return paginate(keyed.filter(({ item }) => matchesFilter(item, request.filter ?? {}, this.options.environmentId)), request.pagination, 'services');
   }
 
   /**
@@ -209,7 +214,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   /** A status report of the runner (UpdateService with `status`), for a keeper that takes them. */
-  reportStatus(id: string | undefined, status: ServiceStatus): void {
+  reportStatus(id: string | undefined, status: ServiceStatusReport): void {
     this.find(id).keeper.report(status);
   }
 
