@@ -13,7 +13,11 @@ const LAYERS = {
   api: ['domain', 'config', 'engine'],
   upstream: ['domain', 'store', 'engine'],
   app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'upstream'],
-  cli: ['domain', 'config', 'app'],
+  // The daemon's client (its HTTP API, as the CLI and the MCP server use it).
+  client: ['domain', 'app'],
+  // `tend mcp`: talks to the daemon only through the client; never wires or reaches into a daemon.
+  mcp: ['domain', 'config', 'client'],
+  cli: ['domain', 'config', 'app', 'client', 'mcp'],
 };
 
 const zones = [

@@ -37,12 +37,19 @@ describe('folder layers (ARCHITECTURE.md)', () => {
       expect.stringContaining('The engine uses the runtime seam'),
     ]);
     expect(await lintAs('src/engine/x.ts', "import '../runtime/machine/proc.js';\n")).toHaveLength(1);
+    // The MCP server reaches the daemon only through its API client: never the daemon's own parts.
+    expect(await lintAs('src/mcp/x.ts', "import '../app/daemon.js';\n")).toEqual([expect.stringContaining('The mcp layer may import only: domain, config, client')]);
+    expect(await lintAs('src/mcp/x.ts', "import '../engine/automations.js';\n")).toHaveLength(1);
+    expect(await lintAs('src/mcp/x.ts', "import '../cli/up-command.js';\n")).toHaveLength(1);
+    expect(await lintAs('src/client/x.ts', "import '../mcp/mcp-server.js';\n")).toHaveLength(1);
   });
 
   it('allows the imports the layers are made of', async () => {
     expect(await lintAs('src/engine/x.ts', "import '../runtime/runtime.js';\nimport '../store/store.js';\n")).toEqual([]);
     expect(await lintAs('src/api/x.ts', "import '../engine/services/service-engine.js';\n")).toEqual([]);
     expect(await lintAs('src/app/x.ts', "import '../api/server.js';\n")).toEqual([]);
+    expect(await lintAs('src/mcp/x.ts', "import '../client/api-client.js';\nimport '../config/load-file.js';\n")).toEqual([]);
+    expect(await lintAs('src/cli/x.ts', "import '../mcp/mcp-server.js';\nimport '../client/lookups.js';\n")).toEqual([]);
   });
 });
 

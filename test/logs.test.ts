@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestDaemon } from './helpers/daemon.js';
@@ -103,8 +103,35 @@ describe('log streams', () => {
     const reader = await open(running.status!.logUrl!, daemon.token);
     await readUntil(reader, (text) => text.includes(`${'0'.repeat(59)}4000\n`));
     await waitFor(() => existsSync(`${path}.1`) && statSync(path).size === 0, { what: 'the rotation' });
-    expect(statSync(`${path}.1`).size).toBe(4000 * 64);
+    // The rotated part holds the last cap's worth: a session never holds more than twice the cap.
+    expect(statSync(`${path}.1`).size).toBe(64 * 1024);
+    expect(readFileSync(`${path}.1`, 'utf8').endsWith(`${'0'.repeat(59)}4000\n`)).toBe(true);
     writeFileSync(more, '');
     expect(await readUntil(reader, (text) => text.includes('after-rotation\n'))).toBe('after-rotation\n');
+  });
+});
+
+describe('the log cap under a writer as fast as it can', () => {
+  it('a command that writes a gigabyte as fast as it can never holds much more than twice the cap on disk', async () => {
+    const cap = 1024 * 1024;
+    const { client, stateDir } = await startTestDaemon({ maxLogBytes: cap });
+    const id = await createService(client, 'yes', { start: 'yes tend | head -c 1000000000; exec sleep 60' });
+    await client.environments.automations.services.start({ id });
+    const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const path = join(stateDir, 'logs', `${runIdOf(running)}.log`);
+    const size = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
+    let largest = 0;
+    // Sampled while it writes, until the gigabyte is out (the log stops growing past the cap).
+    await waitFor(
+      () => {
+        largest = Math.max(largest, size(path) + size(`${path}.1`));
+        return false;
+      },
+      { timeoutMs: 3000, intervalMs: 2 },
+    ).catch(() => {});
+    await waitFor(() => size(path) <= cap && size(`${path}.1`) <= cap, { what: 'the log under its cap once the writer stopped' });
+    expect(size(`${path}.1`)).toBe(cap);
+    // Twice the cap, plus what 1.5 GB/s puts down while one rotation runs (tens of ms).
+    expect(largest).toBeLessThan(2 * cap + 200 * 1024 * 1024);
   });
 });

@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { maskSecrets } from '../domain/mask.js';
 import type { ExecutionLogSource } from '../engine/log-source.js';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -112,21 +111,4 @@ export async function* followExecutionLog(source: ExecutionLogSource, options: {
       yield Buffer.from(`[section-end] ${JSON.stringify(end)}\n`);
     }
   }
-}
-
-/** Masks secret values line by line, so a value split across two reads is still caught. */
-export async function* maskLines(chunks: AsyncIterable<Buffer>, secrets: () => readonly string[]): AsyncGenerator<Buffer> {
-  let pending = '';
-  for await (const chunk of chunks) {
-    const values = secrets();
-    if (values.length === 0 && pending === '') {
-      yield chunk;
-      continue;
-    }
-    const text = pending + chunk.toString('utf8');
-    const end = text.lastIndexOf('\n');
-    pending = end < 0 ? text : text.slice(end + 1);
-    if (end >= 0) yield Buffer.from(maskSecrets(text.slice(0, end + 1), values));
-  }
-  if (pending !== '') yield Buffer.from(maskSecrets(pending, secrets()));
 }

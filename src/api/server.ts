@@ -22,7 +22,8 @@ import { EventStreams, readRequestEnvelope, refuseStream, streamEvents } from '.
 import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { parseBody, sendError, sendJson } from './connect.js';
-import { followExecutionLog, followLog, maskLines } from './log-stream.js';
+import { followExecutionLog, followLog } from './log-stream.js';
+import { maskStream } from './mask-stream.js';
 import { checkContentType, decodeBody, MAX_BODY_BYTES, readBody, STREAM_TYPES } from './request-body.js';
 import { withQueryPagination } from './query-pagination.js';
 
@@ -213,7 +214,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         source.kind === 'file'
           ? followLog(source.path, { follow, tailLines, isLive: source.isLive })
           : followExecutionLog(source, { follow });
-      const stream = Readable.from(maskLines(chunks, source.secrets));
+      const stream = Readable.from(maskStream(chunks, source.secrets));
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
     },
   );

@@ -21,6 +21,7 @@ import {
 import { TaskEngine } from '../engine/tasks/task-engine.js';
 import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
+import { revertRefusedWrites } from '../engine/refused-writes.js';
 import type { TriggerName } from '../domain/schema.js';
 import { AutomationsWatcher } from './automations-watcher.js';
 import { LogRotator } from '../runtime/log-rotation.js';
@@ -29,7 +30,7 @@ import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
 import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
-import { lockStateDir } from './instance-lock.js';
+import { lockStateDir, selfIdentity } from './instance-lock.js';
 import type { ServerLimits } from '../api/connection-guard.js';
 import { runnerSubject, userSubject } from '../domain/subjects.js';
 import type { Subject } from '../domain/schema.js';
@@ -185,6 +186,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     keepers: role.executions(services),
   });
 
+  const stopRetrying = revertRefusedWrites(store, { services, tasks, executions }, log.child({ component: 'store' }));
+
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
@@ -239,7 +242,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     automations.fire(options.startTriggers);
   }
 
-  const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId };
+  const { startTime, bootId } = selfIdentity();
+  const info: DaemonInfo = { url: baseUrl, pid: process.pid, environmentId, startTime, bootId };
   // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
   await store.committed();
   writeDaemonInfo(stateDir, info);
@@ -255,6 +259,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
       await server.close();
       logs.close();
+      stopRetrying();
       removeDaemonInfo(stateDir);
       store.close();
       unlock();

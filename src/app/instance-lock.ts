@@ -1,55 +1,91 @@
 /**
- * One daemon per state directory: `<state-dir>/daemon.lock` is created exclusively and holds the
- * owner's pid and start time. A lock whose owner is gone (a crash, `kill -9`, or a reused pid with
- * another start time) is stale and taken over; a live owner makes the new daemon refuse to start.
+ * One daemon per state directory, held by the kernel: the daemon keeps an exclusive SQLite lock
+ * (an fcntl lock) on `<state-dir>/daemon.lock` for as long as it lives. The kernel releases it when
+ * the process ends, however it ends (`kill -9` included, and before it is even reaped), so there is
+ * no stale lock to judge and no window in which two starters both win. Who holds it is written
+ * beside it (`daemon.owner`) for the message a second daemon gets.
  */
-import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { stateFile } from './state-dir.js';
-import { readProcStat } from '../runtime/machine/proc.js';
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { StateLayout } from '../domain/state-layout.js';
+import { bootId, readProcStat } from '../runtime/machine/proc.js';
+
+const stateFile = {
+  lock: (dir: string) => new StateLayout(dir).lock,
+  owner: (dir: string) => new StateLayout(dir).lockOwner,
+};
 
 export class DaemonRunningError extends Error {}
 
-interface LockOwner {
-  pid: number;
-  startTime: string;
+/** How long a starter waits for a lock someone only peeks at (`isStateDirLocked`). */
+const LOCK_WAIT_MS = 500;
+
+export interface LockOwner {
+  readonly pid: number;
+  readonly startTime: string;
+  readonly bootId: string;
 }
 
-function owner(path: string): LockOwner | undefined {
+/** This process's identity (pid, start time, boot id), as /proc tells it. */
+export function selfIdentity(): LockOwner {
+  return { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '', bootId: bootId() };
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+function take(path: string, timeoutMs: number): Database.Database | null {
+  const db = new Database(path, { timeout: timeoutMs });
+  for (const file of [path, `${path}-journal`]) if (existsSync(file)) chmodSync(file, 0o600);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
-  } catch {
-    return undefined;
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The first write in exclusive mode takes the lock; it is kept until the connection closes.
+    db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (since TEXT); COMMIT;');
+    for (const file of [path, `${path}-journal`]) if (existsSync(file)) chmodSync(file, 0o600);
+    return db;
+  } catch (error) {
+    db.close();
+    if (isBusy(error)) return null;
+    throw error;
   }
-}
-
-function ownerAlive(lock: LockOwner): boolean {
-  return readProcStat(lock.pid)?.startTime === lock.startTime;
 }
 
 /** Takes the lock or throws DaemonRunningError naming the running daemon; returns the release. */
 export function lockStateDir(stateDir: string, describe: (pid: number) => string): () => void {
-  const path = stateFile.lock(stateDir);
-  const me: LockOwner = { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const current = owner(path);
-      if (current !== undefined && ownerAlive(current)) {
-        throw new DaemonRunningError(`Another tend daemon is running on state directory ${stateDir}: ${describe(current.pid)}`);
-      }
-      // Stale: its owner is gone. Another starter may remove it at the same time; O_EXCL decides.
-      rmSync(path, { force: true });
-      continue;
-    }
-    writeSync(fd, JSON.stringify(me));
-    closeSync(fd);
-    return () => {
-      const current = owner(path);
-      if (current?.pid === me.pid && current.startTime === me.startTime) rmSync(path, { force: true });
-    };
+  const db = take(stateFile.lock(stateDir), LOCK_WAIT_MS);
+  if (db === null) {
+    const owner = readOwner(stateDir);
+    throw new DaemonRunningError(`Another tend daemon is running on state directory ${stateDir}${owner === undefined ? '' : `: ${describe(owner.pid)}`}`);
   }
-  throw new DaemonRunningError(`Cannot lock state directory ${stateDir}: another daemon keeps taking it`);
+  const me = selfIdentity();
+  writeFileSync(stateFile.owner(stateDir), `${JSON.stringify(me)}\n`, { mode: 0o600 });
+  return () => {
+    const owner = readOwner(stateDir);
+    if (owner?.pid === me.pid && owner.startTime === me.startTime) rmSync(stateFile.owner(stateDir), { force: true });
+    db.close();
+  };
+}
+
+/** True while a daemon holds the state directory (a peek: the lock is let go at once). */
+export function isStateDirLocked(stateDir: string): boolean {
+  let db: Database.Database | null;
+  try {
+    db = take(stateFile.lock(stateDir), 0);
+  } catch {
+    // No lock file can be made (no directory): nobody holds it.
+    return false;
+  }
+  if (db === null) return true;
+  db.close();
+  return false;
+}
+
+export function readOwner(stateDir: string): LockOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile.owner(stateDir), 'utf8')) as LockOwner;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,11 +6,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
+import { bootId, readProcStat } from '../runtime/machine/proc.js';
+import { isStateDirLocked } from './instance-lock.js';
 
 export interface DaemonInfo {
   readonly url: string;
   readonly pid: number;
   readonly environmentId: string;
+  /** The daemon's identity beside its pid (a pid alone may belong to anyone by now). */
+  readonly startTime?: string;
+  readonly bootId?: string;
 }
 
 export function resolveStateDir(options: { stateDir?: string; workspace?: string }): string {
@@ -30,11 +35,14 @@ export const stateFile = {
   runnerId: (dir: string) => new StateLayout(dir).runnerId,
   daemon: (dir: string) => new StateLayout(dir).daemonInfo,
   lock: (dir: string) => new StateLayout(dir).lock,
+  owner: (dir: string) => new StateLayout(dir).lockOwner,
   daemonLog: (dir: string) => new StateLayout(dir).daemonLog,
 };
 
+/** The state directory is its owner's only (0700), also when it existed before. */
 export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
 }
 
 /**
@@ -100,7 +108,11 @@ export function removeDaemonInfo(dir: string): void {
   rmSync(stateFile.daemon(dir), { force: true });
 }
 
-/** The running daemon of this state directory, or undefined if none is running. */
+/**
+ * The running daemon of this state directory, or undefined if none is running. Only a process
+ * that is verifiably the one that wrote daemon.json (same pid, start time and boot) counts: the
+ * pid of a dead daemon may belong to anyone by now, and nobody else is ever signalled.
+ */
 export function readDaemonInfo(dir: string): DaemonInfo | undefined {
   let info: DaemonInfo;
   try {
@@ -108,10 +120,13 @@ export function readDaemonInfo(dir: string): DaemonInfo | undefined {
   } catch {
     return undefined;
   }
+  if (info.startTime === undefined || info.bootId === undefined) return isStateDirLocked(dir) ? info : undefined;
+  let alive = false;
   try {
-    process.kill(info.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    alive = info.bootId === bootId() && readProcStat(info.pid)?.startTime === info.startTime;
+  } catch {
+    // /proc cannot be read: ask the lock instead.
+    return isStateDirLocked(dir) ? info : undefined;
   }
-  return info;
+  return alive ? info : undefined;
 }

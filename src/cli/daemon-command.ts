@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
-import { startDaemon } from '../app/daemon.js';
+import { DEFAULT_LISTEN, startDaemon } from '../app/daemon.js';
 import { DaemonRunningError } from '../app/instance-lock.js';
+import { startupProblem } from '../app/startup-errors.js';
 import { reexecUnderInit } from '../app/pid1.js';
 import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
-import { CliError } from './client.js';
+import { CliError } from '../client/api-client.js';
 import type { StateDirOptions } from './options.js';
 import { findAutomationsFile } from '../config/load-file.js';
 import { didYouMean } from '../config/did-you-mean.js';
@@ -107,6 +108,8 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     log,
   }).catch((error: unknown) => {
     if (error instanceof DaemonRunningError) throw new CliError(error.message);
+    const problem = startupProblem(error, { stateDir, listen: options.listen ?? DEFAULT_LISTEN });
+    if (problem !== undefined) throw new CliError(problem);
     throw error;
   });
   const shutdown = (signal: NodeJS.Signals): void => {

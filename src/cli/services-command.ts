@@ -1,26 +1,15 @@
 import { Command } from 'commander';
 import type { Service } from '../domain/schema.js';
-import { connect, CliError, type ApiClient } from './client.js';
+import { connect, CliError, type ApiClient } from '../client/api-client.js';
+import { listAll } from '../client/list-all.js';
+import { findService } from '../client/lookups.js';
 import { formatTable, shortEnum } from './table.js';
-import { listAll, printJson } from './output.js';
+import { printJson } from './output.js';
 import { resolveStateDir } from '../app/state-dir.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 
-async function findService(client: ApiClient, reference: string): Promise<Service> {
-  const { services } = await client.call<{ services?: Service[] }>('ListServices', { filter: { references: [reference] } });
-  const service = services?.[0];
-  if (service === undefined) throw new CliError(`Service "${reference}" not found: \`tend services list\` shows them all`);
-  return service;
-}
-
-
 /** Copies a log stream to stdout. */
 export async function printLog(client: ApiClient, url: string, options: { follow?: boolean; tail?: string }): Promise<void> {
-  // On a control plane, logs stay with the runner that ran the command (its own token reads them).
-  const origin = new URL(url).origin;
-  if (origin !== new URL(client.info.url).origin) {
-    throw new CliError(`This log is kept by the runner at ${origin}, not by this daemon: read it there (tend ... logs --state-dir <the runner's state directory>)`);
-  }
   const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
   if (options.tail !== undefined) query.tail = options.tail;
   const response = await client.fetchLog(url, query);

@@ -1,20 +1,15 @@
 import { Command } from 'commander';
 import { resolveStateDir } from '../app/state-dir.js';
 import type { Task, TaskExecution } from '../domain/schema.js';
-import { CliError, connect, type ApiClient } from './client.js';
+import { CliError, connect } from '../client/api-client.js';
+import { listAll } from '../client/list-all.js';
+import { findTask } from '../client/lookups.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
-import { listAll, printJson } from './output.js';
+import { printJson } from './output.js';
 import { printLog } from './services-command.js';
 import { formatTable, shortEnum } from './table.js';
 
 const WAIT_POLL_MS = 100;
-
-async function findTask(client: ApiClient, reference: string): Promise<Task> {
-  const { tasks } = await client.call<{ tasks?: Task[] }>('ListTasks', { filter: { references: [reference] } });
-  const task = tasks?.[0];
-  if (task === undefined) throw new CliError(`Task "${reference}" not found: \`tend tasks list\` shows them all`);
-  return task;
-}
 
 /** Ended, steps and all: an execution is FAILED as soon as a step fails, while others still run. */
 function finished(execution: TaskExecution): boolean {

@@ -7,10 +7,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findAutomationsFile } from '../config/load-file.js';
+import { findOrphans, stopOrphans } from '../app/orphans.js';
 import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import type { Service, Task, TaskExecution, TriggerName } from '../domain/schema.js';
-import { CliError, connect, type ApiClient } from './client.js';
-import { listAll } from './output.js';
+import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { listAll } from '../client/list-all.js';
 import { describeExecution } from './tasks-command.js';
 import { shortEnum } from './table.js';
 
@@ -23,6 +24,8 @@ export interface UpOptions {
 }
 
 const POLL_MS = 200;
+/** What `tend up` fires on the daemon. */
+export const START_TRIGGERS: readonly TriggerName[] = ['postEnvironmentStart', 'postDevcontainerStart'];
 const DAEMON_START_TIMEOUT_MS = 15_000;
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
@@ -33,7 +36,7 @@ interface DaemonStatus {
 }
 
 /** The workspace's daemon: the running one, or a new one started in the background. */
-async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
+export async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; started: boolean; stateDir: string }> {
   const workspace = resolve(options.workspace ?? process.cwd());
   const stateDir = resolveStateDir({ ...options, workspace });
   if (readDaemonInfo(stateDir) !== undefined) return { client: connect(stateDir), started: false, stateDir };
@@ -45,8 +48,8 @@ async function ensureDaemon(options: UpOptions): Promise<{ client: ApiClient; st
   const args = [cli, 'daemon', '--workspace', workspace, '--state-dir', stateDir, '--file', resolve(file)];
   if (options.stopTimeout !== undefined) args.push('--stop-timeout', options.stopTimeout);
   const logPath = stateFile.daemonLog(stateDir);
-  mkdirSync(stateDir, { recursive: true });
-  const out = openSync(logPath, 'a');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const out = openSync(logPath, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, TEND_LOG_LEVEL: process.env.TEND_LOG_LEVEL ?? 'info' } });
   closeSync(out);
   child.unref();
@@ -65,7 +68,7 @@ function daemonCall<T>(client: ApiClient, method: string, body: unknown): Promis
   return client.call<T>(method, body, 'tend.v1.DaemonService');
 }
 
-async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
+export async function fire(client: ApiClient, triggers: readonly TriggerName[]): Promise<{ serviceIds: string[]; executionIds: string[] }> {
   return daemonCall(client, 'FireTrigger', { triggers });
 }
 
@@ -150,7 +153,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (started) await stopDaemon(client.info);
     throw error;
   }
-  const fired = await fire(client, ['postEnvironmentStart', 'postDevcontainerStart']);
+  const fired = await fire(client, START_TRIGGERS);
   process.stdout.write(`tend: ${client.info.url} (state in ${client.stateDir}); started ${fired.serviceIds.length} services and ${fired.executionIds.length} tasks\n`);
   if (options.detach === true) {
     const { services, executions } = await waitSettled(client, fired);
@@ -240,11 +243,20 @@ async function followUp(client: ApiClient, fired: { serviceIds: string[]; execut
   }
 }
 
+/** How long the processes a dead daemon left get between SIGTERM and SIGKILL from `tend down`. */
+const ORPHAN_STOP_TIMEOUT_MS = 10_000;
+
 export async function runDown(options: { stateDir?: string; workspace?: string }): Promise<void> {
   const stateDir = resolveStateDir(options);
   const info = readDaemonInfo(stateDir);
   if (info === undefined) {
-    process.stdout.write(`No tend daemon is running for ${stateDir}\n`);
+    const orphans = findOrphans(stateDir);
+    if (orphans.length === 0) {
+      process.stdout.write(`No tend daemon is running for ${stateDir}\n`);
+      return;
+    }
+    process.stdout.write(`No tend daemon is running for ${stateDir}, but ${describeOrphans(orphans)} it left still run: stopping them\n`);
+    await stopOrphans(orphans, ORPHAN_STOP_TIMEOUT_MS);
     return;
   }
   process.stdout.write(`Stopping the tend daemon ${info.pid} and everything it runs\n`);
@@ -282,8 +294,20 @@ export async function runPrebuild(options: UpOptions): Promise<void> {
   }
 }
 
+function describeOrphans(orphans: readonly { pid: number }[]): string {
+  const pids = orphans.map((orphan) => orphan.pid);
+  return `${pids.length} process${pids.length === 1 ? '' : 'es'} (pid ${pids.slice(0, 10).join(', ')}${pids.length > 10 ? ', …' : ''})`;
+}
+
 export async function runStatus(options: { stateDir?: string; workspace?: string; json?: boolean }): Promise<void> {
-  const client = connect(resolveStateDir(options));
+  const stateDir = resolveStateDir(options);
+  if (readDaemonInfo(stateDir) === undefined) {
+    const orphans = findOrphans(stateDir);
+    if (orphans.length > 0) {
+      throw new CliError(`No tend daemon is running for ${stateDir}, but ${describeOrphans(orphans)} a previous daemon started still run: \`tend down\` stops them, \`tend up\` takes them over`);
+    }
+  }
+  const client = connect(stateDir);
   const status = await daemonCall<DaemonStatus & Record<string, unknown>>(client, 'GetStatus', {});
   const services = await listAll<Service>(client.call, 'ListServices', 'services');
   const executions = (await client.call<{ taskExecutions?: TaskExecution[] }>('ListTaskExecutions', { pagination: { pageSize: 100 } })).taskExecutions ?? [];

@@ -14,6 +14,9 @@ const UNIT_MS: Record<string, number> = {
 
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 
+/** The longest a timer can wait (Node's timers take a signed 32-bit millisecond count): 24 days 20 hours. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 export function parseDuration(text: string): { ok: true; ms: number } | { ok: false; message: string } {
   const trimmed = text.trim();
   if (trimmed === '0') return { ok: true, ms: 0 };
@@ -30,6 +33,9 @@ export function parseDuration(text: string): { ok: true; ms: number } | { ok: fa
       };
     }
     ms += Number(match[1]) * (UNIT_MS[match[2]!] ?? 0);
+  }
+  if (ms > MAX_DURATION_MS) {
+    return { ok: false, message: `Duration "${text}" is too long: at most ${formatDuration(Math.floor(MAX_DURATION_MS / 3_600_000) * 3_600_000)} (about 24 days)` };
   }
   return { ok: true, ms: Math.round(ms) };
 }

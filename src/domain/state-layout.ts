@@ -5,7 +5,7 @@
  * `spec.session` never share a file, and `../../x` never leaves the directory.
  *
  * ```
- * store.db  token  runner-token  owner-id  runner-id  daemon.json  daemon.lock  daemon.log
+ * store.db  token  runner-token  owner-id  runner-id  daemon.json  daemon.lock  daemon.owner  daemon.log
  * logs/<run id>.log                  one session of a service (its stop command appends)
  * logs/<execution id>/<index>.log    one step of an execution, by its position in the plan
  * outputs/<run id>.env               GITPOD_OUTPUT of one run (a service session or a step)
@@ -51,6 +51,9 @@ export class StateLayout {
   }
   get lock(): string {
     return join(this.root, 'daemon.lock');
+  }
+  get lockOwner(): string {
+    return join(this.root, 'daemon.owner');
   }
   get daemonLog(): string {
     return join(this.root, 'daemon.log');

@@ -1,58 +1,122 @@
 /**
  * Bounded log files. Commands write their output straight into their log file (O_APPEND), so tend
- * can neither block them nor lose what they write by being slow. Once a second, every active log
- * larger than the cap is rotated: copied to `<log>.1` (replacing the previous one) and truncated;
- * the command keeps appending at the new end. A session thus holds at most twice the cap on disk.
- * Only lines written in the instant between the copy's end and the truncation can be lost.
+ * can neither block them nor lose what they write by being slow. A log over the cap is rotated:
+ * its last `cap` bytes are copied to `<log>.1` (replacing the previous one) and it is truncated;
+ * the command keeps appending at the new end. The check runs when the file grows (inotify), at
+ * most every `minCheckMs`, and once a second as a fallback; the copy runs off the event loop.
+ *
+ * The bound on disk: at most twice the cap, plus what the command writes while one rotation runs
+ * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during that
+ * time, between the copy and the truncation, is lost.
  */
-import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
+import { open, rename, stat, truncate } from 'node:fs/promises';
 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 export const ROTATION_CHECK_MS = 1000;
+/** How soon after a write a growing log is checked, at the earliest. */
+export const ROTATION_MIN_CHECK_MS = 10;
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+interface Tracked {
+  watcher: FSWatcher | undefined;
+  timer: NodeJS.Timeout | undefined;
+  rotating: Promise<void> | undefined;
+}
 
 export class LogRotator {
-  private readonly active = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly active = new Map<string, Tracked>();
+  private interval: NodeJS.Timeout | undefined;
+  /** Rotations done so far (for tests and benchmarks). */
+  rotations = 0;
 
   constructor(
     readonly maxBytes = DEFAULT_MAX_LOG_BYTES,
     private readonly checkMs = ROTATION_CHECK_MS,
+    private readonly minCheckMs = ROTATION_MIN_CHECK_MS,
   ) {}
 
   track(path: string): void {
-    this.active.add(path);
-    this.timer ??= setInterval(() => this.check(), this.checkMs).unref();
+    if (this.active.has(path)) return;
+    const tracked: Tracked = { watcher: undefined, timer: undefined, rotating: undefined };
+    this.active.set(path, tracked);
+    try {
+      tracked.watcher = watch(path, { persistent: false }, () => this.soon(path));
+      tracked.watcher.on('error', () => {});
+    } catch {
+      // no inotify for this file: the interval still checks it
+    }
+    this.interval ??= setInterval(() => {
+      for (const tracked of this.active.keys()) void this.check(tracked);
+    }, this.checkMs).unref();
   }
 
   untrack(path: string): void {
+    const tracked = this.active.get(path);
+    if (tracked === undefined) return;
+    tracked.watcher?.close();
+    clearTimeout(tracked.timer);
     this.active.delete(path);
     if (this.active.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+      clearInterval(this.interval);
+      this.interval = undefined;
     }
   }
 
-  /** Rotates every tracked log over the cap; returns how many were rotated. */
-  check(): number {
-    let rotated = 0;
-    for (const path of this.active) {
-      let size: number;
-      try {
-        size = statSync(path).size;
-      } catch {
-        continue;
-      }
-      if (size <= this.maxBytes) continue;
-      copyFileSync(path, `${path}.1`);
-      truncateSync(path, 0);
-      rotated += 1;
+  /** The file changed: check it a moment later (a burst of writes is one check). */
+  private soon(path: string): void {
+    const tracked = this.active.get(path);
+    if (tracked === undefined || tracked.timer !== undefined) return;
+    tracked.timer = setTimeout(() => {
+      tracked.timer = undefined;
+      void this.check(path);
+    }, this.minCheckMs);
+  }
+
+  /** Rotates the log if it is over the cap; resolves once done. Returns whether it rotated. */
+  async check(path: string): Promise<boolean> {
+    const tracked = this.active.get(path) ?? { watcher: undefined, timer: undefined, rotating: undefined };
+    if (tracked.rotating !== undefined) {
+      await tracked.rotating;
+      return false;
     }
-    return rotated;
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      return false;
+    }
+    if (size <= this.maxBytes) return false;
+    tracked.rotating = this.rotate(path, size).finally(() => (tracked.rotating = undefined));
+    await tracked.rotating.catch(() => {});
+    return true;
+  }
+
+  /** Copies the last `maxBytes` bytes (of the first `size`) to `<path>.1`, then truncates. */
+  private async rotate(path: string, size: number): Promise<void> {
+    const source = await open(path, 'r');
+    const temporary = `${path}.1.new`;
+    const target = await open(temporary, 'w', 0o600);
+    try {
+      const buffer = Buffer.alloc(COPY_CHUNK_BYTES);
+      for (let position = Math.max(0, size - this.maxBytes); position < size; ) {
+        const { bytesRead } = await source.read(buffer, 0, Math.min(COPY_CHUNK_BYTES, size - position), position);
+        if (bytesRead === 0) break;
+        await target.write(buffer, 0, bytesRead);
+        position += bytesRead;
+      }
+    } finally {
+      await source.close();
+      await target.close();
+    }
+    await rename(temporary, `${path}.1`);
+    await truncate(path, 0);
+    this.rotations += 1;
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.active.clear();
+    clearInterval(this.interval);
+    this.interval = undefined;
+    for (const path of [...this.active.keys()]) this.untrack(path);
   }
 }

@@ -6,9 +6,13 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
+import { ApiError } from '../domain/errors.js';
+import { MIGRATIONS } from './migrations.js';
+import { parseRunRecord, parseStepRecords } from './records.js';
+import { RunsTable } from './runs.js';
 import type {
   Service,
   ServiceMetadata,
@@ -20,50 +24,23 @@ import type {
   TaskSpec,
 } from '../domain/schema.js';
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-   CREATE TABLE services (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     reference TEXT NOT NULL UNIQUE,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL,
-     status TEXT NOT NULL,
-     process TEXT
-   ) STRICT;`,
-  `CREATE TABLE tasks (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     reference TEXT NOT NULL UNIQUE,
-     depends_on TEXT NOT NULL,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL
-   ) STRICT;
-   CREATE TABLE task_executions (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     finished INTEGER NOT NULL,
-     metadata TEXT NOT NULL,
-     spec TEXT NOT NULL,
-     status TEXT NOT NULL,
-     processes TEXT NOT NULL
-   ) STRICT;`,
-  // Status reports waiting for the control plane: one row per resource, only its latest status.
-  `CREATE TABLE outbox (
-     kind TEXT NOT NULL,
-     id TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (kind, id)
-   ) STRICT;`,
-  // The last report the control plane took of each resource (what its next report must clear).
-  `CREATE TABLE delivered_reports (
-     kind TEXT NOT NULL,
-     id TEXT NOT NULL,
-     body TEXT NOT NULL,
-     PRIMARY KEY (kind, id)
-   ) STRICT;`,
-];
+/** What a transaction changes, by kind of row: a document (service, task, a new execution) or a status. */
+export type TouchedKind = 'service' | 'service-status' | 'task' | 'execution' | 'execution-status';
+export type Touched = ReadonlyMap<TouchedKind, ReadonlySet<string>>;
+
+/** The disk refused a write: full, failing, or read-only since. */
+function isStorageFailure(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM)/.test(code);
+}
+
+function storageFailure(error: unknown, stateDir: string): ApiError {
+  const code = (error as { code?: string }).code ?? 'unknown';
+  if (code === 'SQLITE_FULL') {
+    return new ApiError('resource_exhausted', `The disk of the state directory ${stateDir} is full: the change was not saved; free some space and try again`);
+  }
+  return new ApiError('unavailable', `Cannot save to the state directory ${stateDir} (${code}: ${(error as Error).message}): the change was not saved`);
+}
 
 /** What the outbox holds: the latest status of one resource, not yet acknowledged upstream. */
 export interface OutboxEntry {
@@ -80,29 +57,12 @@ export interface StoredService {
   readonly service: Service;
   /** Its last run, so a restarted daemon can find it (and its log and outputs). */
   readonly run: ServiceRunRecord | null;
+  /** A spec change waiting for the service to stop. */
+  readonly pendingSpec: Partial<ServiceSpec> | null;
 }
 
 /** The running processes of an execution's steps, by step id. */
 export type StepProcessRecords = Record<string, SessionRecord>;
-
-/**
- * A record as an earlier tend wrote it (`{session, identity, logPath, container?}`, the session
- * string being its marker) or as this one does.
- */
-function parseRunRecord(text: string | null): ServiceRunRecord | null {
-  if (text === null) return null;
-  const parsed = JSON.parse(text) as Partial<ServiceRunRecord> & { session?: unknown; identity?: SessionRecord['identity'] };
-  if (typeof parsed.runId === 'string') return { runId: parsed.runId, session: (parsed.session as SessionRecord | null) ?? null };
-  const legacy = parsed as unknown as { session: string; identity: SessionRecord['identity']; logPath: string; container?: string };
-  return { runId: legacy.session, session: { runId: legacy.session, identity: legacy.identity, logPath: legacy.logPath, ...(legacy.container !== undefined ? { container: legacy.container } : {}) } };
-}
-
-function parseStepRecords(text: string): StepProcessRecords {
-  const parsed = JSON.parse(text) as Record<string, SessionRecord & { session?: string }>;
-  return Object.fromEntries(
-    Object.entries(parsed).map(([step, record]) => [step, { ...record, runId: record.runId ?? record.session ?? '' }]),
-  );
-}
 
 export interface StoredTask {
   /** The row's position in creation order (pages are keyed by it). */
@@ -119,6 +79,7 @@ export interface StoredExecution {
   readonly processes: StepProcessRecords;
 }
 
+
 interface ServiceRow {
   seq: number;
   id: string;
@@ -126,6 +87,22 @@ interface ServiceRow {
   spec: string;
   status: string;
   process: string | null;
+  pending_spec: string | null;
+}
+
+function storedService(row: ServiceRow): StoredService {
+  return {
+    seq: row.seq,
+    service: {
+      id: row.id,
+      environmentId: '',
+      metadata: JSON.parse(row.metadata) as ServiceMetadata,
+      spec: JSON.parse(row.spec) as ServiceSpec,
+      status: JSON.parse(row.status) as ServiceStatus,
+    },
+    run: parseRunRecord(row.process),
+    pendingSpec: row.pending_spec === null ? null : (JSON.parse(row.pending_spec) as Partial<ServiceSpec>),
+  };
 }
 
 export class Store {
@@ -133,17 +110,24 @@ export class Store {
   private readonly db: Database.Database;
   private version: bigint;
   /** Resolved once the transaction of the current tick is committed. */
-  private commitWaiters: Array<() => void> = [];
+  private commitWaiters: Array<{ resolve: () => void; reject: (error: ApiError) => void }> = [];
+  /** What the open transaction changed, by kind: what to set right in memory if it is refused. */
+  private touched = new Map<TouchedKind, Set<string>>();
+  private readonly rollbackListeners: Array<(touched: Touched) => void> = [];
   private readonly statements;
+  /** The runs whose logs are served, with their secrets (see runs.ts). */
+  readonly runs: RunsTable;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.path = path;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // The store holds every spec (and commands can carry secrets): its owner's only.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
     this.migrate();
     this.statements = {
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -153,16 +137,18 @@ export class Store {
       insertService: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO services (id, reference, metadata, spec, status) VALUES (?, ?, ?, ?, ?)',
       ),
-      updateServiceDoc: this.db.prepare<[string, string, string, string]>(
-        'UPDATE services SET reference = ?, metadata = ?, spec = ? WHERE id = ?',
+      updateServiceDoc: this.db.prepare<[string, string, string, string | null, string]>(
+        'UPDATE services SET reference = ?, metadata = ?, spec = ?, pending_spec = ? WHERE id = ?',
       ),
       updateServiceStatus: this.db.prepare<[string, string | null, string]>(
         'UPDATE services SET status = ?, process = ? WHERE id = ?',
       ),
       deleteService: this.db.prepare<[string]>('DELETE FROM services WHERE id = ?'),
       allServices: this.db.prepare<[], ServiceRow>(
-        'SELECT seq, id, metadata, spec, status, process FROM services ORDER BY seq',
+        'SELECT seq, id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
       ),
+      oneService: this.db.prepare<[string], ServiceRow>('SELECT seq, id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
+      oneExecution: this.db.prepare<[string], { id: string }>('SELECT id FROM task_executions WHERE id = ?'),
       insertTask: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -211,6 +197,7 @@ export class Store {
       forgetDeliveredReport: this.db.prepare<[string, string]>('DELETE FROM delivered_reports WHERE kind = ? AND id = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
+    this.runs = new RunsTable(this.db, (apply) => this.write(apply));
   }
 
   private migrate(): void {
@@ -287,46 +274,98 @@ export class Store {
     return row === undefined ? undefined : JSON.parse(row.body);
   }
 
+  /**
+   * A row's position in creation order (a row inserted in this tick's transaction has one at
+   * once); rows are never renumbered, and a new row comes after every row there ever was.
+   */
+  seqOf(table: 'services' | 'tasks' | 'task_executions', id: string): number {
+    const row = this.statements.seqOf[table].get(id);
+    if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
+    return row.seq;
+  }
+
   loadServices(): StoredService[] {
-    return this.statements.allServices.all().map((row) => ({
-      seq: row.seq,
-      service: {
-        id: row.id,
-        environmentId: '',
-        metadata: JSON.parse(row.metadata) as ServiceMetadata,
-        spec: JSON.parse(row.spec) as ServiceSpec,
-        status: JSON.parse(row.status) as ServiceStatus,
-      },
-      run: parseRunRecord(row.process),
-    }));
+    return this.statements.allServices.all().map(storedService);
+  }
+
+  /** One service as the disk has it (after a refused write: what memory goes back to). */
+  loadService(id: string): StoredService | undefined {
+    const row = this.statements.oneService.get(id);
+    return row === undefined ? undefined : storedService(row);
+  }
+
+  loadTask(id: string): Task | undefined {
+    return this.loadTasks().find(({ task }) => task.id === id)?.task;
+  }
+
+  hasExecution(id: string): boolean {
+    return this.statements.oneExecution.get(id) !== undefined;
   }
 
   /**
    * Group commit: every write of one event-loop tick goes into one transaction, committed (and
    * fsynced) right after the tick. A caller that acknowledges a write awaits `committed()` first,
    * so what a response acknowledges is on disk; a hundred services starting at once cost one
-   * fsync, not a few hundred.
+   * fsync, not a few hundred. When the disk refuses (full, or failing), the whole transaction is
+   * rolled back, everyone waiting on it gets the error at once, and the listeners of `onRollback`
+   * are told what it had changed, so that memory does not keep what the disk refused.
    */
-  private write(apply: () => void): void {
+  private write(apply: () => void, touch?: readonly [TouchedKind, string]): void {
     if (!this.db.inTransaction) {
       this.db.exec('BEGIN IMMEDIATE');
       setImmediate(() => this.commit());
     }
-    apply();
+    if (touch !== undefined) {
+      const ids = this.touched.get(touch[0]) ?? new Set<string>();
+      ids.add(touch[1]);
+      this.touched.set(touch[0], ids);
+    }
+    try {
+      apply();
+    } catch (error) {
+      if (!isStorageFailure(error)) throw error;
+      throw this.fail(error);
+    }
   }
 
   private commit(): void {
     if (this.db.open && this.db.inTransaction) {
-      this.statements.setMeta.run('version', this.version.toString());
-      this.db.exec('COMMIT');
+      try {
+        this.statements.setMeta.run('version', this.version.toString());
+        this.db.exec('COMMIT');
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
     }
-    for (const resolve of this.commitWaiters.splice(0)) resolve();
+    this.touched = new Map();
+    for (const waiter of this.commitWaiters.splice(0)) waiter.resolve();
   }
 
-  /** Resolves once every write made so far is committed to disk. */
+  /** Rolls the refused transaction back; its waiters get the error, the listeners what it changed. */
+  private fail(error: unknown): ApiError {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled it back
+    }
+    const failure = storageFailure(error, dirname(this.path));
+    const touched = this.touched;
+    this.touched = new Map();
+    for (const waiter of this.commitWaiters.splice(0)) waiter.reject(failure);
+    for (const listener of this.rollbackListeners) listener(touched);
+    return failure;
+  }
+
+  /** Told what a refused transaction had changed (its writes are undone on disk, not in memory). */
+  onRollback(listener: (touched: Touched) => void): void {
+    this.rollbackListeners.push(listener);
+  }
+
+  /** Resolves once every write made so far is committed to disk; rejects when the disk refused it. */
   committed(): Promise<void> {
     if (!this.db.inTransaction) return Promise.resolve();
-    return new Promise((resolve) => this.commitWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
   }
 
   insertService(service: Service): void {
@@ -338,28 +377,30 @@ export class Store {
         JSON.stringify(service.spec),
         JSON.stringify(service.status),
       );
-    });
+    }, ['service', service.id]);
   }
 
-  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>): void {
+  /** The document, with the spec change that waits for the service to stop (or null). */
+  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>, pendingSpec: Partial<ServiceSpec> | null = null): void {
     this.write(() => {
       this.statements.updateServiceDoc.run(
         service.metadata.reference ?? '',
         JSON.stringify(service.metadata),
         JSON.stringify(service.spec),
+        pendingSpec === null ? null : JSON.stringify(pendingSpec),
         service.id,
       );
-    });
+    }, ['service', service.id]);
   }
 
   updateServiceStatus(id: string, status: ServiceStatus, run: ServiceRunRecord | null): void {
     this.write(() => {
       this.statements.updateServiceStatus.run(JSON.stringify(status), run === null ? null : JSON.stringify(run), id);
-    });
+    }, ['service-status', id]);
   }
 
   deleteService(id: string): void {
-    this.write(() => this.statements.deleteService.run(id));
+    this.write(() => this.statements.deleteService.run(id), ['service', id]);
   }
 
   loadTasks(): StoredTask[] {
@@ -375,16 +416,6 @@ export class Store {
     }));
   }
 
-  /**
-   * A row's position in creation order (a row inserted in this tick's transaction has one at
-   * once); rows are never renumbered, and a new row comes after every row there ever was.
-   */
-  seqOf(table: 'services' | 'tasks' | 'task_executions', id: string): number {
-    const row = this.statements.seqOf[table].get(id);
-    if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
-    return row.seq;
-  }
-
   insertTask(task: Task): void {
     this.write(() => this.statements.insertTask.run(
       task.id,
@@ -392,7 +423,7 @@ export class Store {
       JSON.stringify(task.dependsOn),
       JSON.stringify(task.metadata),
       JSON.stringify(task.spec),
-    ));
+    ), ['task', task.id]);
   }
 
   updateTask(task: Task): void {
@@ -404,11 +435,12 @@ export class Store {
         JSON.stringify(task.spec),
         task.id,
       ),
+      ['task', task.id],
     );
   }
 
   deleteTask(id: string): void {
-    this.write(() => this.statements.deleteTask.run(id));
+    this.write(() => this.statements.deleteTask.run(id), ['task', id]);
   }
 
   loadExecutions(): StoredExecution[] {
@@ -443,7 +475,7 @@ export class Store {
     this.write(() => {
       if (insert) this.statements.insertExecution.run(execution.id, ...args);
       else this.statements.updateExecution.run(...args, execution.id);
-    });
+    }, [insert ? 'execution' : 'execution-status', execution.id]);
   }
 
   /** Deletes finished executions older than the newest `keep`; returns their ids. */

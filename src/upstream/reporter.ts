@@ -155,10 +155,16 @@ export class StatusReporter {
   private kick(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    void this.options.store.committed().then(() => {
-      this.scheduled = false;
-      this.pump();
-    });
+    void this.options.store.committed().then(
+      () => {
+        this.scheduled = false;
+        this.pump();
+      },
+      // The disk refused the change: its status is written again, and that kicks again.
+      () => {
+        this.scheduled = false;
+      },
+    );
   }
 
   private pump(): void {
@@ -238,7 +244,7 @@ export class StatusReporter {
     const deadline = Date.now() + deadlineMs;
     this.kick();
     while (Date.now() < deadline && this.failures === 0 && !this.closed) {
-      await this.options.store.committed();
+      await this.options.store.committed().catch(() => {});
       if (this.inFlight.size === 0 && this.options.store.outboxDepth() === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

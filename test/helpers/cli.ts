@@ -53,16 +53,22 @@ export async function spawnDaemon(args: readonly string[], stateDir: string, env
     killStateDirProcesses(stateDir);
   });
   const infoPath = join(stateDir, 'daemon.json');
-  const info = await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`tend daemon exited early:\n${output}`);
-      if (!existsSync(infoPath)) return undefined;
-      // A daemon that died may have left its daemon.json: wait for this child's own.
-      const info = JSON.parse(readFileSync(infoPath, 'utf8')) as DaemonProcess['info'];
-      return info.pid === child.pid ? info : undefined;
-    },
-    { what: 'daemon.json' },
-  );
+  let ready = false;
+  const info = await Promise.race([
+    waitFor(
+      () => {
+        if (!existsSync(infoPath)) return undefined;
+        // A daemon that died may have left its daemon.json: wait for this child's own.
+        const info = JSON.parse(readFileSync(infoPath, 'utf8')) as DaemonProcess['info'];
+        return info.pid === child.pid ? info : undefined;
+      },
+      { what: 'daemon.json' },
+    ).finally(() => (ready = true)),
+    exited.then((code) => {
+      if (!ready) throw new Error(`tend daemon exited early (${code}):\n${output}`);
+      return new Promise<never>(() => {});
+    }),
+  ]);
   return { child, output: () => output, exited, info };
 }
 

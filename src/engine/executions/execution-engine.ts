@@ -116,6 +116,20 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
     return this.executions.has(id);
   }
 
+  /** The disk refused a new execution: it is stopped and leaves the history (its caller got the error). */
+  revert(id: string): void {
+    const keeper = this.executions.get(id);
+    if (keeper === undefined || this.options.store.hasExecution(id)) return;
+    this.executions.delete(id);
+    keeper.stop();
+    this.emit('execution', 'delete', keeper.execution);
+  }
+
+  /** The disk refused an execution's status: it is written again. */
+  persistStatus(id: string): void {
+    if (this.options.store.hasExecution(id)) this.executions.get(id)?.persist();
+  }
+
   private keeper(id: string | undefined): ExecutionKeeper {
     const keeper = this.executions.get(requireId(id, 'task execution'));
     if (keeper === undefined) throw notFound(`Task execution "${id}" not found`);
@@ -168,6 +182,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
       this.executions.delete(id);
       this.seqs.delete(id);
       if (pruned !== undefined) this.emit('execution', 'delete', pruned.execution);
+      store.runs.forget(id);
       if (isTendId(id)) rmSync(layout.executionLogs(id), { recursive: true, force: true });
     }
   }

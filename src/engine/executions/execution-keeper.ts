@@ -31,6 +31,8 @@ export interface ExecutionKeeper {
   shutdown(): Promise<void>;
   /** Its steps' logs, in plan order. */
   logSource(): ExecutionLogSource;
+  /** Writes it again (the disk refused it the first time). */
+  persist(): void;
 }
 
 export interface ExecutionKeepers {

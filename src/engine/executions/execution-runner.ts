@@ -95,13 +95,20 @@ export class ExecutionRunner implements ExecutionKeeper {
     this.dispatch({ type: 'Recovered', status });
   }
 
+  persist(): void {
+    this.execution = { ...this.execution, status: { ...this.execution.status, statusVersion: this.parts.store.nextVersion() } };
+    this.save();
+    this.context.changed(this.execution);
+  }
+
   logSource(): ExecutionLogSource {
     return executionLogSource(this.parts.settings.layout, {
       execution: () => this.execution,
       finished: () => this.finished,
       live: (stepId) => this.live.has(stepId),
       times: this.times,
-      secrets: () => [...this.secrets],
+      // After a restart the secrets are the ones recorded while it ran.
+      secrets: () => (this.secrets.size > 0 ? [...this.secrets] : this.parts.store.runs.secrets(this.execution.id)),
     });
   }
 
@@ -174,7 +181,9 @@ export class ExecutionRunner implements ExecutionKeeper {
     let ended = false;
     return {
       resolved: (secrets) => {
+        if (secrets.values.length === 0) return;
         for (const value of secrets.values) this.secrets.add(value);
+        this.parts.store.runs.record(this.execution.id, this.execution.id, [...this.secrets]);
       },
       started: (record) => {
         if (ended) return;

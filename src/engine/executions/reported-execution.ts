@@ -66,6 +66,11 @@ export class ReportedExecution implements ExecutionKeeper {
     return Promise.resolve();
   }
 
+  persist(): void {
+    this.save();
+    this.context.changed(this.execution);
+  }
+
   /** The logs stay on the runner: what is here is at most empty. */
   logSource(): ExecutionLogSource {
     return executionLogSource(this.layout, {

@@ -1,6 +1,9 @@
 /**
  * A service step: starts the service if it does not run, and ends when the session it asked for
- * is RUNNING (succeeded, with the service's output), or FAILED, STOPPED or deleted first.
+ * is RUNNING (succeeded, with the service's output), or FAILED, STOPPED or deleted first. The
+ * session it waits for is the one the service is wanted in: when that changes (a spec change
+ * restarts the service in a new session while the step waits), the step follows it; when the
+ * service is no longer wanted running, the step fails. It always ends.
  */
 import type { Service, TaskExecutionStep } from '../../domain/schema.js';
 import type { ServiceEngine } from '../services/service-engine.js';
@@ -20,6 +23,13 @@ export function startServiceStep(services: ServiceEngine, step: TaskExecutionSte
   const settle = (service: Service): void => {
     const { phase, failureMessage } = service.status;
     if (phase === 'SERVICE_PHASE_DELETED') return end('failed', `Service "${step.label}" was deleted before it was ready`);
+    const desired = service.spec.desiredPhase;
+    if (desired === 'SERVICE_PHASE_STOPPED' || desired === 'SERVICE_PHASE_DELETED') {
+      // Stopped on the way to a restart (its spec changed) is still wanted running: wait.
+      if (!services.restarting(service.id)) return end('failed', `Service "${step.label}" was stopped before it was ready`);
+      return;
+    }
+    if (service.spec.session !== undefined) session = service.spec.session;
     if (service.status.session !== session) return;
     if (phase === 'SERVICE_PHASE_RUNNING') end('succeeded', null, { ...service.status.output });
     else if (phase === 'SERVICE_PHASE_FAILED') end('failed', `Service "${step.label}" failed: ${failureMessage ?? 'no reason given'}`);

@@ -11,7 +11,7 @@ import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, resolveEnv, type ResolvedEnv } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { newRunId } from '../services/service-run.js';
+import { createOutputFile, newRunId } from '../services/service-run.js';
 import type { StepEvents, StepHandle } from './step.js';
 
 function readOutput(path: string): Record<string, string> {
@@ -32,8 +32,13 @@ export function startTaskStep(parts: EngineParts, executionId: string, step: Tas
   const outputPath = layout.runOutput(runId);
   let resolved: ResolvedEnv;
   try {
-    mkdirSync(layout.outputs, { recursive: true, mode: 0o700 });
     resolved = resolveEnv(spec.env, layout.secrets, settings.commandEnv, { GITPOD_OUTPUT: outputPath });
+    try {
+      mkdirSync(layout.outputs, { recursive: true, mode: 0o700 });
+      createOutputFile(outputPath);
+    } catch {
+      // The command may still make it; a broken state directory shows at the spawn.
+    }
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
     events.ended({ outcome: 'failed', failureMessage: `Cannot start task "${step.label}": ${error.message}`, output: {} });

@@ -66,6 +66,11 @@ export class ReportedService implements ServiceKeeper {
     this.write({ type: 'Removed' }, this.parts.store.nextVersion());
   }
 
+  persist(): void {
+    this.parts.store.updateServiceStatus(this.context.id, this.current, null);
+    this.context.statusChanged(this.current);
+  }
+
   private write(event: ServiceEvent, version: string): void {
     this.state = transitionService(this.state, event).state;
     this.current = { ...serviceStatus(this.state, NO_VIEW), statusVersion: version };

@@ -21,15 +21,15 @@ import {
   type StoredRun,
 } from '../../domain/service-lifecycle.js';
 import { sameStatus, serviceStatus } from '../../domain/service-status.js';
-import { readinessTimeoutMs } from '../../domain/spec-rules.js';
 import { faultPoint } from '../../runtime/fault.js';
 import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, SessionSecrets } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { ReadyProbing } from './ready-probing.js';
+import type { ReadyProbing } from './ready-probing.js';
+import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
-import { newRunId, prepareRun, readRunOutput } from './service-run.js';
+import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -76,6 +76,10 @@ export class ServiceController implements ServiceKeeper {
     return this.state.phase === 'starting' || this.state.phase === 'running';
   }
 
+  get id(): string {
+    return this.context.id;
+  }
+
   /** The run whose log and outputs this service writes now (or wrote last). */
   get runId(): string | null {
     return this.run?.runId ?? null;
@@ -114,7 +118,9 @@ export class ServiceController implements ServiceKeeper {
    */
   recover(stored: StoredRun, adopted: Session | null, lostBecause: string): void {
     if (stored.runId !== null) {
-      const { secrets } = prepareRun(this.context.document(), stored.session ?? '', stored.runId, this.parts.settings, true);
+      // The values it ran with, as recorded (the secret files may have changed since).
+      const recorded = this.parts.store.runs.secrets(stored.runId);
+      const secrets = recorded.length > 0 ? new SessionSecrets(recorded) : prepareRun(this.context.document(), stored.session ?? '', stored.runId, this.parts.settings, true).secrets;
       this.run = { runId: stored.runId, secrets, output: {} };
     }
     if (adopted !== null) this.follow(adopted, this.context.document().spec.commands?.start ?? '');
@@ -160,6 +166,7 @@ export class ServiceController implements ServiceKeeper {
       return;
     }
     this.run = { runId, secrets: prepared.secrets, output: {} };
+    recordRun(this.parts, this.context.id, prepared);
     this.launching = true;
     const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
     this.parts.runtime.start(prepared.spec).then(
@@ -208,6 +215,10 @@ export class ServiceController implements ServiceKeeper {
     if (state !== before) this.reconcile();
   }
 
+  persist(): void {
+    this.write({ ...this.current, statusVersion: this.parts.store.nextVersion() });
+  }
+
   /** Writes the projection of the state, with a new version, when it differs from the last one. */
   private writeStatus(): void {
     const run = this.run !== null && 'runId' in this.state && this.state.runId === this.run.runId ? this.run : null;
@@ -218,7 +229,10 @@ export class ServiceController implements ServiceKeeper {
       mask: (text) => run?.secrets.mask(text) ?? text,
     });
     if (sameStatus(next, this.current)) return;
-    const status: ServiceStatus = { ...next, statusVersion: this.parts.store.nextVersion() };
+    this.write({ ...next, statusVersion: this.parts.store.nextVersion() });
+  }
+
+  private write(status: ServiceStatus): void {
     this.current = status;
     const runId = 'runId' in this.state ? this.state.runId : null;
     const record = runId === null ? null : { runId, session: isActive(this.state) ? (this.session?.record ?? null) : null };
@@ -235,32 +249,21 @@ export class ServiceController implements ServiceKeeper {
     const state = this.state;
     switch (effect.type) {
       case 'startProbing':
-        if (isActive(state) && this.session !== null) this.startProbing(state.runId, this.session);
+        if (isActive(state) && this.session !== null) {
+          const runId = state.runId;
+          this.probing = probeUntilReady(this.parts, this.context.document(), this.session, (event) => this.dispatchFor(runId, event));
+        }
         return;
       case 'stopProbing':
         this.probing?.cancel();
         this.probing = null;
         return;
-      case 'stopProcesses': {
-        if (!isActive(state) || this.session === null) return;
-        const runId = state.runId;
-        const stop = this.context.document().spec.commands?.stop ?? '';
-        const done = this.session.stop({
-          stopCommand: stop.trim() === '' || effect.force ? null : stop,
-          timeoutMs: this.parts.settings.stopTimeoutMs,
-          force: effect.force,
-        });
-        // After the signals went out (the scan is shared on the next tick), before the stop ends.
-        setTimeout(() => faultPoint('mid-stop'), 20);
-        done.then(
-          (failureMessage) => this.dispatchFor(runId, { type: 'StopFinished', failureMessage }),
-          (error: unknown) => {
-            this.log.error({ err: error }, 'Stopping the service failed');
-            this.dispatchFor(runId, { type: 'StopFinished', failureMessage: `Cannot stop: ${String(error)}` });
-          },
-        );
+      case 'stopProcesses':
+        if (isActive(state) && this.session !== null) {
+          const runId = state.runId;
+          stopSession(this.parts, this.log, this.context.document(), this.session, effect.force, (event) => this.dispatchFor(runId, event));
+        }
         return;
-      }
       case 'killLeftovers':
         this.session?.killLeftovers().catch((error: unknown) => this.log.error({ err: error }, 'Killing leftover processes failed'));
         return;
@@ -276,21 +279,5 @@ export class ServiceController implements ServiceKeeper {
     this.stray = null;
     if (stray === null || stray.record.identity.pid !== proc.pid) return;
     stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
-  }
-
-  /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
-  private startProbing(runId: string, session: Session): void {
-    const { clock, settings } = this.parts;
-    const spec = this.context.document().spec;
-    const command = spec.commands?.ready ?? '';
-    this.probing = new ReadyProbing({
-      command,
-      run: () => session.probe(command),
-      timings: settings.probe,
-      clock,
-      readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, settings.readinessTimeoutMs),
-      onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
-      onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
-    });
   }
 }

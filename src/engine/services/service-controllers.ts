@@ -12,7 +12,7 @@ import type { Recovery } from '../recovery.js';
 import type { EngineParts } from '../settings.js';
 import { ServiceController } from './service-controller.js';
 import type { ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
-import { prepareRun } from './service-run.js';
+import { prepareRun, removeRunFiles } from './service-run.js';
 
 export class ServiceControllers implements ServiceKeepers {
   private readonly controllers = new Set<ServiceController>();
@@ -41,8 +41,11 @@ export class ServiceControllers implements ServiceKeepers {
     return controller;
   }
 
+  /** A deleted service's logs and outputs go with it. */
   forget(keeper: ServiceKeeper): void {
-    this.controllers.delete(keeper as ServiceController);
+    const controller = keeper as ServiceController;
+    this.controllers.delete(controller);
+    removeRunFiles(this.parts.settings.layout, this.parts.store.runs.forget(controller.id));
   }
 
   private byRun(runId: string): ServiceController | undefined {
@@ -61,7 +64,8 @@ export class ServiceControllers implements ServiceKeepers {
       kind: 'file',
       path,
       isLive: () => this.byRun(runId)?.active === true,
-      secrets: () => this.byRun(runId)?.secrets.values ?? [],
+      // An earlier session's, or one from before a restart: the secrets it was recorded with.
+      secrets: () => this.byRun(runId)?.secrets.values ?? this.parts.store.runs.secrets(runId),
     };
   }
 

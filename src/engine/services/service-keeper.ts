@@ -41,6 +41,8 @@ export interface ServiceKeeper {
   report(status: ServiceStatusReport): void;
   /** The service is gone from the store: its last status (DELETED). */
   remove(): void;
+  /** Writes the status again (the disk refused it the first time): what happened did happen. */
+  persist(): void;
 }
 
 export interface ServiceKeepers {

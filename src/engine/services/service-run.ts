@@ -3,12 +3,12 @@
  * the runtime needs to start it. Its log and outputs file are named after the run id only.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseOutput } from '../../domain/output.js';
 import type { StateLayout } from '../../domain/state-layout.js';
 import type { SessionSpec } from '../../runtime/runtime.js';
 import { resolveEnv, type SessionSecrets } from '../secrets.js';
-import type { EngineSettings } from '../settings.js';
+import type { EngineParts, EngineSettings } from '../settings.js';
 import type { ServiceDocument } from './service-keeper.js';
 
 export interface ServiceRun {
@@ -48,6 +48,11 @@ export function prepareRun(document: ServiceDocument, session: string, runId: st
   };
 }
 
+/** Makes the run's GITPOD_OUTPUT file (its owner's only) before its command appends to it. */
+export function createOutputFile(path: string): void {
+  writeFileSync(path, '', { flag: 'a', mode: 0o600 });
+}
+
 /** The run's GITPOD_OUTPUT, masked with its secrets; undefined while it has written none. */
 export function readRunOutput(layout: StateLayout, runId: string, secrets: SessionSecrets): Record<string, string> | undefined {
   let text: string;
@@ -57,4 +62,28 @@ export function readRunOutput(layout: StateLayout, runId: string, secrets: Sessi
     return undefined;
   }
   return secrets.maskOutput(parseOutput(text));
+}
+
+/** The sessions of a service whose logs are kept; older ones go with their log and outputs. */
+export const KEPT_RUNS_PER_SERVICE = 10;
+
+/**
+ * Records a new run of a service (with the secrets its log is masked with), makes its outputs
+ * file, and removes the logs of its runs older than the newest KEPT_RUNS_PER_SERVICE.
+ */
+export function recordRun(parts: Pick<EngineParts, 'store' | 'settings'>, serviceId: string, run: ServiceRun): void {
+  try {
+    createOutputFile(run.spec.outputPath);
+  } catch {
+    // The command may still make it; a broken state directory shows at the spawn.
+  }
+  parts.store.runs.record(run.runId, serviceId, run.secrets.values);
+  removeRunFiles(parts.settings.layout, parts.store.runs.prune(serviceId, KEPT_RUNS_PER_SERVICE));
+}
+
+/** The log (and its rotated part) and the outputs file of each run. */
+export function removeRunFiles(layout: StateLayout, runIds: readonly string[]): void {
+  for (const runId of runIds) {
+    for (const path of [layout.runLog(runId), `${layout.runLog(runId)}.1`, layout.runOutput(runId)]) rmSync(path, { force: true });
+  }
 }

@@ -203,6 +203,23 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     this.emit('task', 'update', task);
   }
 
+  /** The disk refused a write of this task: memory goes back to what the disk has. */
+  revert(id: string): void {
+    const current = this.tasks.get(id);
+    if (current === undefined) return;
+    const stored = this.options.store.loadTask(id);
+    this.byReference.delete(current.metadata.reference ?? '');
+    if (stored === undefined) {
+      this.tasks.delete(id);
+      this.seqs.delete(id);
+      this.emit('task', 'delete', current);
+      return;
+    }
+    const task = { ...stored, environmentId: this.options.environmentId };
+    this.remember(task);
+    this.emit('task', 'update', task);
+  }
+
   /** Removes a task without the dependents check: delete() after it, or its control plane no longer has it. */
   discard(id: string): void {
     const task = this.tasks.get(id);

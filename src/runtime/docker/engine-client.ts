@@ -95,7 +95,7 @@ async function ensureImage(engine: Docker, image: string): Promise<void> {
  * resolves once the stream has ended and the file is closed.
  */
 function appendToLog(container: Docker.Container, stream: NodeJS.ReadableStream, logPath: string): Promise<void> {
-  mkdirSync(dirname(logPath), { recursive: true });
+  mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const file = createWriteStream(logPath, { flags: 'a', mode: 0o600 });
   const out = new PassThrough();
   out.pipe(file);

@@ -4,12 +4,13 @@
  * TEND_INSTANCE_ID=<daemon instance>, so that escaped descendants and a dead daemon's orphans
  * are found by their environment.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import type { LogRotator } from '../log-rotation.js';
 import type { AdoptResult, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
 import { MachineSession } from './machine-session.js';
-import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, sendSignal } from './proc.js';
+import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import { waitExit } from './terminate.js';
 
@@ -36,11 +37,11 @@ export class MachineRuntime implements Runtime {
     return { ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId };
   }
 
-  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec): Session {
+  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec, child?: ChildProcess): Session {
     const { logs, clock } = this.options;
     logs.track(record.logPath);
     void exited.then(() => logs.untrack(record.logPath));
-    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock);
+    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock, child);
   }
 
   async start(spec: SessionSpec): Promise<Session> {
@@ -51,13 +52,20 @@ export class MachineRuntime implements Runtime {
       logPath: spec.logPath,
       marker: spec.runId,
     });
-    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec);
+    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, spawned.child);
   }
 
   /** Alive with exactly the recorded identity (same boot, pid and start time), or lost. */
   async adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
     if (record.identity.bootId !== bootId()) return { lost: 'the machine has restarted since' };
-    if (!isAlive(record.identity)) return { lost: 'its process is gone (or its pid now belongs to another process, which was left alone)' };
+    let alive: boolean;
+    try {
+      alive = isAlive(record.identity);
+    } catch (error) {
+      if (!(error instanceof ProcError)) throw error;
+      return { lost: `whether its process still runs cannot be told (${error.message}); it was left alone` };
+    }
+    if (!alive) return { lost: 'its process is gone (or its pid now belongs to another process, which was left alone)' };
     const exited = waitExit(record.identity, Number.MAX_SAFE_INTEGER, ADOPTED_EXIT_POLL_MS).then(
       (): ExitInfo => ({ code: null, signal: null, note: ADOPTED_EXIT_NOTE }),
     );

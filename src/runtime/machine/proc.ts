@@ -4,6 +4,31 @@
  * variable in its environment for descendants that left the group).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { procFault } from '../fault.js';
+
+/**
+ * /proc could not be read (the daemon is out of file descriptors, say): nothing can be concluded
+ * about the processes, neither that they live nor that they are gone.
+ */
+export class ProcError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProcError';
+  }
+}
+
+/** What a failed read of /proc means: the process is gone (null), or we cannot tell (ProcError). */
+function procRead<T>(path: string, read: () => T): T | null {
+  try {
+    procFault(path);
+    return read();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    if (code === 'EACCES' || code === 'EPERM') return null;
+    throw new ProcError(`Cannot read ${path}: ${code ?? (error as Error).message}`, { cause: error });
+  }
+}
 
 export interface ProcStat {
   readonly pid: number;
@@ -25,13 +50,10 @@ export function bootId(): string {
   return cachedBootId;
 }
 
+/** A process's stat line, or null when it is gone; throws ProcError when /proc cannot be read. */
 export function readProcStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
+  const text = procRead(`/proc/${pid}/stat`, () => readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  if (text === null) return null;
   // comm (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
@@ -62,7 +84,9 @@ export function isAlive(ref: ProcessRef): boolean {
 
 function listPids(): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
+  const names = procRead('/proc', () => readdirSync('/proc'));
+  if (names === null) throw new ProcError('Cannot read /proc: it is not there');
+  for (const name of names) {
     const code = name.charCodeAt(0);
     if (code >= 48 && code <= 57) pids.push(Number(name));
   }
@@ -71,26 +95,20 @@ function listPids(): number[] {
 
 /** `needle` is `\0NAME=value\0`; the first variable of a block has no NUL before it. */
 function environHas(pid: number, needle: Buffer): boolean {
-  try {
-    const environ = readFileSync(`/proc/${pid}/environ`);
-    return environ.includes(needle) || environ.indexOf(needle.subarray(1)) === 0;
-  } catch {
-    return false;
-  }
+  const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+  return environ !== null && (environ.includes(needle) || environ.indexOf(needle.subarray(1)) === 0);
 }
 
 /** A process with the session marker it carries (if any), as one scan of /proc saw it. */
 interface ScannedProcess extends ProcessRef {
+  readonly ppid: number;
   readonly pgrp: number;
   readonly session: string | null;
 }
 
 function sessionMarker(pid: number): string | null {
-  try {
-    return markerValue(readFileSync(`/proc/${pid}/environ`), SESSION_MARKER_VAR);
-  } catch {
-    return null;
-  }
+  const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+  return environ === null ? null : markerValue(environ, SESSION_MARKER_VAR);
 }
 
 /**
@@ -106,7 +124,7 @@ function scanAll(since: number): ScannedProcess[] {
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
     const session = Number(stat.startTime) >= since ? sessionMarker(pid) : null;
-    scanned.push({ pid, startTime: stat.startTime, pgrp: stat.pgrp, session });
+    scanned.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, session });
   }
   return scanned;
 }
@@ -121,22 +139,40 @@ let pendingSince = Infinity;
  */
 function sharedScan(since: number): Promise<ScannedProcess[]> {
   pendingSince = Math.min(pendingSince, since);
-  pendingScan ??= new Promise((resolve) => {
+  pendingScan ??= new Promise((resolve, reject) => {
     setImmediate(() => {
       const threshold = pendingSince;
       pendingScan = undefined;
       pendingSince = Infinity;
-      resolve(scanAll(threshold));
+      scanWithRetries(threshold).then(resolve, reject);
     });
   });
   return pendingScan;
 }
 
+/** Pauses between the tries of a scan that /proc refused (file descriptors run out, then come back). */
+const SCAN_RETRY_MS = [10, 50, 100, 250, 500];
+
+/** A scan ends: it succeeds, or fails with ProcError after a few tries (about a second). */
+async function scanWithRetries(since: number): Promise<ScannedProcess[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return scanAll(since);
+    } catch (error) {
+      const pause = SCAN_RETRY_MS[attempt];
+      if (!(error instanceof ProcError) || pause === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /**
  * Every live process of a session: any process whose environment carries the session marker
- * (descendants that called setsid or double-forked too), and the members of its process groups
- * while each group's leader is still the session's own process (same pid, same start time). A
- * group whose leader is gone is never trusted by number: its pgid may belong to someone else now.
+ * (descendants that called setsid or double-forked too), the members of its process groups while
+ * each group's leader is still the session's own process (same pid, same start time), and every
+ * descendant of those by parent pid (one that cleared its environment and left the group, such as
+ * `setsid env -i sleep`). A group whose leader is gone is never trusted by number: its pgid may
+ * belong to someone else now.
  */
 export async function findSessionProcessesShared(target: {
   pgids: readonly number[];
@@ -149,7 +185,29 @@ export async function findSessionProcessesShared(target: {
   const trusted = new Set(
     target.pgids.filter((pgid) => since > 0 && all.some((entry) => entry.pid === pgid && Number(entry.startTime) === since)),
   );
-  return all.filter((entry) => entry.session === target.marker || trusted.has(entry.pgrp));
+  const members = all.filter((entry) => entry.session === target.marker || trusted.has(entry.pgrp));
+  return withDescendants(all, members, since);
+}
+
+/** `members` and every process younger than `since` whose parent chain leads to one of them. */
+function withDescendants(all: readonly ScannedProcess[], members: readonly ScannedProcess[], since: number): ScannedProcess[] {
+  const found = new Set(members.map((entry) => entry.pid));
+  const children = new Map<number, ScannedProcess[]>();
+  for (const entry of all) {
+    if (Number(entry.startTime) < since) continue;
+    const siblings = children.get(entry.ppid);
+    if (siblings === undefined) children.set(entry.ppid, [entry]);
+    else siblings.push(entry);
+  }
+  const result = [...members];
+  for (let index = 0; index < result.length; index++) {
+    for (const child of children.get(result[index]!.pid) ?? []) {
+      if (found.has(child.pid)) continue;
+      found.add(child.pid);
+      result.push(child);
+    }
+  }
+  return result;
 }
 
 /** Every live process in one of `pgids`, or whose environment holds `name=value`. */
@@ -198,12 +256,8 @@ export function findMarkedProcesses(): MarkedProcess[] {
     if (pid === process.pid) continue;
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
-    let environ: Buffer;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`);
-    } catch {
-      continue;
-    }
+    const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+    if (environ === null) continue;
     const instance = markerValue(environ, INSTANCE_MARKER_VAR);
     if (instance !== null) found.push({ pid, startTime: stat.startTime, instance, session: markerValue(environ, SESSION_MARKER_VAR) });
   }

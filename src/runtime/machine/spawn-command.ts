@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExitInfo, ProcessIdentity } from '../../domain/service-lifecycle.js';
 import { LaunchError } from '../runtime.js';
-import { bootId, readProcStat, SESSION_MARKER_VAR } from './proc.js';
+import { bootId, ProcError, readProcStat, SESSION_MARKER_VAR, type ProcStat } from './proc.js';
 
 export interface CommandSpec {
   readonly command: string;
@@ -31,7 +31,7 @@ export interface SpawnedCommand {
 export function spawnCommand(spec: CommandSpec): SpawnedCommand {
   let fd: number;
   try {
-    mkdirSync(dirname(spec.logPath), { recursive: true });
+    mkdirSync(dirname(spec.logPath), { recursive: true, mode: 0o700 });
     fd = openSync(spec.logPath, 'a', 0o600);
   } catch (error) {
     throw new LaunchError(`Cannot open its log file: ${(error as Error).message}`, { cause: error });
@@ -58,7 +58,12 @@ export function spawnCommand(spec: CommandSpec): SpawnedCommand {
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  const stat = readProcStat(pid);
+  let stat: ProcStat | null = null;
+  try {
+    stat = readProcStat(pid);
+  } catch (error) {
+    if (!(error instanceof ProcError)) throw error;
+  }
   // The child may already have exited and been reaped; its start time is then unknowable, and an
   // empty start time never matches a live process, so nothing will be signalled by mistake.
   const identity: ProcessIdentity = { pid, pgid: pid, startTime: stat?.startTime ?? '', bootId: bootId() };

@@ -3,7 +3,7 @@
  * descendants, wait until none is alive (zombies count as dead), SIGKILL what is left. These are
  * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
-import { findSessionProcessesShared, isAlive, sendSignal, type ProcessRef } from './proc.js';
+import { findSessionProcessesShared, isAlive, ProcError, sendSignal, type ProcessRef } from './proc.js';
 
 export interface SessionTarget {
   /** The process group of the session's command. */
@@ -19,6 +19,8 @@ const POLL_MAX_MS = 50;
 const KILL_WAIT_CAP_MS = 10_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls in a row that /proc may refuse before waiting gives up (about 2.5 s at the longest pause). */
+const PROC_FAILURES_CAP = 50;
 
 /** Signals the processes found to be the session's, one by one (never a pgid by number). */
 function signalAll(members: readonly ProcessRef[], signal: NodeJS.Signals): void {
@@ -36,20 +38,27 @@ async function waitGone(
   signal: NodeJS.Signals,
   giveUp: () => boolean,
 ): Promise<boolean> {
-  let tracked = initial.filter(isAlive);
+  let tracked = [...initial];
   let pause = POLL_FIRST_MS;
+  let failures = 0;
   for (;;) {
-    if (tracked.length === 0) {
-      // Everyone we knew of is gone; a last scan makes sure nothing new appeared meanwhile.
-      const rest = await findSessionProcessesShared(target);
-      if (rest.length === 0) return true;
-      signalAll(rest, signal);
-      tracked = rest;
+    try {
+      tracked = tracked.filter(isAlive);
+      if (tracked.length === 0) {
+        // Everyone we knew of is gone; a last scan makes sure nothing new appeared meanwhile.
+        const rest = await findSessionProcessesShared(target);
+        if (rest.length === 0) return true;
+        signalAll(rest, signal);
+        tracked = rest;
+      }
+      failures = 0;
+    } catch (error) {
+      // /proc refused (no file descriptor left): nothing is known; try again, a while.
+      if (!(error instanceof ProcError) || ++failures > PROC_FAILURES_CAP) throw error;
     }
     if (giveUp()) return false;
     await delay(pause);
     pause = Math.min(pause * 2, POLL_MAX_MS);
-    tracked = tracked.filter(isAlive);
   }
 }
 
@@ -88,10 +97,20 @@ export class SessionProcesses {
 export async function waitExit(ref: ProcessRef, timeoutMs: number, maxPollMs = POLL_MAX_MS): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let pause = POLL_FIRST_MS;
-  while (isAlive(ref)) {
+  while (aliveOrUnknown(ref)) {
     if (Date.now() >= deadline) return false;
     await delay(Math.min(pause, Math.max(1, deadline - Date.now())));
     pause = Math.min(pause * 2, maxPollMs);
   }
   return true;
+}
+
+/** While /proc cannot be read, a process counts as alive: its exit is seen once it can. */
+function aliveOrUnknown(ref: ProcessRef): boolean {
+  try {
+    return isAlive(ref);
+  } catch (error) {
+    if (error instanceof ProcError) return true;
+    throw error;
+  }
 }

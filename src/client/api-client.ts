@@ -1,9 +1,11 @@
 /**
- * A small client of the daemon's API for the CLI: finds the daemon through `daemon.json`, sends
- * Connect unary JSON, and turns Connect errors into readable messages.
+ * A small client of the daemon's API for the CLI and the MCP server: finds the daemon through
+ * `daemon.json`, sends Connect unary JSON, and turns Connect errors into the messages the CLI
+ * prints (and the MCP server answers with).
  */
 import { readDaemonInfo, readToken, type DaemonInfo } from '../app/state-dir.js';
 
+/** An expected failure: its message is what the user (or agent) reads; no stack trace. */
 export class CliError extends Error {
   constructor(
     message: string,
@@ -18,7 +20,8 @@ export interface ApiClient {
   readonly stateDir: string;
   /** A Connect unary call; `service` defaults to gitpod.v1.EnvironmentAutomationService. */
   call<T>(method: string, body: unknown, service?: string): Promise<T>;
-  fetchLog(url: string, query: Record<string, string>): Promise<Response>;
+  /** GET of a log this daemon serves (masked as every served log); `signal` ends a followed one. */
+  fetchLog(url: string, query: Record<string, string>, signal?: AbortSignal): Promise<Response>;
 }
 
 export function connect(stateDir: string): ApiClient {
@@ -55,10 +58,20 @@ export function connect(stateDir: string): ApiClient {
       }
       return JSON.parse(text) as T;
     },
-    async fetchLog(url: string, query: Record<string, string>): Promise<Response> {
+    async fetchLog(url: string, query: Record<string, string>, signal?: AbortSignal): Promise<Response> {
       const target = new URL(url);
+      // On a control plane, logs stay with the runner that ran the command (its own token reads them).
+      if (target.origin !== new URL(info.url).origin) {
+        throw new CliError(`This log is kept by the runner at ${target.origin}, not by this daemon: read it there (tend ... logs --state-dir <the runner's state directory>)`);
+      }
       for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
-      const response = await fetch(target, { headers });
+      let response: Response;
+      try {
+        response = await fetch(target, { headers, ...(signal !== undefined ? { signal } : {}) });
+      } catch (error) {
+        if (signal?.aborted === true) throw error;
+        throw new CliError(`Cannot reach the tend daemon at ${info.url}: ${(error as Error).message}`);
+      }
       if (!response.ok) throw new CliError(`Cannot read the log at ${url}: HTTP ${response.status}`);
       return response;
     },
