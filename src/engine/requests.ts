@@ -22,6 +22,6 @@ export function checkReference(reference: string | undefined, kind: 'service' | 
 /** The id of a request: present, and a UUID (an id that cannot exist is a bad argument, not a miss). */
 export function requireId(id: string | undefined, kind: string): string {
   if (id === undefined || id === '') throw invalidArgument(`Missing "id": give the id of a ${kind}`);
-  if (!UUID_PATTERN.test(id)) throw invalidArgument(`Invalid "id" "${id}": ids are UUIDs, such as those CreateService and CreateTask return`);
+  if (!UUID_PATTERN.test(id)) throw invalidArgument(`Invalid "id" "${id}": ids are UUIDs, and no ${kind} has this one`);
   return id;
 }

@@ -77,7 +77,8 @@ export class LogRotator {
   async check(path: string): Promise<boolean> {
     const tracked = this.active.get(path) ?? { watcher: undefined, timer: undefined, rotating: undefined };
     if (tracked.rotating !== undefined) {
-      await tracked.rotating;
+      // A rotation that fails (its file removed meanwhile) is not this check's failure.
+      await tracked.rotating.catch(() => {});
       return false;
     }
     let size: number;
