@@ -376,6 +376,19 @@ describe('runner mode', () => {
     expect(checkReports(proxy.reports.filter((report) => report.id === id), history)).toBeNull();
   });
 
+  it('says once that a control plane takes no execution reports, and goes on with the services', async () => {
+    const { cp, proxy, runner, logLines } = await startPair();
+    proxy.missingMethods.add('UpdateTaskExecutionStatus');
+    for (const reference of ['one', 'two']) await waitExecution(runner.client, await startTask(cp.client, reference, 'true'));
+    const id = await startService(cp.client, 'web', { start: 'exec sleep 1000' });
+    await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => runner.daemon.controlPlane!.health().outboxDepth === 0, { what: 'an empty outbox' });
+    const entries = logLines.map((line) => JSON.parse(line) as { msg: string; kind?: string });
+    expect(entries.filter((entry) => entry.msg.startsWith('The control plane takes no task execution reports'))).toHaveLength(1);
+    expect(entries.filter((entry) => entry.msg === 'Control plane refused a status report: not retried')).toEqual([]);
+    expect(proxy.reports.filter((report) => report.method === 'UpdateTaskExecutionStatus').length).toBeGreaterThan(2);
+  });
+
   it('unsets upstream an output the runner no longer has', async () => {
     const { cp, runner, dir } = await startPair();
     const unset = join(dir, 'unset');

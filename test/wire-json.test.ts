@@ -209,7 +209,7 @@ describe('ids', () => {
     for (const id of ['../x', 'a b', '.hidden', 'x'.repeat(129)]) {
       await expect(createService(td.client, `s${id.length}`, { start: 'true' }, { env: env(id) }), id).rejects.toMatchObject({
         status: 400,
-        error: { message: expect.stringContaining('"spec.env[0].valueFrom.secretRef.id"') },
+        error: { message: expect.stringContaining('Invalid "spec.env[0].valueFrom.secretRef.id"') },
       });
       await expect(createTask(td.client, `t${id.length}`, 'true', [], { env: env(id) }), id).rejects.toMatchObject({ status: 400 });
     }

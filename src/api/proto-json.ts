@@ -69,7 +69,7 @@ export function normalizeProtoJson(schema: z.ZodType, value: unknown, strict = f
       return value;
     }
     case 'number':
-      return typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value.trim()) : value;
+      return typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value;
     case 'string':
       return meta?.int64 === true && typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
     default:

@@ -70,6 +70,8 @@ export function runsOnProblem(runsOn: { docker?: { image?: unknown } | null; mac
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface EnvProblem {
+  /** The field is there but wrong (rather than missing). */
+  readonly invalid?: true;
   /** The field below the item, or null for the item itself. */
   readonly field: 'name' | 'valueFrom.secretRef.id' | null;
   readonly message: string;
@@ -84,7 +86,7 @@ export function envItemProblem(item: EnvironmentVariableItem): EnvProblem | null
     const id = item.valueFrom.secretRef.id ?? '';
     if (id === '') return { field: 'valueFrom.secretRef.id', message: 'name the secret to read' };
     if (!SECRET_ID_PATTERN.test(id)) {
-      return { field: 'valueFrom.secretRef.id', message: `"${id}" cannot be a secret id: use up to 128 letters, digits, "_", "-" or "." (not first), such as a UUID` };
+      return { field: 'valueFrom.secretRef.id', invalid: true, message: `"${id}" cannot be a secret id: use up to 128 letters, digits, "_", "-" or "." (not first), such as a UUID` };
     }
   }
   return null;

@@ -14,7 +14,7 @@ export function validateEnvItems(items: readonly EnvironmentVariableItem[] | und
     if (problem === null) return;
     if (problem.field === 'name') throw invalidArgument(`Invalid "${at}.name" ${problem.message}`);
     if (problem.field === null) throw invalidArgument(`Invalid "${at}": ${problem.message}`);
-    throw invalidArgument(`Missing "${at}.${problem.field}": ${problem.message}`);
+    throw invalidArgument(`${problem.invalid === true ? 'Invalid' : 'Missing'} "${at}.${problem.field}": ${problem.message}`);
   });
 }
 

@@ -42,6 +42,8 @@ export class FaultProxy {
   mode: 'pass' | 'down' | 'unreachable' = 'pass';
   /** Event streams are answered 503 (the rest passes). */
   blockWatch = false;
+  /** Methods this control plane does not have: answered 404 with a plain page, as Connect-go's mux does. */
+  readonly missingMethods = new Set<string>();
   /** Status reports of these resource ids are answered with this HTTP status (400, 429, ...). */
   readonly rejectIds = new Map<string, number>();
   readonly reports: RecordedReport[] = [];
@@ -111,6 +113,11 @@ export class FaultProxy {
     if (this.mode === 'down' || (isWatch && this.blockWatch)) {
       record(503);
       refuse(503, 'unavailable');
+      return;
+    }
+    if (this.missingMethods.has(method)) {
+      record(404);
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
       return;
     }
     const rejection = report === undefined ? undefined : this.rejectIds.get(report.id);
