@@ -102,6 +102,42 @@ describe('UpsertAutomationsFile', () => {
     expect(unknownField.body.message).toContain('Unknown field "comands"');
     expect(JSON.stringify((await td.call('ListServices', {})).body)).toBe(before);
   });
+
+  it('reports shape and semantic problems together, as `tend validate` does', async () => {
+    const td = await startTestDaemon();
+    const before = JSON.stringify((await td.call('ListServices', {})).body);
+    const error = await td.client.environments.automations
+      .upsert({
+        automationsFile: {
+          services: { 'bad key': { commands: { start: '' } }, ok: { comands: {} } as any },
+          tasks: { t: { command: 'x', dependsOn: ['nope'] } },
+        },
+      })
+      .catch((caught: unknown) => caught as { status: number; error: { message: string } });
+    expect(error).toMatchObject({ status: 400 });
+    const message = (error as { error: { message: string } }).error.message;
+    expect(message).toContain('services.bad key: Invalid key "bad key"');
+    expect(message).toContain('services.bad key.commands.start: Service "bad key" needs a non-empty commands.start');
+    expect(message).toContain('services.ok.comands: Unknown field "comands" (did you mean "commands"?)');
+    expect(message).toContain('tasks.t.dependsOn[0]: Unknown dependency "nope"');
+    expect(JSON.stringify((await td.call('ListServices', {})).body)).toBe(before);
+  });
+
+  it('refuses a request without a file; an empty file removes what files made', async () => {
+    const td = await startTestDaemon();
+    await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(td.workspace) });
+    const made = (await td.call('ListServices', {})).body.services.length;
+    expect(made).toBe(2);
+    await expect(td.client.environments.automations.upsert({})).rejects.toMatchObject({
+      status: 400,
+      error: { code: 'invalid_argument', message: expect.stringContaining('Missing "automationsFile"') },
+    });
+    expect((await td.call('UpsertAutomationsFile', { automationsFile: null })).status).toBe(400);
+    expect((await td.call('ListServices', {})).body.services).toHaveLength(made);
+    await td.client.environments.automations.upsert({ automationsFile: {} });
+    await waitFor(async () => (await td.call('ListServices', {})).body.services.length === 0, { what: 'the file-made services to go' });
+    expect((await td.call('ListTasks', {})).body.tasks).toHaveLength(0);
+  });
 });
 
 describe('triggers', () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { LABEL_STATE_DIR } from '../src/runtime/docker/engine-client.js';
@@ -152,6 +153,39 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     await td.client.environments.automations.services.start({ id: away });
     const unreachable = await waitPhase(td.client, away, 'SERVICE_PHASE_FAILED', 30_000);
     expect(unreachable.status?.failureMessage).toContain('Docker engine unreachable');
+  });
+
+  it('a stored spec without an image (from before the check) fails to start with the reason, and nothing is uncaught', async () => {
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const args = ['--workspace', root, '--stop-timeout', '500ms'];
+    const first = await spawnDaemon(args, stateDir);
+    const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const api = async (url: string, method: string, body: unknown) =>
+      (await (await fetch(`${url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })).json()) as any;
+    const { service } = await api(first.info.url, 'CreateService', { metadata: { reference: 'blank' }, spec: { commands: { start: 'true' }, ...inDocker() } });
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const store = new Database(join(stateDir, 'store.db'));
+    store.prepare("UPDATE services SET spec = json_set(spec, '$.runsOn.docker.image', '') WHERE id = ?").run(service.id);
+    store.close();
+
+    const second = await spawnDaemon(args, stateDir);
+    cleanContainers(stateDir);
+    await api(second.info.url, 'StartService', { id: service.id });
+    const failed = await waitFor(async () => {
+      const { service: current } = await api(second.info.url, 'GetService', { id: service.id });
+      return current.status.phase === 'SERVICE_PHASE_FAILED' ? current : undefined;
+    }, { what: 'the service to fail' });
+    expect(failed.status.failureMessage).toBe('Cannot start service "blank": runsOn.docker needs an image');
+    expect(failed.status.logUrl).toBeUndefined();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).not.toMatch(/Uncaught exception|Unhandled rejection/);
   });
 
   it('a container killed from outside is a FAILED phase naming the signal', async () => {

@@ -37,8 +37,12 @@ import { PortRegistry } from '../engine/ports.js';
 import { listeningSockets } from '../runtime/machine/listening-sockets.js';
 import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
 import { lockStateDir, selfIdentity } from './instance-lock.js';
+import type { ServerLimits } from '../api/connection-guard.js';
+import { runnerSubject, userSubject } from '../domain/subjects.js';
+import type { Subject } from '../domain/schema.js';
 import {
   ensureStateDir,
+  loadOrCreateId,
   readDaemonInfo,
   loadOrCreateToken,
   removeDaemonInfo,
@@ -83,6 +87,8 @@ export interface DaemonOptions {
   readonly shutdownFlushMs?: number;
   /** Every timing of the engine runs on this clock (tests of policy drive one by hand). */
   readonly clock?: Clock;
+  /** The API server's timeouts and connection cap (README, Security). */
+  readonly serverLimits?: Partial<ServerLimits>;
 }
 
 export interface Daemon {
@@ -143,9 +149,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let store: Store;
   let token: string;
   let runnerToken: string | undefined;
+  let subjects: { token: Subject; runnerToken?: Subject };
   try {
     token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
-    if (options.serveOnly === true) runnerToken = options.runnerToken ?? loadOrCreateToken(stateDir, env.TEND_RUNNER_TOKEN, stateFile.runnerToken(stateDir));
+    subjects = { token: userSubject(loadOrCreateId(stateFile.ownerId(stateDir))) };
+    if (options.serveOnly === true) {
+      runnerToken = options.runnerToken ?? loadOrCreateToken(stateDir, env.TEND_RUNNER_TOKEN, stateFile.runnerToken(stateDir));
+      subjects.runnerToken = runnerSubject(loadOrCreateId(stateFile.runnerId(stateDir)));
+    }
     store = new Store(stateFile.store(stateDir));
   } catch (error) {
     unlock();
@@ -230,6 +241,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const events = new ResourceEvents(services, tasks, executions);
   const server = buildServer({
     token,
+    subjects,
+    ...(options.serverLimits !== undefined ? { limits: options.serverLimits } : {}),
     ...(runnerToken !== undefined ? { runnerToken } : {}),
     ...(controlPlane !== undefined ? { forward: (service: string, method: string, body: unknown) => controlPlane.forward(service, method, body) } : {}),
     services,

@@ -51,8 +51,9 @@ function settledService(service: Service): boolean {
   return phase === 'SERVICE_PHASE_RUNNING' || phase === 'SERVICE_PHASE_FAILED' || phase === 'SERVICE_PHASE_STOPPED';
 }
 
+/** Ended, steps and all (FAILED comes as soon as a step fails, while others still run). */
 function finishedExecution(execution: TaskExecution): boolean {
-  return ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'].includes(execution.status.phase);
+  return execution.metadata.completedAt !== undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  * `spec.session` never share a file, and `../../x` never leaves the directory.
  *
  * ```
- * store.db  token  runner-token  daemon.json  daemon.lock  daemon.owner  daemon.log
+ * store.db  token  runner-token  owner-id  runner-id  daemon.json  daemon.lock  daemon.owner  daemon.log
  * logs/<run id>.log                  one session of a service (its stop command appends)
  * logs/<execution id>/<index>.log    one step of an execution, by its position in the plan
  * outputs/<run id>.env               GITPOD_OUTPUT of one run (a service session or a step)
@@ -38,6 +38,14 @@ export class StateLayout {
   }
   get runnerToken(): string {
     return join(this.root, 'runner-token');
+  }
+  /** The id of the API token's owner (`metadata.creator.id` of what its calls make), made once. */
+  get ownerId(): string {
+    return join(this.root, 'owner-id');
+  }
+  /** A serve-only daemon's id for its runner (the creator id of what the runner token's calls make). */
+  get runnerId(): string {
+    return join(this.root, 'runner-id');
   }
   get daemonInfo(): string {
     return join(this.root, 'daemon.json');

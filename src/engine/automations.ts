@@ -11,7 +11,7 @@ import { checkAutomationsFile } from '../config/check-file.js';
 import { hasTrigger, serviceFromFile, taskFromFile } from '../config/convert.js';
 import { pathText } from '../config/problem.js';
 import { invalidArgument } from '../domain/errors.js';
-import type { AutomationsFile, TriggerName } from '../domain/schema.js';
+import type { AutomationsFile, Subject, TriggerName } from '../domain/schema.js';
 import type { Store } from '../store/store.js';
 import { Firing } from './firing.js';
 import { faultPoint } from '../runtime/fault.js';
@@ -52,15 +52,18 @@ export class Automations {
     private readonly log: Logger,
   ) {}
 
-  /** Validates (every problem at once) and applies the file; resolves once applied. */
-  apply(file: AutomationsFile): Promise<ApplyResult> {
+  /**
+   * Validates (every problem at once) and applies the file; resolves once applied. What it
+   * creates has `creator` (UpsertAutomationsFile's caller), else the environment (the watched file).
+   */
+  apply(file: AutomationsFile, creator?: Subject): Promise<ApplyResult> {
     const problems = checkAutomationsFile(file);
     if (problems.length > 0) {
       return Promise.reject(
         invalidArgument(`Invalid automations file: ${problems.map((problem) => `${pathText(problem.path)}: ${problem.message}`).join('; ')}`),
       );
     }
-    const run = this.queue.then(() => this.applyNow(file));
+    const run = this.queue.then(() => this.applyNow(file, creator));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -70,7 +73,7 @@ export class Automations {
     return text === undefined ? { services: [], tasks: [] } : (JSON.parse(text) as AppliedRefs);
   }
 
-  private applyNow(file: AutomationsFile): ApplyResult {
+  private applyNow(file: AutomationsFile, creator: Subject | undefined): ApplyResult {
     const { services, tasks } = this;
     const updatedServices = new Set<string>();
     const updatedTasks = new Set<string>();
@@ -84,7 +87,7 @@ export class Automations {
       const desired = serviceFromFile(key, entry);
       const existing = services.findByReference(key);
       if (existing === undefined) {
-        const created = services.create({ metadata: desired.metadata, spec: { ...desired.spec } });
+        const created = services.create({ metadata: desired.metadata, spec: { ...desired.spec } }, creator);
         updatedServices.add(created.id);
         const trigger = firedForServices.find((name) => hasTrigger(created.metadata.triggeredBy, [name]));
         if (trigger !== undefined) {
@@ -122,7 +125,7 @@ export class Automations {
     for (const [key, entry] of fileTasks) {
       if (tasks.findByReference(key) === undefined) {
         const desired = taskFromFile(key, entry);
-        updatedTasks.add(tasks.create({ metadata: desired.metadata, spec: desired.spec }).id);
+        updatedTasks.add(tasks.create({ metadata: desired.metadata, spec: desired.spec }, creator).id);
       }
     }
     const wanted = fileTasks.map(([key, entry]) => ({ task: tasks.findByReference(key)!, desired: taskFromFile(key, entry) }));

@@ -78,6 +78,7 @@ export class LogRotator {
     const tracked = this.active.get(path);
     if (tracked === undefined) return false;
     if (tracked.rotating !== undefined) {
+      // A rotation that fails (its file removed meanwhile) is not this check's failure.
       await tracked.rotating.catch(() => {});
       return false;
     }

@@ -5,6 +5,7 @@
  * runs), and writes the status (the projection of the state, with a fresh statusVersion)
  * whenever it changes. It writes only the status; the engine writes the document.
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { failedPrecondition } from '../../domain/errors.js';
 import type { ServiceStatus } from '../../domain/schema.js';
@@ -225,7 +226,8 @@ export class ServiceController implements ServiceKeeper {
   private writeStatus(): void {
     const run = this.run !== null && 'runId' in this.state && this.state.runId === this.run.runId ? this.run : null;
     const next = serviceStatus(this.state, {
-      logUrl: this.parts.logUrl,
+      // There is a log to read once the run began (a run that failed to start has none).
+      logUrl: (runId) => (isActive(this.state) || existsSync(this.parts.settings.layout.runLog(runId)) ? this.parts.logUrl(runId) : undefined),
       output: run?.output ?? {},
       mask: (text) => run?.secrets.mask(text) ?? text,
     });
