@@ -144,7 +144,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const body = parseJson(typeof request.body === 'string' ? request.body : '');
     switch (request.params.method) {
       case 'GetStatus':
-        return respond(reply, options.status());
+        return respond(reply, await options.status());
       case 'FireTrigger': {
         if (options.forward !== undefined) return sendJson(reply, await options.forward('tend.v1.DaemonService', 'FireTrigger', body));
         const { triggers } = parseBody(FireTriggerRequest, body);
