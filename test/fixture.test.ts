@@ -47,7 +47,10 @@ describe('fixtures/ona-style', () => {
     expect(await (await fetch(`http://127.0.0.1:${web}/`)).text()).toBe('hello from /\n');
 
     const status = await tend('status');
-    expect(status.stdout).toContain(`ports:\n  ${web} web http://127.0.0.1:${web} (service web)\n`);
+    // The web server's port (recorded by its ready command), and the database's (found among its sockets).
+    expect(status.stdout).toContain('\nports:\n');
+    expect(status.stdout).toContain(`\n  ${web} web http://127.0.0.1:${web} (service web)\n`);
+    expect(status.stdout).toMatch(/\n {2}\d+ database http:\/\/127\.0\.0\.1:\d+ \(service database\)\n/);
     const setup = await tend('tasks', 'logs', 'setup');
     expect(setup.stdout).toContain('setup: the database accepts connections\nseed: inserting rows\nseed: 3 rows inserted\n');
     const database = await tend('services', 'logs', 'database');

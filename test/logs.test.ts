@@ -135,3 +135,26 @@ describe('the log cap under a writer as fast as it can', () => {
     expect(largest).toBeLessThan(2 * cap + 200 * 1024 * 1024);
   });
 });
+
+describe('a follower and a rotation', () => {
+  it('a follower that had not read everything when the log was rotated gets the rest from the rotated part, then the new output', async () => {
+    const { client, daemon, workspace } = await startTestDaemon({ maxLogBytes: 64 * 1024 });
+    const go = join(workspace, 'go');
+    const more = join(workspace, 'more');
+    // 4000 lines once the follower is attached (and has read nothing of them yet), then one more later.
+    const id = await createService(client, 'burst', {
+      start: `while [ ! -f ${go} ]; do sleep 0.01; done; awk 'BEGIN { for (i = 1; i <= 4000; i++) printf "%063d\\n", i }'; while [ ! -f ${more} ]; do sleep 0.02; done; echo after; exec sleep 60`,
+    });
+    await client.environments.automations.services.start({ id });
+    const running = await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const reader = await open(running.status!.logUrl!, daemon.token);
+    writeFileSync(go, '');
+    const text = await readUntil(reader, (seen) => seen.includes(`${'0'.repeat(59)}4000\n`));
+    // Nothing of the last cap's worth is missing or repeated (what was written during the copy may be lost).
+    const lines = text.split('\n').filter(Boolean).map(Number);
+    expect(lines.at(-1)).toBe(4000);
+    expect(lines.slice(-1000)).toEqual(Array.from({ length: 1000 }, (_, index) => 3001 + index));
+    writeFileSync(more, '');
+    expect(await readUntil(reader, (seen) => seen.includes('after\n'))).toBe('after\n');
+  });
+});

@@ -3,8 +3,9 @@
  * whatever is appended, ending once the session has ended and the file is drained.
  */
 import { existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { ExecutionLogSource } from '../engine/log-source.js';
+import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const FOLLOW_POLL_MS = 50;
@@ -43,12 +44,48 @@ async function tailOffset(file: FileHandle, size: number, lines: number): Promis
   return 0;
 }
 
+async function lastRotation(path: string): Promise<Rotation | undefined> {
+  const text = await readFile(rotationRecordPath(path), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseRotation(text);
+}
+
+/**
+ * What of a rotated log a follower at `offset` had not read yet: its part in `<log>.1` (the
+ * rotation record says which part of the old log that holds). What was written between the copy
+ * and the truncation is not there.
+ */
+async function* rotatedRest(path: string, offset: number, rotation: Rotation): AsyncGenerator<Buffer> {
+  if (offset >= rotation.to) return;
+  const rotated = await open(`${path}.1`, 'r').catch(() => undefined);
+  if (rotated === undefined) return;
+  try {
+    let position = Math.max(0, offset - rotation.from);
+    for (;;) {
+      const { bytesRead, buffer } = await rotated.read(Buffer.alloc(CHUNK_BYTES), 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await rotated.close();
+  }
+}
+
 export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
     let offset = options.tailLines === undefined ? 0 : await tailOffset(file, size, options.tailLines);
+    let generation = (await lastRotation(path))?.generation ?? 0;
     for (;;) {
+      // A rotation since the last read: first the rest of the old log (from `.1`), then the new one from its start.
+      const rotation = await lastRotation(path);
+      if (rotation !== undefined && rotation.generation !== generation) {
+        // One rotation: the rest after what was read. More: what was read is not in `.1` any more, all of `.1` is newer.
+        yield* rotatedRest(path, rotation.generation === generation + 1 ? offset : rotation.from, rotation);
+        generation = rotation.generation;
+        offset = 0;
+      }
       // Read liveness before reading the file: if the session ends after this check, one more
       // loop still drains what it wrote last.
       const live = options.follow && options.isLive();
@@ -58,7 +95,7 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
         yield buffer.subarray(0, bytesRead);
         continue;
       }
-      // A rotated log starts again from nothing: go on from its new beginning.
+      // Shorter than what was read, without a record of a rotation: start again from its beginning.
       if ((await file.stat()).size < offset) {
         offset = 0;
         continue;

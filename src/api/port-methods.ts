@@ -1,7 +1,8 @@
 /**
  * tend's own DaemonService methods for the environment's ports, as the `gitpod environment port`
  * commands inside commands call them: `OpenPort {port, name?, runId?}` (failed_precondition while
- * nothing listens on the port), `ListPorts {}`, `ClosePort {port}`.
+ * nothing listens on the port, or another process than the asking service's holds it), `ListPorts
+ * {}` (the ports found among running services' sockets and the recorded ones), `ClosePort {port}`.
  */
 import { z } from 'zod';
 import type { PortRegistry } from '../engine/ports.js';
@@ -16,10 +17,10 @@ export type DaemonMethod = (body: unknown) => unknown;
 
 export function portMethods(ports: PortRegistry): Readonly<Record<string, DaemonMethod>> {
   return {
-    OpenPort: (body) => ({ port: ports.open(parseBody(OpenPortRequest, body)) }),
-    ListPorts: (body) => {
+    OpenPort: async (body) => ({ port: await ports.open(parseBody(OpenPortRequest, body)) }),
+    ListPorts: async (body) => {
       parseBody(ListPortsRequest, body);
-      return { ports: ports.list() };
+      return { ports: await ports.list() };
     },
     ClosePort: (body) => ({ closed: ports.close(parseBody(ClosePortRequest, body).port) }),
   };

@@ -6,6 +6,7 @@
  * body is inflated, a method of a known service that tend does not serve is `unimplemented`.
  */
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
@@ -223,7 +224,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       // Commands get the API token (GITPOD_API_KEY): a log never gives it to a reader, who may hold
       // only a logs token.
       const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), token]));
-      return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(stream);
+      // The answer starts at once, before any output: a follower knows the log is there.
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      reply.raw.flushHeaders();
+      pipeline(stream, reply.raw).catch(() => {
+        // the reader went away
+      });
     },
   );
 

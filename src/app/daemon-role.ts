@@ -18,7 +18,9 @@ import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import type { LogRotator } from '../runtime/log-rotation.js';
 import { MachineRuntime } from '../runtime/machine/machine-runtime.js';
 import { RoutingRuntime } from '../runtime/routing-runtime.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ListeningPort, PortHolder, Runtime } from '../runtime/runtime.js';
+import { portHolder } from '../runtime/machine/listening-sockets.js';
+import type { FoundPorts } from '../engine/services/service-controllers.js';
 
 export interface DaemonRole {
   readonly services: ServiceKeepers;
@@ -29,6 +31,12 @@ export interface DaemonRole {
   waiting(): Array<{ readonly serviceId: string; readonly wait: ReadinessWait }>;
   /** The service a run id belongs to (a command names its run by TEND_SESSION_ID), if any. */
   serviceOfRun(runId: string): string | undefined;
+  /** The ports the current run of a run's service listens on (undefined: the run is no service's). */
+  portsOfRun(runId: string): Promise<readonly ListeningPort[] | undefined>;
+  /** The ports each running service's processes listen on (none when serve-only: nothing runs here). */
+  foundPorts(): Promise<readonly FoundPorts[]>;
+  /** Who holds the socket listening on a port on this machine. */
+  portHolder(port: number): Promise<PortHolder | null>;
 }
 
 export interface RoleParts {
@@ -54,6 +62,9 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       recovered: async () => {},
       waiting: () => [],
       serviceOfRun: () => undefined,
+      portsOfRun: async () => undefined,
+      foundPorts: async () => [],
+      portHolder: async (port) => portHolder(port),
     };
   }
   let docker: DockerRuntime | undefined;
@@ -83,5 +94,8 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
     },
     waiting: () => controllers.waiting(),
     serviceOfRun: (runId) => controllers.serviceOfRun(runId),
+    portsOfRun: (runId) => controllers.portsOfRun(runId),
+    foundPorts: () => controllers.foundPorts(),
+    portHolder: (port) => runtime.portHolder(port),
   };
 }

@@ -26,7 +26,7 @@ export interface StatusParts {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function daemonStatus(parts: StatusParts): Record<string, unknown> {
+export async function daemonStatus(parts: StatusParts): Promise<Record<string, unknown>> {
   return {
     daemon: { ...parts.daemon(), shell: parts.shell },
     automationsFile: parts.watcher?.status ?? null,
@@ -45,6 +45,6 @@ export function daemonStatus(parts: StatusParts): Record<string, unknown> {
           ? null
           : { exitCode: wait.lastProbe.exitCode, output: wait.lastProbe.output, killedAtBound: wait.lastProbe.killedAtBound, endedAt: iso(wait.lastProbe.endedAt) },
     })),
-    ports: parts.ports.list(),
+    ports: await parts.ports.list(),
   };
 }

@@ -225,6 +225,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const id = role.serviceOfRun(runId);
       return id === undefined || !services.has(id) ? undefined : { id, reference: services.get(id).metadata.reference ?? id };
     },
+    portsOfRun: (runId) => role.portsOfRun(runId),
+    foundPorts: () => role.foundPorts(),
+    reference: (id) => (services.has(id) ? (services.get(id).metadata.reference ?? id) : undefined),
+    holder: (port) => role.portHolder(port),
   });
   const status = () =>
     daemonStatus({

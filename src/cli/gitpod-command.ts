@@ -70,8 +70,9 @@ async function printLog(client: ApiClient, url: string, follow: boolean): Promis
   for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
 }
 
+/** Over: no step of it runs any more (FAILED comes first, at the first failed step, while others finish). */
 function finished(execution: TaskExecution): boolean {
-  return ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'].includes(execution.status.phase);
+  return execution.metadata.completedAt !== undefined && execution.metadata.completedAt !== '';
 }
 
 /** Starts the task, prints its output as it runs, and exits with its outcome. */
@@ -89,6 +90,8 @@ async function startTask(client: ApiClient, reference: string): Promise<number> 
     }
     ({ taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id: execution.id }));
   }
+  // It ended before its log was followed: all of it at once.
+  if (!printed && execution.status.logUrl !== undefined && execution.status.logUrl !== '') await printLog(client, execution.status.logUrl, false);
   if (execution.status.phase === 'TASK_EXECUTION_PHASE_SUCCEEDED') return 0;
   const why = execution.status.failureMessage?.split('\n')[0];
   throw new CliError(`Task "${reference}" ${execution.status.phase === 'TASK_EXECUTION_PHASE_STOPPED' ? 'was stopped' : 'failed'}${why === undefined ? '' : `: ${why}`}`);

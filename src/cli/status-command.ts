@@ -26,7 +26,11 @@ export interface PortEntry {
   readonly name: string;
   readonly url: string;
   readonly listening: boolean;
-  readonly openedBy: { runId: string | null; serviceId: string | null; service: string | null };
+  /** The service that listens on it (found), or that recorded it. */
+  readonly serviceId?: string | null;
+  readonly service?: string | null;
+  readonly found?: boolean;
+  readonly recorded?: boolean;
 }
 
 export interface DaemonStatus {
@@ -80,7 +84,7 @@ export function waitKey(entry: ReadinessEntry): string {
 }
 
 export function describePort(port: PortEntry): string {
-  const by = port.openedBy.service !== null ? ` (service ${port.openedBy.service})` : '';
+  const by = port.service != null ? ` (service ${port.service})` : '';
   return `${port.port} ${port.name === '' ? '-' : port.name} ${port.url}${by}${port.listening ? '' : ' (nothing listens on it now)'}`;
 }
 
@@ -121,8 +125,12 @@ export async function runStatus(options: { stateDir?: string; workspace?: string
       if (upstream.lastError !== null) lines.push(`  last error: ${upstream.lastError}`);
     }
     const waiting = new Map((status.readiness ?? []).map((entry) => [entry.serviceId, entry]));
+    const portsOf = (id: string): string => {
+      const ports = (status.ports ?? []).filter((port) => port.serviceId === id && port.listening).map((port) => port.port);
+      return ports.length === 0 ? '' : ` (port${ports.length === 1 ? '' : 's'} ${ports.join(', ')})`;
+    };
     for (const service of services) {
-      lines.push(`service ${service.metadata.reference}: ${shortEnum(service.status.phase, 'SERVICE_PHASE_')}`);
+      lines.push(`service ${service.metadata.reference}: ${shortEnum(service.status.phase, 'SERVICE_PHASE_')}${portsOf(service.id)}`);
       const wait = waiting.get(service.id);
       if (wait !== undefined) lines.push(`  ${describeWait(wait)}`);
     }

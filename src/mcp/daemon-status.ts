@@ -10,10 +10,20 @@ export interface WatchedFile {
   readonly reloads: number;
 }
 
+/** A port of the environment (found among a service's sockets, or recorded by `gitpod environment port open`). */
+export interface EnvironmentPort {
+  readonly port: number;
+  readonly name: string;
+  readonly url: string;
+  readonly listening: boolean;
+  readonly serviceId: string | null;
+}
+
 export interface DaemonStatus {
   readonly daemon: { readonly url: string; readonly workspace: string; readonly stateDir: string };
   readonly automationsFile: WatchedFile | null;
   readonly mode: string;
+  readonly ports?: readonly EnvironmentPort[];
 }
 
 export function daemonStatus(client: ApiClient): Promise<DaemonStatus> {

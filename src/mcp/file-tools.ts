@@ -159,7 +159,7 @@ export function registerFileTools(server: McpServer, context: McpContext): void 
         waitedMs = waited.waitedMs;
         if (outcome === 'APPLIED') context.resourcesChanged();
       }
-      const services = (await listAll<Service>(client.call, 'ListServices', 'services')).map(serviceItem);
+      const services = (await listAll<Service>(client.call, 'ListServices', 'services')).map((service) => serviceItem(service));
       const tasks = (await listAll<Task>(client.call, 'ListTasks', 'tasks')).map((task) => task.metadata.reference ?? task.id);
       const head = {
         APPLIED: `Applied ${file.path}`,

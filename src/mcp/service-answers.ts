@@ -1,6 +1,7 @@
 /** A service as tools show it: its phase, what was asked of it, why it failed, where its log is. */
 import { z } from 'zod';
 import type { AutomationTrigger, Service } from '../domain/schema.js';
+import type { EnvironmentPort } from './daemon-status.js';
 import { firstLine, serviceLogUri, servicePhaseName, ServicePhaseName } from './answers.js';
 
 export const ServiceItem = z.object({
@@ -14,7 +15,9 @@ export const ServiceItem = z.object({
   readyCommand: z.string().optional(),
   triggeredBy: z.array(z.string()),
   logUri: z.string().describe('the resource of its log (subscribe to follow it)'),
-  // Ports: the ports a service listens on go here once the daemon records them (issues 18 and 22).
+  ports: z
+    .array(z.object({ port: z.number(), url: z.string(), name: z.string(), listening: z.boolean() }))
+    .describe('the TCP ports its processes listen on, and those recorded for it by `gitpod environment port open`'),
 });
 export type ServiceItem = z.infer<typeof ServiceItem>;
 
@@ -22,7 +25,7 @@ export function triggerNames(triggers: readonly AutomationTrigger[] | undefined)
   return (triggers ?? []).flatMap((trigger) => Object.entries(trigger).filter(([, on]) => on === true).map(([name]) => name));
 }
 
-export function serviceItem(service: Service): ServiceItem {
+export function serviceItem(service: Service, ports: readonly EnvironmentPort[] = []): ServiceItem {
   const reference = service.metadata.reference ?? service.id;
   const failure = firstLine(service.status.failureMessage);
   const { start, ready } = service.spec.commands ?? {};
@@ -37,11 +40,13 @@ export function serviceItem(service: Service): ServiceItem {
     ...(ready !== undefined ? { readyCommand: ready } : {}),
     triggeredBy: triggerNames(service.metadata.triggeredBy),
     logUri: serviceLogUri(reference),
+    ports: ports.filter((port) => port.serviceId === service.id).map(({ port, url, name, listening }) => ({ port, url, name, listening })),
   };
 }
 
 /** `web: RUNNING`, with what was asked when it differs and the failure in one line. */
 export function serviceLine(item: ServiceItem): string {
   const wanted = item.wanted !== item.phase && !(item.wanted === 'RUNNING' && item.phase === 'STARTING') ? ` (wanted ${item.wanted})` : '';
-  return `${item.reference}: ${item.phase}${wanted}${item.failure !== undefined ? `: ${item.failure}` : ''}`;
+  const ports = item.ports.length === 0 ? '' : ` (ports ${item.ports.map((port) => port.port).join(', ')})`;
+  return `${item.reference}: ${item.phase}${wanted}${ports}${item.failure !== undefined ? `: ${item.failure}` : ''}`;
 }

@@ -123,7 +123,7 @@ export function registerServiceTools(server: McpServer, context: McpContext): vo
     'list_services',
     {
       title: 'List services',
-      description: 'The services of the workspace: phase, what was asked of each, why one failed (one line), its log resource.',
+      description: 'The services of the workspace: phase, what was asked of each, the TCP ports it listens on, why one failed (one line), its log resource.',
       inputSchema: {
         references: z.array(z.string()).optional().describe('only these services (references)'),
         phases: z.array(ServicePhaseName).optional().describe('only services in these phases'),
@@ -135,8 +135,11 @@ export function registerServiceTools(server: McpServer, context: McpContext): vo
       const client = await context.daemon();
       const all = await listAll<Service>(client.call, 'ListServices', 'services', references !== undefined ? { filter: { references } } : {});
       const wanted = phases?.map(servicePhase);
-      const services = all.filter((service) => wanted === undefined || wanted.includes(service.status.phase ?? 'SERVICE_PHASE_STOPPED')).map(serviceItem);
-      const problems = fileProblems(await daemonStatus(client));
+      const status = await daemonStatus(client);
+      const services = all
+        .filter((service) => wanted === undefined || wanted.includes(service.status.phase ?? 'SERVICE_PHASE_STOPPED'))
+        .map((service) => serviceItem(service, status.ports ?? []));
+      const problems = fileProblems(status);
       const text = (services.length === 0 ? 'No services' : services.map(serviceLine).join('\n')) + fileProblemsText(problems);
       return reply(text, { services, ...(problems !== undefined ? { automationsFile: problems } : {}) });
     },

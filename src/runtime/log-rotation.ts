@@ -9,8 +9,18 @@
  * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during that
  * time, between the copy and the truncation, is lost.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { open, rename, stat, truncate } from 'node:fs/promises';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { open, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
+
+/** The last rotation of a log, or none. */
+function lastRotation(path: string): Rotation | undefined {
+  try {
+    return parseRotation(readFileSync(rotationRecordPath(path), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 export const ROTATION_CHECK_MS = 1000;
@@ -99,9 +109,10 @@ export class LogRotator {
     const source = await open(path, 'r');
     const temporary = `${path}.1.${process.pid}-${Date.now()}.new`;
     const target = await open(temporary, 'w', 0o600);
+    const from = Math.max(0, size - this.maxBytes);
     try {
       const buffer = Buffer.alloc(COPY_CHUNK_BYTES);
-      for (let position = Math.max(0, size - this.maxBytes); position < size; ) {
+      for (let position = from; position < size; ) {
         const { bytesRead } = await source.read(buffer, 0, Math.min(COPY_CHUNK_BYTES, size - position), position);
         if (bytesRead === 0) break;
         await target.write(buffer, 0, bytesRead);
@@ -112,6 +123,9 @@ export class LogRotator {
       await target.close();
     }
     await rename(temporary, `${path}.1`);
+    const record: Rotation = { generation: (lastRotation(path)?.generation ?? 0) + 1, from, to: size };
+    await writeFile(`${rotationRecordPath(path)}.new`, JSON.stringify(record), { mode: 0o600 });
+    await rename(`${rotationRecordPath(path)}.new`, rotationRecordPath(path));
     await truncate(path, 0);
     this.rotations += 1;
   }

@@ -2,7 +2,7 @@
  * The one place that decides where a command runs: `runsOn.docker` in a container, anything else
  * on this machine. A recorded session goes back to the runtime that started it.
  */
-import type { AdoptResult, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from './runtime.js';
+import type { AdoptResult, ListeningPort, PortHolder, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from './runtime.js';
 
 export class RoutingRuntime implements Runtime {
   constructor(
@@ -17,6 +17,15 @@ export class RoutingRuntime implements Runtime {
 
   adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
     return record.container !== undefined ? this.containers().adopt(record, spec) : this.machine.adopt(record, spec);
+  }
+
+  /** One network (containers run on the host's): the machine answers. */
+  listeningSockets(): ListeningPort[] {
+    return this.machine.listeningSockets();
+  }
+
+  portHolder(port: number): Promise<PortHolder | null> {
+    return this.machine.portHolder(port);
   }
 
   async sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult> {

@@ -51,6 +51,22 @@ export interface StopRules {
   readonly force: boolean;
 }
 
+/** A TCP socket in LISTEN state. */
+export interface ListeningPort {
+  readonly port: number;
+  /** As people write it: `0.0.0.0`, `127.0.0.1`, `::`, ... */
+  readonly address: string;
+  /** The socket's inode (`socket:[inode]` among a process's file descriptors). */
+  readonly inode: string;
+}
+
+/** Who holds a listening socket: a process of this machine. */
+export interface PortHolder {
+  readonly pid: number;
+  /** Its command line, as `ps` shows it. */
+  readonly command: string;
+}
+
 export interface Session {
   readonly record: SessionRecord;
   /** Resolves once the command has exited (a zombie counts as exited). */
@@ -61,6 +77,8 @@ export interface Session {
   stop(rules: StopRules): Promise<string | null>;
   /** SIGKILL whatever is left of the session (after its command exited). */
   killLeftovers(): Promise<void>;
+  /** The TCP ports the session's own processes listen on (found from their sockets, not declared). */
+  listeningPorts(): Promise<ListeningPort[]>;
 }
 
 /** Refused to start: the message says why, in words a person can act on. */
@@ -91,4 +109,8 @@ export interface Runtime {
    * nobody adopted (processes carrying one of `previousInstances`, containers of the state directory).
    */
   sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult>;
+  /** Every socket listening on this machine (the host's network: a container's on the host network too). */
+  listeningSockets(): ListeningPort[];
+  /** The process that holds the socket listening on `port`, if one does. */
+  portHolder(port: number): Promise<PortHolder | null>;
 }

@@ -20,7 +20,8 @@ export interface TestDaemon {
   readonly workspace: string;
   readonly stateDir: string;
   /** Raw Connect call: returns the HTTP status and parsed body. */
-  call(method: string, body: unknown, init?: { token?: string | null; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Raw Connect call (EnvironmentAutomationService unless `service` names another). */
+  call(method: string, body: unknown, init?: { token?: string | null; rawBody?: string; service?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -79,7 +80,7 @@ export async function startTestDaemon(
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = init.token === undefined ? daemon.token : init.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    const response = await fetch(`${daemon.info.url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+    const response = await fetch(`${daemon.info.url}/${init.service ?? 'gitpod.v1.EnvironmentAutomationService'}/${method}`, {
       method: 'POST',
       headers,
       body: init.rawBody ?? JSON.stringify(body),

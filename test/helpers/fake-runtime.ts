@@ -9,6 +9,8 @@ import { applyStopRules } from '../../src/runtime/stop-rules.js';
 import {
   LaunchError,
   type AdoptResult,
+  type ListeningPort,
+  type PortHolder,
   type ProbeResult,
   type ProbeRun,
   type Runtime,
@@ -111,6 +113,13 @@ export class FakeSession implements Session {
   async killLeftovers(): Promise<void> {
     this.actions.push({ what: 'killLeftovers', at: this.clock.elapsed });
   }
+
+  /** The ports a test says it listens on. */
+  ports: ListeningPort[] = [];
+
+  async listeningPorts(): Promise<ListeningPort[]> {
+    return this.ports;
+  }
 }
 
 export class FakeRuntime implements Runtime {
@@ -141,6 +150,14 @@ export class FakeRuntime implements Runtime {
     survivor.handOver(session);
     this.sessions.push(session);
     return { session };
+  }
+
+  listeningSockets(): ListeningPort[] {
+    return this.sessions.filter((session) => session.alive).flatMap((session) => session.ports);
+  }
+
+  async portHolder(): Promise<PortHolder | null> {
+    return null;
   }
 
   async sweep(): Promise<SweepResult> {

@@ -14,7 +14,6 @@ import {
   isActive,
   transitionService,
   type ExitInfo,
-  type ProcessIdentity,
   type ServiceEffect,
   type ServiceEvent,
   type ServiceState,
@@ -23,16 +22,16 @@ import {
 import { sameStatus, serviceStatus } from '../../domain/service-status.js';
 import { faultPoint } from '../../runtime/fault.js';
 import { readLogTail } from '../../runtime/log-tail.js';
-import type { Session } from '../../runtime/runtime.js';
+import type { ListeningPort, Session } from '../../runtime/runtime.js';
+import { portInUse, withPortHolder } from './port-conflicts.js';
 import { EnvError, SessionSecrets } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { probeSession, type ReadinessWait, type ReadyProbing } from './ready-probing.js';
-import { stopSession } from './service-effects.js';
+import type { ReadinessWait, ReadyProbing } from './ready-probing.js';
+import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
 import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
 
 /** How much of a probe's output the daemon log gets on a change of result. */
-const LOGGED_PROBE_OUTPUT = 1000;
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -82,7 +81,6 @@ export class ServiceController implements ServiceKeeper {
   get id(): string {
     return this.context.id;
   }
-
   /** The run whose log and outputs this service writes now (or wrote last). */
   get runId(): string | null {
     return this.run?.runId ?? null;
@@ -97,9 +95,7 @@ export class ServiceController implements ServiceKeeper {
   }
 
   report(): void {
-    throw failedPrecondition(
-      'This daemon runs its services itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)',
-    );
+    throw failedPrecondition('This daemon runs its services itself, so it takes no status reports: send them to a daemon started with --serve-only (a control plane)');
   }
 
   remove(): void {
@@ -204,7 +200,16 @@ export class ServiceController implements ServiceKeeper {
     this.log.info({ pid: state.proc.pid, exitCode: exit.code, signal: exit.signal }, 'Service exited');
     const reference = this.context.document().metadata.reference ?? this.context.id;
     const tail = this.session !== null ? readLogTail(this.session.record.logPath) : '';
-    this.dispatch({ type: 'ProcessExited', exit, failureMessage: describeExit(`Service "${reference}": start command "${command}"`, exit, tail) });
+    const failure = describeExit(`Service "${reference}": start command "${command}"`, exit, tail);
+    // A port in use is named near the top of a stack trace: look further back than the tail shown.
+    const output = this.session !== null ? readLogTail(this.session.record.logPath, 60) : '';
+    if (portInUse(output) === null) return this.dispatch({ type: 'ProcessExited', exit, failureMessage: failure });
+    void withPortHolder(this.parts.runtime, failure, output, reference).then((message) => this.dispatchFor(runId, { type: 'ProcessExited', exit, failureMessage: message }));
+  }
+
+  /** The ports its current session's processes listen on (none while it is not active). */
+  listeningPorts(): Promise<ListeningPort[]> {
+    return isActive(this.state) && this.session !== null ? this.session.listeningPorts() : Promise.resolve([]);
   }
 
   private dispatch(event: ServiceEvent): void {
@@ -252,7 +257,10 @@ export class ServiceController implements ServiceKeeper {
     const state = this.state;
     switch (effect.type) {
       case 'startProbing':
-        if (isActive(state) && this.session !== null) this.startProbing(state.runId, this.session);
+        if (isActive(state) && this.session !== null) {
+          const runId = state.runId;
+          this.probing = probeUntilReady(this.parts, this.log, this.context.document(), this.session, this.secrets, (event) => this.dispatchFor(runId, event));
+        }
         return;
       case 'stopProbing':
         this.probing?.cancel();
@@ -268,27 +276,11 @@ export class ServiceController implements ServiceKeeper {
         this.session?.killLeftovers().catch((error: unknown) => this.log.error({ err: error }, 'Killing leftover processes failed'));
         return;
       case 'killStray':
-        this.killStray(effect.proc);
+        // A session that lost the race to another: its processes are not the service's and go at once.
+        if (this.stray?.record.identity.pid === effect.proc.pid) this.stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
+        this.stray = null;
         return;
     }
-  }
-
-  /** A session that lost the race to another: its processes are not the service's and go at once. */
-  private killStray(proc: ProcessIdentity): void {
-    const stray = this.stray;
-    this.stray = null;
-    if (stray === null || stray.record.identity.pid !== proc.pid) return;
-    stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
-  }
-
-  /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
-  private startProbing(runId: string, session: Session): void {
-    this.log.info({ readyCommand: this.context.document().spec.commands?.ready }, 'Waiting for the ready command');
-    this.probing = probeSession(this.context.document().spec, session, this.parts, {
-      onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
-      onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
-      onOutcomeChanged: (outcome) => this.log.info({ exitCode: outcome.exitCode, output: this.secrets.mask(outcome.output).slice(-LOGGED_PROBE_OUTPUT) }, 'Ready probe result changed'),
-    });
   }
 
   /** While STARTING with a ready command: what it waits for and what its last probe said (masked). */

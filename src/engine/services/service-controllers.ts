@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { NEW_SERVICE } from '../../domain/service-lifecycle.js';
 import { serviceStatus } from '../../domain/service-status.js';
+import type { ListeningPort } from '../../runtime/runtime.js';
 import type { StoredService } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 import type { Recovery } from '../recovery.js';
@@ -15,9 +16,19 @@ import { ServiceController } from './service-controller.js';
 import type { ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
 import { prepareRun, removeRunFiles } from './service-run.js';
 
+/** How long the ports found for a service are taken as they are. */
+export const FOUND_PORTS_TTL_MS = 2000;
+
+/** The ports one service's processes listen on. */
+export interface FoundPorts {
+  readonly serviceId: string;
+  readonly ports: readonly ListeningPort[];
+}
+
 export class ServiceControllers implements ServiceKeepers {
   /** Each controller, with the id of its service. */
   private readonly controllers = new Map<ServiceController, string>();
+  private readonly portCache = new Map<ServiceController, { key: string; at: number; ports: ListeningPort[] }>();
   private outputWatcher: FSWatcher | undefined;
 
   constructor(
@@ -47,6 +58,7 @@ export class ServiceControllers implements ServiceKeepers {
   forget(keeper: ServiceKeeper): void {
     const controller = keeper as ServiceController;
     this.controllers.delete(controller);
+    this.portCache.delete(controller);
     removeRunFiles(this.parts.settings.layout, this.parts.store.runs.forget(controller.id));
   }
 
@@ -59,6 +71,32 @@ export class ServiceControllers implements ServiceKeepers {
   serviceOfRun(runId: string): string | undefined {
     const controller = this.byRun(runId);
     return controller === undefined ? undefined : this.controllers.get(controller);
+  }
+
+  /**
+   * The TCP ports each active service's own processes listen on, found from their sockets. Looked
+   * at when asked, and kept for FOUND_PORTS_TTL_MS (or until the service's status changes), so
+   * that even a client asking often does not make the daemon scan faster than a person notices.
+   */
+  async foundPorts(): Promise<FoundPorts[]> {
+    const now = this.parts.clock.now();
+    const found = await Promise.all(
+      [...this.controllers].filter(([controller]) => controller.active).map(async ([controller, serviceId]) => {
+        const key = `${controller.runId}/${controller.status.statusVersion}`;
+        const cached = this.portCache.get(controller);
+        if (cached !== undefined && cached.key === key && now - cached.at < FOUND_PORTS_TTL_MS) return { serviceId, ports: cached.ports };
+        const ports = await controller.listeningPorts().catch(() => []);
+        this.portCache.set(controller, { key, at: now, ports });
+        return { serviceId, ports };
+      }),
+    );
+    return found.filter((entry) => entry.ports.length > 0);
+  }
+
+  /** The ports the current run of this run's service listens on; undefined when it is no service's. */
+  async portsOfRun(runId: string): Promise<ListeningPort[] | undefined> {
+    const controller = this.byRun(runId);
+    return controller === undefined ? undefined : controller.listeningPorts().catch(() => []);
   }
 
   /** The services STARTING with a ready command, and what each waits for. */

@@ -84,6 +84,6 @@ export function recordRun(parts: Pick<EngineParts, 'store' | 'settings'>, servic
 /** The log (and its rotated part) and the outputs file of each run. */
 export function removeRunFiles(layout: StateLayout, runIds: readonly string[]): void {
   for (const runId of runIds) {
-    for (const path of [layout.runLog(runId), `${layout.runLog(runId)}.1`, layout.runOutput(runId)]) rmSync(path, { force: true });
+    for (const path of [layout.runLog(runId), `${layout.runLog(runId)}.1`, `${layout.runLog(runId)}.1.json`, layout.runOutput(runId)]) rmSync(path, { force: true });
   }
 }

@@ -4,7 +4,9 @@
  */
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
-import type { ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
+import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
+import { listeningSocketsOf } from '../machine/listening-sockets.js';
+import { processTree } from '../machine/proc.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { signalContainer, startExec } from './engine-client.js';
 
@@ -57,6 +59,12 @@ export class ContainerSession implements Session {
       },
     };
     return applyStopRules(target, rules, this.clock);
+  }
+
+  /** On the host network, the container's processes (its init's tree, as the host sees them) hold its sockets. */
+  async listeningPorts(): Promise<ListeningPort[]> {
+    const tree = await processTree(this.record.identity);
+    return listeningSocketsOf(tree.map((process) => process.pid));
   }
 
   async killLeftovers(): Promise<void> {

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import type { Clock } from '../../domain/clock.js';
 import { imageReferenceProblem } from '../../domain/spec-rules.js';
 import { bootId, readProcStat } from '../machine/proc.js';
-import { LaunchError, type AdoptResult, type Runtime, type Session, type SessionRecord, type SessionSpec, type SweepResult } from '../runtime.js';
+import { LaunchError, type AdoptResult, type ListeningPort, type PortHolder, type Runtime, type Session, type SessionRecord, type SessionSpec, type SweepResult } from '../runtime.js';
+import { listeningSockets, portHolder } from '../machine/listening-sockets.js';
 import { ContainerSession } from './container-session.js';
 import {
   adoptContainer,
@@ -89,6 +90,15 @@ export class DockerRuntime implements Runtime {
     const { exited } = await adoptContainer(id, record.logPath, since);
     this.adopted.add(id);
     return { session: new ContainerSession({ ...record, container: id }, exited, spec.env, this.options.clock) };
+  }
+
+  /** Containers run on the host network: its sockets are the machine's. */
+  listeningSockets(): ListeningPort[] {
+    return listeningSockets();
+  }
+
+  async portHolder(port: number): Promise<PortHolder | null> {
+    return portHolder(port);
   }
 
   /** Containers of this state directory that nobody adopted (ended or running) are removed. */

@@ -4,15 +4,10 @@
  * socket carries its inode, which `/proc/<pid>/fd/*` links name (`socket:[inode]`): that is how
  * the processes holding a port can be found.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { ListeningPort, PortHolder } from '../runtime.js';
 
-export interface ListeningSocket {
-  readonly port: number;
-  /** The local address, as people write it: `0.0.0.0`, `127.0.0.1`, `::`, `::1`, ... */
-  readonly address: string;
-  /** The socket's inode (`socket:[inode]` among a process's file descriptors). */
-  readonly inode: string;
-}
+export type ListeningSocket = ListeningPort;
 
 const TCP_LISTEN = '0A';
 
@@ -58,4 +53,61 @@ export function listeningSockets(): ListeningSocket[] {
     }
   };
   return [...parseTable(read('/proc/net/tcp'), false), ...parseTable(read('/proc/net/tcp6'), true)];
+}
+
+const SOCKET_LINK = /^socket:\[(\d+)\]$/;
+
+/** The inodes of the sockets a process holds (none when its descriptors cannot be read). */
+export function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const match = SOCKET_LINK.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match !== null) inodes.add(match[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
+/** The listening sockets among those these processes hold. */
+export function listeningSocketsOf(pids: readonly number[], sockets: readonly ListeningSocket[] = listeningSockets()): ListeningSocket[] {
+  if (sockets.length === 0) return [];
+  const held = new Set<string>();
+  for (const pid of pids) for (const inode of socketInodes(pid)) held.add(inode);
+  return sockets.filter((socket) => held.has(socket.inode));
+}
+
+/** `python3 -m http.server 4555`: a process's command line, its arguments joined by spaces. */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** The process holding the socket that listens on `port` (the first found), or null. */
+export function portHolder(port: number, sockets: readonly ListeningSocket[] = listeningSockets()): PortHolder | null {
+  const inodes = new Set(sockets.filter((socket) => socket.port === port).map((socket) => socket.inode));
+  if (inodes.size === 0) return null;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    for (const inode of socketInodes(Number(pid))) {
+      if (inodes.has(inode)) return { pid: Number(pid), command: commandLine(Number(pid)) };
+    }
+  }
+  return null;
 }

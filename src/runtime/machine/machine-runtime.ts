@@ -9,7 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import type { LogRotator } from '../log-rotation.js';
-import type { AdoptResult, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
+import type { AdoptResult, ListeningPort, PortHolder, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
+import { listeningSockets, portHolder } from './listening-sockets.js';
 import { MachineSession } from './machine-session.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
@@ -89,6 +90,14 @@ export class MachineRuntime implements Runtime {
    * and that was not re-adopted (for example spawned just before the crash, with no record stored
    * yet) carries that daemon's instance marker; it is killed.
    */
+  listeningSockets(): ListeningPort[] {
+    return listeningSockets();
+  }
+
+  async portHolder(port: number): Promise<PortHolder | null> {
+    return portHolder(port);
+  }
+
   async sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult> {
     const inUse = new Set<string>();
     for (const orphan of findMarkedProcesses()) {

@@ -3,10 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import { readLogTail } from '../log-tail.js';
-import type { ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
+import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
+import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
-import { ProcError, sendSignal } from './proc.js';
+import { findSessionProcessesShared, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import { killSession, SessionProcesses } from './terminate.js';
 
@@ -43,6 +44,12 @@ export class MachineSession implements Session {
       if (!(error instanceof ProcError)) throw error;
       return this.killOwnGroup(error);
     }
+  }
+
+  /** The sockets its processes (process group, marked descendants, their children) listen on. */
+  async listeningPorts(): Promise<ListeningPort[]> {
+    const members = await findSessionProcessesShared(this.processes.target);
+    return listeningSocketsOf(members.map((member) => member.pid));
   }
 
   async killLeftovers(): Promise<void> {

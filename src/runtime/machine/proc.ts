@@ -189,6 +189,14 @@ export async function findSessionProcessesShared(target: {
   return withDescendants(all, members, since);
 }
 
+/** A process (alive, with exactly that identity) and all its descendants (a container's init and what runs in it). */
+export async function processTree(root: ProcessRef): Promise<ProcessRef[]> {
+  const since = Number(root.startTime);
+  const all = await sharedScan(since);
+  const top = all.filter((entry) => entry.pid === root.pid && entry.startTime === root.startTime);
+  return withDescendants(all, top, since);
+}
+
 /** `members` and every process younger than `since` whose parent chain leads to one of them. */
 function withDescendants(all: readonly ScannedProcess[], members: readonly ScannedProcess[], since: number): ScannedProcess[] {
   const found = new Set(members.map((entry) => entry.pid));
