@@ -2,6 +2,7 @@
  * The HTTP surface: Connect unary JSON on `POST /gitpod.v1.EnvironmentAutomationService/<Method>`
  * and the log streams behind `status.logUrl`. Every request carries the bearer token.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
@@ -42,6 +43,14 @@ export interface ServerOptions {
   /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
   readonly committed: () => Promise<void>;
   readonly log: Logger;
+  /** Answers some paths itself, ahead of the API and its token (the dashboard, `app/daemon.ts`). */
+  readonly front?: Front;
+}
+
+/** A handler in front of the API over plain node:http: it takes the requests it `handles`. */
+export interface Front {
+  handles(request: IncomingMessage): boolean;
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 const FireTriggerRequest = z.strictObject({ triggers: z.array(z.enum(TRIGGER_NAMES)).min(1) });
@@ -94,6 +103,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
+  const front = options.front;
+  if (front !== undefined) {
+    // Registered before the token check: what the front answers never reaches the API's hooks.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!front.handles(request.raw)) return;
+      reply.hijack();
+      await front.handle(request.raw, reply.raw);
+      return reply;
+    });
+  }
   app.decorateRequest('scope', 'full');
   app.addHook('onRequest', async (request) => {
     request.scope = authenticate(request.headers.authorization, token, logsTokens, options.runnerToken);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
+import { browserUrl, Dashboard, type DashboardOptions } from '../dashboard/dashboard.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { StateLayout } from '../domain/state-layout.js';
 import { ExecutionEngine } from '../engine/executions/execution-engine.js';
@@ -75,6 +76,8 @@ export interface DaemonOptions {
   readonly shutdownFlushMs?: number;
   /** Every timing of the engine runs on this clock (tests of policy drive one by hand). */
   readonly clock?: Clock;
+  /** The dashboard's timings and where its built page is (tests). */
+  readonly dashboard?: Pick<DashboardOptions, 'loginCodeTtlMs' | 'sessionTtlMs' | 'heartbeatMs' | 'pageDir'>;
 }
 
 export interface Daemon {
@@ -193,6 +196,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     controlPlane: controlPlane?.health() ?? null,
   });
   const events = new ResourceEvents(services, tasks, executions);
+  const dashboard = new Dashboard({
+    ...options.dashboard,
+    token,
+    url: () => browserUrl(baseUrl),
+    events,
+    services,
+    executions,
+    status: daemonStatus,
+    clock,
+    log: log.child({ component: 'dashboard' }),
+  });
+  watcher?.on('status', () => dashboard.statusChanged());
   const server = buildServer({
     token,
     ...(runnerToken !== undefined ? { runnerToken } : {}),
@@ -206,6 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     status: daemonStatus,
     committed: () => store.committed(),
     log,
+    front: dashboard,
   });
   try {
     await server.listen({ host, port });
@@ -222,6 +238,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   tasks.load();
   await executions.load();
   await role.recovered();
+  dashboard.started();
   await watcher?.start();
   if (controlPlane !== undefined) {
     controlPlane.start();
@@ -244,6 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await controlPlane?.stopFollowing();
       await Promise.all([executions.shutdown(), services.shutdown()]);
       await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
+      dashboard.close();
       await server.close();
       logs.close();
       stopRetrying();
