@@ -2,7 +2,7 @@
  * The dashboard's server side through a real daemon on loopback: login codes and sessions, the
  * origin checks, the relay to the API, the event stream, the page's files and headers.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { memoryLogger, startTestDaemon } from './helpers/daemon.js';
 import { login, loginUrl, pageCall, samePage } from './helpers/dashboard.js';
 import { createService, waitPhase } from './helpers/services.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
 
 const BUILT = resolve(import.meta.dirname, '../dist/web');
 const PAGE_BUDGET_BYTES = 150 * 1024;
@@ -206,3 +209,39 @@ function rawGet(url: string): Promise<{ status: number; headers: IncomingHttpHea
     }).on('error', reject);
   });
 }
+
+describe('tend dashboard', () => {
+  it('--url prints only the login URL; without --url it opens $BROWSER with it, or says how to open it where no browser can be opened', async () => {
+    const test = await startTestDaemon();
+    const env = { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' };
+    const printed = await runCli(['dashboard', '--url', '--state-dir', test.stateDir], { env });
+    expect(printed.stderr).toBe('');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(new RegExp(`^${test.daemon.info.url}/dashboard/login\\?code=[A-Za-z0-9_-]{32}\\n$`));
+    expect((await fetch(printed.stdout.trim(), { redirect: 'manual' })).status).toBe(303);
+
+    const dir = tempDir();
+    const opened = join(dir, 'opened');
+    const browser = join(dir, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > ${opened}\n`, { mode: 0o755 });
+    const open = await runCli(['dashboard', '--state-dir', test.stateDir], { env: { ...env, BROWSER: browser } });
+    expect(open.code).toBe(0);
+    expect(open.stdout).toContain(`Opened it with ${browser}`);
+    const url = await waitFor(() => existsSync(opened) && readFileSync(opened, 'utf8'), { what: 'the browser to be given the URL' });
+    expect(open.stdout).toContain(`Dashboard: ${url}\n`);
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(303);
+
+    const headless = await runCli(['dashboard', '--state-dir', test.stateDir], { env });
+    const { port } = new URL(test.daemon.info.url);
+    expect(headless.code).toBe(0);
+    expect(headless.stdout).toContain(`No browser can be opened from here (no display): open the link in a browser on this machine,\nor forward the port first (ssh -L ${port}:127.0.0.1:${port} <this host>`);
+    expect(headless.stdout).not.toContain(test.daemon.token);
+  });
+
+  it('says so when no daemon runs', async () => {
+    const result = await runCli(['dashboard', '--url', '--state-dir', join(tempDir(), 'state')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^tend: No tend daemon is running for state directory .*: start one with `tend daemon`\n$/);
+  });
+});

@@ -23,7 +23,7 @@ export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
   const chosen = (env.BROWSER ?? '').split(':').find((entry) => entry.trim() !== '');
   if (chosen !== undefined) return chosen.trim().split(/\s+/);
   if (platform === 'darwin') return ['open'];
-  if (platform === 'linux' && (env.DISPLAY ?? env.WAYLAND_DISPLAY ?? '') !== '') return ['xdg-open'];
+  if (platform === 'linux' && ((env.DISPLAY ?? '') !== '' || (env.WAYLAND_DISPLAY ?? '') !== '')) return ['xdg-open'];
   return undefined;
 }
 
