@@ -14,6 +14,9 @@ import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
 
+/** A JSON answer, to assert on. */
+const body = (response: Response): Promise<any> => response.json();
+
 const BUILT = resolve(import.meta.dirname, '../dist/web');
 const PAGE_BUDGET_BYTES = 150 * 1024;
 
@@ -23,7 +26,7 @@ describe('dashboard login', () => {
     const base = test.daemon.info.url;
     const refused = await fetch(`${base}/tend.v1.DashboardService/CreateLoginCode`, { method: 'POST', body: '{}' });
     expect(refused.status).toBe(401);
-    expect((await refused.json()).message).toBe('A dashboard login code needs the API token: run `tend dashboard`');
+    expect((await body(refused)).message).toBe('A dashboard login code needs the API token: run `tend dashboard`');
     const wrong = await fetch(`${base}/tend.v1.DashboardService/CreateLoginCode`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' });
     expect(wrong.status).toBe(401);
 
@@ -54,7 +57,7 @@ describe('dashboard login', () => {
     ] as const) {
       const response = await fetch(`${base}${path}`, init);
       expect(response.status, path).toBe(401);
-      expect((await response.json()).message).toBe('Not logged in to the dashboard (or the session ended): run `tend dashboard` to open it again');
+      expect((await body(response)).message).toBe('Not logged in to the dashboard (or the session ended): run `tend dashboard` to open it again');
     }
     const cookie = await login(test);
     expect((await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/ListServices', {})).status).toBe(200);
@@ -80,7 +83,7 @@ describe('dashboard login', () => {
     for (const [headers, message] of refusals) {
       const response = await pageCall(test, cookie, path, { id }, { cookie, 'content-type': 'application/json', ...headers });
       expect(response.status, JSON.stringify(headers)).toBe(403);
-      expect((await response.json()).message).toBe(message);
+      expect((await body(response)).message).toBe(message);
     }
     expect((await test.client.environments.automations.services.retrieve({ id })).service.spec?.desiredPhase).toBe('SERVICE_PHASE_STOPPED');
     // A browser without Fetch Metadata: its Origin is the host it talks to.
@@ -95,16 +98,16 @@ describe('dashboard relay to the API', () => {
     const test = await startTestDaemon();
     const cookie = await login(test);
     const id = await createService(test.client, 'web', { start: 'printf "\\033[31mred\\033[0m\\n"; exec sleep 60' });
-    const listed = await (await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/ListServices', {})).json();
+    const listed = await body(await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/ListServices', {}));
     expect(listed).toEqual(await test.call('ListServices', {}).then((answer) => answer.body));
 
     const missing = await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/GetService', { id: '00000000-0000-4000-8000-000000000000' });
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual((await test.call('GetService', { id: '00000000-0000-4000-8000-000000000000' })).body);
+    expect(await body(missing)).toEqual((await test.call('GetService', { id: '00000000-0000-4000-8000-000000000000' })).body);
 
     const create = await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/CreateService', { metadata: { reference: 'x' } });
     expect(create.status).toBe(403);
-    expect((await create.json()).message).toBe('The dashboard does not call gitpod.v1.EnvironmentAutomationService/CreateService: use the API token (tend env) for it');
+    expect((await body(create)).message).toBe('The dashboard does not call gitpod.v1.EnvironmentAutomationService/CreateService: use the API token (tend env) for it');
 
     expect((await pageCall(test, cookie, 'gitpod.v1.EnvironmentAutomationService/StartService', { id })).status).toBe(200);
     const running = await waitPhase(test.client, id, 'SERVICE_PHASE_RUNNING');
@@ -113,7 +116,7 @@ describe('dashboard relay to the API', () => {
     expect(log.status).toBe(200);
     expect(log.headers.get('content-disposition')).toBe('attachment; filename="web.log"');
     expect(await log.text()).toBe('\u001b[31mred\u001b[0m\n');
-    const status = await (await pageCall(test, cookie, 'tend.v1.DaemonService/GetStatus', {})).json();
+    const status = await body(await pageCall(test, cookie, 'tend.v1.DaemonService/GetStatus', {}));
     expect(status.daemon.environmentId).toBe(test.daemon.info.environmentId);
   });
 
