@@ -40,8 +40,8 @@ export function LogView({ subject, onClose }: { subject: LogSubject; onClose: ()
     if (on) toBottom();
   };
 
-  // Opened: the panel's heading takes the focus (and scrolls into view on a narrow screen).
-  useEffect(() => heading.current?.focus({ preventScroll: false }), []);
+  // Opened: the panel's heading takes the focus; on a narrow screen (one column) it scrolls into view.
+  useEffect(() => heading.current?.focus({ preventScroll: window.matchMedia('(min-width: 1000px)').matches }), []);
 
   useEffect(() => {
     const abort = new AbortController();
