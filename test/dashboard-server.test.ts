@@ -35,7 +35,7 @@ describe('dashboard login', () => {
     expect(url).not.toContain(test.daemon.token);
     const first = await fetch(url, { redirect: 'manual' });
     expect(first.status).toBe(303);
-    expect(first.headers.get('location')).toBe('/dashboard/');
+    expect(first.headers.get('location')).toBe('./');
     const port = new URL(base).port;
     expect(first.headers.get('set-cookie')).toMatch(new RegExp(`^tend_session_${port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200$`));
 
@@ -164,7 +164,8 @@ describe("the dashboard's page", () => {
     const lines: string[] = [];
     const test = await startTestDaemon({ log: memoryLogger(lines).log });
     const base = test.daemon.info.url;
-    expect((await fetch(`${base}/`, { redirect: 'manual' })).headers.get('location')).toBe('/dashboard/');
+    expect((await fetch(`${base}/`, { redirect: 'manual' })).headers.get('location')).toBe('dashboard/');
+    expect((await fetch(`${base}/`)).url).toBe(`${base}/dashboard/`);
 
     const index = await rawGet(`${base}/dashboard/`);
     expect(index.status).toBe(200);

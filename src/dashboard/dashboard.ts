@@ -124,7 +124,8 @@ export class Dashboard {
 
     if (path === '/tend.v1.DashboardService/CreateLoginCode' && method === 'POST') return this.createLoginCode(request, response);
     if (path.startsWith('/tend.v1.DashboardService/')) throw new ApiError('unimplemented', `Method "${path.split('/')[2]}" does not exist on tend.v1.DashboardService`);
-    if (reading && (path === '/' || path === '/dashboard')) return send(response, 303, { location: DASHBOARD_PATH, 'cache-control': 'no-store' });
+    // Relative redirects: behind a proxy that serves the daemon under a path of its own, they stay under it.
+    if (reading && (path === '/' || path === '/dashboard')) return send(response, 303, { location: 'dashboard/', 'cache-control': 'no-store' });
     if (reading && path === '/favicon.ico') return send(response, 204, { 'cache-control': 'public, max-age=86400' });
     if (reading && path === '/dashboard/login') return this.login(url, request, response);
 
@@ -170,7 +171,7 @@ export class Dashboard {
     }
     const session = this.sessions.create();
     send(response, 303, {
-      location: DASHBOARD_PATH,
+      location: './',
       'set-cookie': sessionCookie(this.cookie(request), session, this.sessions.ttlMs),
       'cache-control': 'no-store',
     });
