@@ -1,6 +1,7 @@
 /**
  * The HTTP surface: Connect unary JSON on `POST /gitpod.v1.EnvironmentAutomationService/<Method>`
- * and the log streams behind `status.logUrl`. Every request carries the bearer token.
+ * and the log streams behind `status.logUrl`. Every request carries the bearer token; a `front`
+ * (the dashboard) answers its own paths before that.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';

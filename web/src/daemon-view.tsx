@@ -40,6 +40,18 @@ export function Header(props: { status: DaemonStatus | undefined; connection: Co
             </dd>
           </div>
         )}
+        {status?.ports !== undefined && status.ports.length > 0 && (
+          <div>
+            <dt>Ports</dt>
+            <dd class="ports">
+              {status.ports.map((port) => (
+                <a key={port.port} href={port.url} target="_blank" rel="noopener noreferrer">
+                  {port.name !== undefined && port.name !== '' ? `${port.name} :${port.port}` : `:${port.port}`}
+                </a>
+              ))}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Events</dt>
           <dd class={`connection ${props.connection}`}>{CONNECTION[props.connection]}</dd>
