@@ -77,7 +77,8 @@ export class LogRotator {
   async check(path: string): Promise<boolean> {
     const tracked = this.active.get(path) ?? { watcher: undefined, timer: undefined, rotating: undefined };
     if (tracked.rotating !== undefined) {
-      await tracked.rotating;
+      // A rotation that failed (its log's directory removed meanwhile) is the rotating caller's to see.
+      await tracked.rotating.catch(() => {});
       return false;
     }
     let size: number;
