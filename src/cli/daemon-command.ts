@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
-import { DEFAULT_LISTEN, startDaemon } from '../app/daemon.js';
+import { DEFAULT_LISTEN, startDaemon, type Daemon } from '../app/daemon.js';
 import { DaemonRunningError } from '../app/instance-lock.js';
 import { startupProblem } from '../app/startup-errors.js';
 import { reexecUnderInit } from '../app/pid1.js';
@@ -88,7 +88,27 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
-  const daemon = await startDaemon({
+  // Handled from before the start: daemon.json appears before startDaemon returns, and a SIGTERM
+  // sent as soon as it does must still stop everything by the stop rules (it waits for the start).
+  let daemon: Daemon | undefined = undefined;
+  let signalled: NodeJS.Signals | undefined;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'Signal received');
+    if (daemon === undefined) {
+      signalled ??= signal;
+      return;
+    }
+    daemon.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  daemon = await startDaemon({
     workspace,
     stateDir,
     listen: options.listen,
@@ -112,16 +132,5 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     if (problem !== undefined) throw new CliError(problem);
     throw error;
   });
-  const shutdown = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'Signal received');
-    daemon.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'Shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  if (signalled !== undefined) shutdown(signalled);
 }
