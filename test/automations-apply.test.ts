@@ -102,6 +102,42 @@ describe('UpsertAutomationsFile', () => {
     expect(unknownField.body.message).toContain('Unknown field "comands"');
     expect(JSON.stringify((await td.call('ListServices', {})).body)).toBe(before);
   });
+
+  it('reports shape and semantic problems together, as `tend validate` does', async () => {
+    const td = await startTestDaemon();
+    const before = JSON.stringify((await td.call('ListServices', {})).body);
+    const error = await td.client.environments.automations
+      .upsert({
+        automationsFile: {
+          services: { 'bad key': { commands: { start: '' } }, ok: { comands: {} } as any },
+          tasks: { t: { command: 'x', dependsOn: ['nope'] } },
+        },
+      })
+      .catch((caught: unknown) => caught as { status: number; error: { message: string } });
+    expect(error).toMatchObject({ status: 400 });
+    const message = (error as { error: { message: string } }).error.message;
+    expect(message).toContain('services.bad key: Invalid key "bad key"');
+    expect(message).toContain('services.bad key.commands.start: Service "bad key" needs a non-empty commands.start');
+    expect(message).toContain('services.ok.comands: Unknown field "comands" (did you mean "commands"?)');
+    expect(message).toContain('tasks.t.dependsOn[0]: Unknown dependency "nope"');
+    expect(JSON.stringify((await td.call('ListServices', {})).body)).toBe(before);
+  });
+
+  it('refuses a request without a file; an empty file removes what files made', async () => {
+    const td = await startTestDaemon();
+    await td.call('UpsertAutomationsFile', { automationsFile: webAndDb(td.workspace) });
+    const made = (await td.call('ListServices', {})).body.services.length;
+    expect(made).toBe(2);
+    await expect(td.client.environments.automations.upsert({})).rejects.toMatchObject({
+      status: 400,
+      error: { code: 'invalid_argument', message: expect.stringContaining('Missing "automationsFile"') },
+    });
+    expect((await td.call('UpsertAutomationsFile', { automationsFile: null })).status).toBe(400);
+    expect((await td.call('ListServices', {})).body.services).toHaveLength(made);
+    await td.client.environments.automations.upsert({ automationsFile: {} });
+    await waitFor(async () => (await td.call('ListServices', {})).body.services.length === 0, { what: 'the file-made services to go' });
+    expect((await td.call('ListTasks', {})).body.tasks).toHaveLength(0);
+  });
 });
 
 describe('triggers', () => {
@@ -203,5 +239,75 @@ describe('watching the automations file', () => {
     writeFileSync(path, file(td.workspace, 'exec sleep 62'));
     await waitFor(() => watcher.status.problems.length === 0 && watcher.status.reloads === 3, { what: 'the fix to apply' });
     await waitFor(async () => (await getService(td.client, web.id)).spec?.commands?.start?.includes('sleep 62'), { what: 'the new spec' });
+  });
+
+  it('a file truncated and left empty for longer than the debounce deletes nothing; the same content back changes nothing', async () => {
+    const { td, watcher, path } = await watched();
+    const web = await byRef(td, 'web');
+    await td.client.environments.automations.services.start({ id: web.id });
+    const running = await waitPhase(td.client, web.id, 'SERVICE_PHASE_RUNNING');
+    const pid = await readPidFile(join(td.workspace, 'web.pid'));
+    const before = (await td.call('ListServices', {})).body.services.map((service: { id: string }) => service.id).sort();
+    const content = readFileSync(path, 'utf8');
+    for (const empty of ['', '\n# nothing here yet\n']) {
+      const reads = watcher.status.reads;
+      writeFileSync(path, empty);
+      // Read after the debounce (50 ms) passed with the file empty: a problem, nothing deleted.
+      await waitFor(() => watcher.status.reads > reads && watcher.status.problems.length > 0, { what: 'the empty file to be read' });
+      expect(watcher.status.problems).toEqual([
+        `${path}:1:1: The file is empty (no services, no tasks): to remove every service and task on purpose, write "services: {}"`,
+      ]);
+      expect((await td.call('ListServices', {})).body.services.map((service: { id: string }) => service.id).sort()).toEqual(before);
+      expect((await td.call('ListTasks', {})).body.tasks).toHaveLength(1);
+    }
+    writeFileSync(path, content);
+    await waitFor(() => watcher.status.problems.length === 0, { what: 'the content to be back' });
+    expect((await td.call('ListServices', {})).body.services.map((service: { id: string }) => service.id).sort()).toEqual(before);
+    expect((await getService(td.client, web.id)).status?.statusVersion).toBe(running.status?.statusVersion);
+    expect(pidAlive(pid)).toBe(true);
+    expect(watcher.status.reloads).toBe(3);
+    // Everything goes only when the file says so.
+    writeFileSync(path, 'services: {}\n');
+    await waitFor(async () => (await td.call('ListServices', {})).body.services.length === 0, { what: 'the services to be deleted' });
+  });
+});
+
+describe('a service added to the file of a running daemon', () => {
+  it('is started when its start trigger already fired; one whose trigger did not fire, and a new task, wait', async () => {
+    const td0 = await startTestDaemon();
+    await td0.stop();
+    const dir = td0.workspace;
+    const path = join(dir, 'automations.yaml');
+    const lines = ['services:', '  web: {commands: {start: "exec sleep 60"}, triggeredBy: [postDevcontainerStart]}', 'tasks:', '  setup: {command: "true", triggeredBy: [postEnvironmentStart]}'];
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const td = await startTestDaemon({ workspace: dir, stateDir: td0.stateDir, automationsFile: path, reloadDebounceMs: 20, startTriggers: ['postEnvironmentStart', 'postDevcontainerStart'] });
+    const watcher = td.daemon.watcher!;
+    await waitPhase(td.client, (await byRef(td, 'web')).id, 'SERVICE_PHASE_RUNNING');
+    const executions = async () => (await td.call('ListTaskExecutions', {})).body.taskExecutions.length;
+    await waitFor(async () => (await executions()) === 1, { what: 'the setup execution' });
+
+    writeFileSync(
+      path,
+      `${[
+        ...lines.slice(0, 2),
+        `  worker: {commands: {start: "echo $$ > ${dir}/worker.pid; exec sleep 60"}, triggeredBy: [postDevcontainerStart]}`,
+        '  debugger: {commands: {start: "exec sleep 60"}, triggeredBy: [manual]}',
+        ...lines.slice(2),
+        `  seed: {command: "echo seeded >> ${dir}/seed.log", triggeredBy: [postEnvironmentStart]}`,
+      ].join('\n')}\n`,
+    );
+    await waitFor(() => watcher.status.reloads === 2, { what: 'the edit to apply' });
+    const worker = await waitPhase(td.client, (await byRef(td, 'worker')).id, 'SERVICE_PHASE_RUNNING');
+    expect(pidAlive(await readPidFile(join(dir, 'worker.pid')))).toBe(true);
+    expect(worker.spec?.desiredPhase).toBe('SERVICE_PHASE_RUNNING');
+    const debuggerService = await byRef(td, 'debugger');
+    expect(debuggerService.status.phase).toBe('SERVICE_PHASE_STOPPED');
+    expect(debuggerService.spec.desiredPhase).toBe('SERVICE_PHASE_STOPPED');
+    expect(await executions()).toBe(1);
+    expect(td.daemon.automations.firedTriggers).toEqual(['postEnvironmentStart', 'postDevcontainerStart']);
+    // The task runs on its next trigger.
+    const fired = td.daemon.automations.fire(['postEnvironmentStart']);
+    for (const id of fired.executionIds) await waitExecution(td.client, id, 'TASK_EXECUTION_PHASE_SUCCEEDED');
+    await waitFor(() => readFileSync(join(dir, 'seed.log'), 'utf8') === 'seeded\n', { what: 'the seed task to run once' });
   });
 });

@@ -110,7 +110,7 @@ describe('automations file: one rule, one problem, with line and column', () => 
     expect(problems(`services: {}\n# ${'x'.repeat(1024 * 1024)}\n`)).toEqual(['1:1: The file is larger than 1048576 bytes']);
   });
 
-  it('accepts a valid file and an empty one', () => {
+  it('accepts a valid file', () => {
     const { file, hash } = parseAutomations(
       yaml([
         'services:',
@@ -131,8 +131,51 @@ describe('automations file: one rule, one problem, with line and column', () => 
     expect(file.services?.db?.readinessTimeout).toBe('1m30s');
     expect(file.tasks?.migrate?.dependsOn).toEqual(['db']);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(parseAutomations('', 'f.yaml').file).toEqual({});
-    expect(parseAutomations('# nothing yet\n', 'f.yaml').file).toEqual({});
+  });
+
+  it('an empty file (no bytes, whitespace, comments, a bare null) is a problem that says how to remove everything on purpose', () => {
+    const empty = ['1:1: The file is empty (no services, no tasks): to remove every service and task on purpose, write "services: {}"'];
+    for (const text of ['', '\n  \n', '# nothing yet\n# later\n', '---\n', '~\n']) expect(problems(text)).toEqual(empty);
+    expect(parseAutomations('services: {}\n', 'f.yaml').file).toEqual({ services: {} });
+    expect(parseAutomations('{}\n', 'f.yaml').file).toEqual({});
+  });
+});
+
+describe('automations file warnings (valid, but surprising at run time)', () => {
+  const warnings = (text: string): string[] => parseAutomations(text, 'f.yaml').warnings.map((warning) => formatProblem('f.yaml', warning).slice('f.yaml:'.length));
+
+  it('a service or task that no trigger starts and nothing depends on', () => {
+    expect(
+      warnings(
+        yaml([
+          'services:',
+          '  db: {commands: {start: postgres}}',
+          '  cache: {commands: {start: redis-server}}',
+          '  web: {commands: {start: npm start}, triggeredBy: [manual]}',
+          'tasks:',
+          '  migrate: {command: npm run migrate, dependsOn: [db]}',
+          '  seed: {command: npm run seed, dependsOn: [migrate], triggeredBy: [postEnvironmentStart]}',
+          '  lint: {command: npm run lint}',
+          '  fixtures: {command: load-fixtures}',
+          '  setup: {command: "gitpod automations task start fixtures", triggeredBy: [manual]}',
+        ]),
+      ),
+    ).toEqual([
+      '3:3: services.cache: Nothing starts service "cache": it has no triggeredBy and no task depends on it (add triggeredBy: [postDevcontainerStart], or run `tend services start cache`)',
+      '8:3: tasks.lint: Nothing starts task "lint": it has no triggeredBy and no task depends on it (add triggeredBy: [postDevcontainerStart], or run `tend tasks start lint`)',
+    ]);
+  });
+
+  it('a ready command whose sleep is longer than its readiness timeout', () => {
+    const file = (ready: string, timeout: string) =>
+      yaml(['services:', '  db:', `    commands: {start: postgres, ready: "${ready}"}`, `    readinessTimeout: ${timeout}`, '    triggeredBy: [postEnvironmentStart]']);
+    expect(warnings(file('sleep 15 && pg_isready', '10s'))).toEqual([
+      '3:40: services.db.commands.ready: The ready command of service "db" sleeps 15s, longer than its readinessTimeout "10s": it can never pass (raise readinessTimeout, or shorten the sleep)',
+    ]);
+    expect(warnings(file('sleep 2m; pg_isready', '1m30s'))[0]).toContain('sleeps 120s, longer than its readinessTimeout "1m30s"');
+    expect(warnings(file('sleep 15 && pg_isready', '20s'))).toEqual([]);
+    expect(warnings(file('sleep 15 && pg_isready', '0s'))).toEqual([]);
+    expect(warnings(file('pg_isready --sleepy 99', '1s'))).toEqual([]);
   });
 });
 

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { Gitpod } from '@gitpod/sdk';
 import { runCommand, runService } from '@gitpod/sdk/lib/automation';
 import { memoryLogger, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
-import { checkOrder, FaultProxy } from './helpers/fault-proxy.js';
+import { Gitpod as GitpodClient } from '@gitpod/sdk';
+import { checkReports, FaultProxy, recordHistory, type StatusHistory } from './helpers/fault-proxy.js';
 import { createService, getService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
 import { createTask, waitExecution } from './helpers/tasks.js';
 import { runCli, spawnDaemon } from './helpers/cli.js';
@@ -18,6 +19,10 @@ import { waitFor } from './helpers/wait.js';
 import { backoffDelay } from '../src/upstream/backoff.js';
 import { UpstreamError } from '../src/upstream/connect-client.js';
 import { Store } from '../src/store/store.js';
+
+async function getExecutionVersion(td: TestDaemon, id: string): Promise<string> {
+  return (await td.call('GetTaskExecution', { id })).body.taskExecution.status.statusVersion;
+}
 
 async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -34,7 +39,30 @@ interface Pair {
   readonly logLines: string[];
   /** A directory for the fixtures' marker files. */
   readonly dir: string;
+  /** Every status the runner had, per resource, in order. */
+  readonly history: StatusHistory;
+  /** The statusVersions the control plane gave, per resource, in order. */
+  readonly cpVersions: Map<string, bigint[]>;
 }
+
+/** The control plane's own status versions of each resource, as it assigns them. */
+function recordVersions(cp: TestDaemon): Map<string, bigint[]> {
+  const versions = new Map<string, bigint[]>();
+  const add = (id: string, version: string | undefined): void => {
+    if (version !== undefined) versions.set(id, [...(versions.get(id) ?? []), BigInt(version)]);
+  };
+  cp.daemon.services.on('change', (kind, service) => kind === 'status' && add(service.id, service.status.statusVersion));
+  cp.daemon.executions.on('execution', (kind, execution) => kind === 'status' && add(execution.id, execution.status.statusVersion));
+  return versions;
+}
+
+const increasing = (versions: readonly bigint[]): boolean => versions.every((version, index) => index === 0 || version > versions[index - 1]!);
+
+/** A status without its version (each side numbers its own). */
+const withoutVersion = (status: any): unknown => {
+  const { statusVersion: _version, ...rest } = status ?? {};
+  return rest;
+};
 
 async function startControlPlane(): Promise<{ cp: TestDaemon; proxy: FaultProxy }> {
   const cp = await startTestDaemon({ serveOnly: true });
@@ -44,14 +72,16 @@ async function startControlPlane(): Promise<{ cp: TestDaemon; proxy: FaultProxy 
 
 async function startPair(settings: { resyncMs?: number } = {}): Promise<Pair> {
   const { cp, proxy } = await startControlPlane();
+  const cpVersions = recordVersions(cp);
   const { log, lines } = memoryLogger();
   const runner = await startTestDaemon({
     controlPlane: { url: proxy.url, token: cp.daemon.runnerToken!, backoff: FAST_BACKOFF, callTimeoutMs: 2000, ...settings },
     environmentId: cp.daemon.info.environmentId,
     log,
   });
+  const history = recordHistory(runner.daemon);
   await waitFor(() => runner.daemon.controlPlane!.health().connected, { what: 'the runner to connect' });
-  return { cp, proxy, runner, logLines: lines, dir: tempDir() };
+  return { cp, proxy, runner, logLines: lines, dir: tempDir(), history, cpVersions };
 }
 
 async function startService(client: Gitpod, reference: string, commands: { start: string; ready?: string }): Promise<string> {
@@ -79,15 +109,15 @@ async function daemonStatus(url: string, token: string): Promise<any> {
 
 describe('runner mode', () => {
   it('runs the services and executions of the control plane and reports their phases in order', async () => {
-    const { cp, proxy, runner, dir } = await startPair();
+    const { cp, proxy, runner, dir, history, cpVersions } = await startPair();
     const pidFile = join(dir, 'web.pid');
     const serviceId = await startService(cp.client, 'web', { start: `echo $$ > ${pidFile}; exec sleep 1000`, ready: 'true' });
 
     const upstream = await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
     const local = await getService(runner.client, serviceId);
     expect(local.status?.phase).toBe('SERVICE_PHASE_RUNNING');
-    // What the control plane shows is the runner's status, versions and log included.
-    expect(upstream.status?.statusVersion).toBe(local.status?.statusVersion);
+    // What the control plane shows is the runner's status, its log included; the version is its own.
+    expect(withoutVersion(upstream.status)).toEqual(withoutVersion(local.status));
     expect(upstream.status?.logUrl).toBe(local.status?.logUrl);
     expect(upstream.status?.logUrl?.startsWith(runner.daemon.info.url)).toBe(true);
     const pid = await readPidFile(pidFile);
@@ -118,9 +148,18 @@ describe('runner mode', () => {
 
     const phases = proxy.delivered(serviceId).map((report) => report.phase);
     expect(phases).toEqual(['SERVICE_PHASE_STARTING', 'SERVICE_PHASE_RUNNING', 'SERVICE_PHASE_STOPPING', 'SERVICE_PHASE_STOPPED']);
-    expect(checkOrder(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
-    expect(checkOrder(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
+    // In the reference's shape (no statusVersion, nothing else), each a status the runner had, in order.
+    expect(checkReports(proxy.reports.filter((report) => report.id === serviceId), history)).toBeNull();
+    expect(checkReports(proxy.reports.filter((report) => report.id === executionId), history)).toBeNull();
+    expect(proxy.reports.every((report) => !('statusVersion' in report.status))).toBe(true);
     expect(proxy.delivered(executionId).at(-1)?.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
+    // The control plane numbers the reports as they arrive.
+    expect(cpVersions.get(serviceId)?.length).toBeGreaterThanOrEqual(4);
+    expect(increasing(cpVersions.get(serviceId)!)).toBe(true);
+    expect(increasing(cpVersions.get(executionId)!)).toBe(true);
+    // The runner follows the event stream as a Connect client does.
+    expect(proxy.watchContentTypes.every((type) => type === 'application/connect+json')).toBe(true);
+    expect(proxy.watchContentTypes.length).toBeGreaterThan(0);
 
     // Deleted on the control plane: gone here, then there.
     await cp.client.environments.automations.services.delete({ id: serviceId });
@@ -161,7 +200,7 @@ describe('runner mode', () => {
   });
 
   it('keeps reports while the control plane is away and delivers the latest of each resource, in order', async () => {
-    const { cp, proxy, runner, dir } = await startPair();
+    const { cp, proxy, runner, dir, history } = await startPair();
     const crash = join(dir, 'crash');
     const finish = join(dir, 'finish');
     const publish = join(dir, 'publish');
@@ -202,10 +241,10 @@ describe('runner mode', () => {
     expect(proxy.delivered(publishing).some((report) => report.output?.A === '1' && report.output.B === undefined)).toBe(false);
 
     for (const id of [crashing, publishing, executionId]) {
-      expect(checkOrder(proxy.reports.filter((report) => report.id === id)), id).toBeNull();
+      expect(checkReports(proxy.reports.filter((report) => report.id === id), history), id).toBeNull();
       const upstream = id === executionId ? (await cp.call('GetTaskExecution', { id })).body.taskExecution : await getService(cp.client, id);
       const local = id === executionId ? (await runner.call('GetTaskExecution', { id })).body.taskExecution : await getService(runner.client, id);
-      expect(upstream.status.statusVersion, id).toBe(local.status.statusVersion);
+      expect(withoutVersion(upstream.status), id).toEqual(withoutVersion(local.status));
     }
     await waitFor(() => runner.daemon.controlPlane!.health().connected, { what: 'connected again' });
     expect(runner.daemon.controlPlane!.health().outboxDepth).toBe(0);
@@ -241,8 +280,8 @@ describe('runner mode', () => {
     await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_FAILED');
     expect((await getService(cp.client, serviceId)).status?.failureMessage).toContain('2');
     await waitExecution(cp.client, executionId, 'TASK_EXECUTION_PHASE_SUCCEEDED');
-    expect(checkOrder(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
-    expect(checkOrder(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
+    expect(checkReports(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
+    expect(checkReports(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
     await waitFor(async () => (await daemonStatus(second.info.url, token)).controlPlane.outboxDepth === 0, { what: 'an empty outbox' });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -281,7 +320,7 @@ describe('runner mode', () => {
   });
 
   it('does not retry a report the control plane refuses with 400, and logs it with the resource', async () => {
-    const { cp, proxy, runner, logLines } = await startPair();
+    const { cp, proxy, runner, logLines, history } = await startPair();
     const refusedId = await createService(cp.client, 'refused', { start: 'exec sleep 1000' });
     proxy.rejectIds.set(refusedId, 400);
     await cp.client.environments.automations.services.start({ id: refusedId });
@@ -294,8 +333,9 @@ describe('runner mode', () => {
     const attempts = proxy.reports.filter((report) => report.id === refusedId);
     expect(attempts.length).toBeGreaterThan(0);
     expect(attempts.every((report) => report.answered === 400)).toBe(true);
-    const versions = attempts.map((report) => report.statusVersion);
-    expect(new Set(versions).size).toBe(versions.length);
+    // Each status was tried once (refused: not retried), in order.
+    expect(checkReports(attempts, history)).toBeNull();
+    expect(new Set(attempts.map((report) => JSON.stringify(report.status))).size).toBe(attempts.length);
     expect((await getService(cp.client, refusedId)).status?.phase).toBe('SERVICE_PHASE_STOPPED');
     const logged = logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'Control plane refused a status report: not retried');
     expect(logged.map((entry) => entry.id)).toContain(refusedId);
@@ -325,7 +365,7 @@ describe('runner mode', () => {
   });
 
   it('retries a report answered 429 until it is taken', async () => {
-    const { cp, proxy, runner } = await startPair();
+    const { cp, proxy, runner, history } = await startPair();
     const id = await createService(cp.client, 'throttled', { start: 'exec sleep 1000' });
     proxy.rejectIds.set(id, 429);
     await cp.client.environments.automations.services.start({ id });
@@ -333,7 +373,34 @@ describe('runner mode', () => {
     await waitFor(() => proxy.reports.filter((report) => report.id === id && report.answered === 429).length >= 3, { what: 'retries' });
     proxy.rejectIds.delete(id);
     await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
-    expect(checkOrder(proxy.reports.filter((report) => report.id === id))).toBeNull();
+    expect(checkReports(proxy.reports.filter((report) => report.id === id), history)).toBeNull();
+  });
+
+  it('says once that a control plane takes no execution reports, and goes on with the services', async () => {
+    const { cp, proxy, runner, logLines } = await startPair();
+    proxy.missingMethods.add('UpdateTaskExecutionStatus');
+    for (const reference of ['one', 'two']) await waitExecution(runner.client, await startTask(cp.client, reference, 'true'));
+    const id = await startService(cp.client, 'web', { start: 'exec sleep 1000' });
+    await waitPhase(cp.client, id, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => runner.daemon.controlPlane!.health().outboxDepth === 0, { what: 'an empty outbox' });
+    const entries = logLines.map((line) => JSON.parse(line) as { msg: string; kind?: string });
+    expect(entries.filter((entry) => entry.msg.startsWith('The control plane takes no task execution reports'))).toHaveLength(1);
+    expect(entries.filter((entry) => entry.msg === 'Control plane refused a status report: not retried')).toEqual([]);
+    expect(proxy.reports.filter((report) => report.method === 'UpdateTaskExecutionStatus').length).toBeGreaterThan(2);
+  });
+
+  it('unsets upstream an output the runner no longer has', async () => {
+    const { cp, runner, dir } = await startPair();
+    const unset = join(dir, 'unset');
+    const id = await startService(cp.client, 'outputs', {
+      start: `echo A=1 >> $GITPOD_OUTPUT; echo B=2 >> $GITPOD_OUTPUT; ${waitUntilFile(unset)}; echo A= >> $GITPOD_OUTPUT; exec sleep 1000`,
+    });
+    await waitFor(async () => (await getService(cp.client, id)).status?.output?.B === '2', { what: 'both outputs upstream' });
+    expect((await getService(cp.client, id)).status?.output).toEqual({ A: '1', B: '2' });
+    writeFileSync(unset, '');
+    await waitFor(async () => (await getService(runner.client, id)).status?.output?.A === undefined, { what: 'A unset on the runner' });
+    await waitFor(async () => (await getService(cp.client, id)).status?.output?.A === undefined, { what: 'A unset upstream' });
+    expect((await getService(cp.client, id)).status?.output).toEqual({ B: '2' });
   });
 
   it('lists everything again after a silent period (a resync), and stays connected', async () => {
@@ -406,44 +473,74 @@ describe('tend daemon --control-plane', () => {
 });
 
 describe('a serve-only daemon (the control plane)', () => {
-  it('takes status reports only with the runner token, in statusVersion order', async () => {
+  it("takes status reports in the reference's shape only with the runner token, and numbers them as they arrive", async () => {
     const { cp } = await startControlPlane();
     const id = await createService(cp.client, 'web', { start: 'true' });
-    const report = (statusVersion: string, phase = 'SERVICE_PHASE_RUNNING') => ({ id, status: { phase, statusVersion } });
     const runnerToken = cp.daemon.runnerToken!;
+    const version = async (): Promise<bigint> => BigInt((await getService(cp.client, id)).status!.statusVersion!);
 
-    const denied = await cp.call('UpdateService', report('100'));
+    const denied = await cp.call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_RUNNING' } });
     expect(denied.status).toBe(403);
     expect(denied.body.message).toContain('runner token');
 
-    expect((await cp.call('UpdateService', report('100'), { token: runnerToken })).status).toBe(200);
-    expect((await getService(cp.client, id)).status).toMatchObject({ phase: 'SERVICE_PHASE_RUNNING', statusVersion: '100' });
-    // A repeat (a runner restarted before it knew the report arrived) changes nothing.
-    expect((await cp.call('UpdateService', report('100', 'SERVICE_PHASE_FAILED'), { token: runnerToken })).status).toBe(200);
-    const older = await cp.call('UpdateService', report('99', 'SERVICE_PHASE_STOPPED'), { token: runnerToken });
-    expect(older.status).toBe(400);
-    expect(older.body).toMatchObject({ code: 'failed_precondition' });
-    expect(older.body.message).toContain('older');
-    expect((await getService(cp.client, id)).status).toMatchObject({ phase: 'SERVICE_PHASE_RUNNING', statusVersion: '100' });
-
-    const bad = await cp.call('UpdateTaskExecutionStatus', { id, status: { phase: 'TASK_EXECUTION_PHASE_RUNNING', statusVersion: 'x' } }, { token: runnerToken });
-    expect(bad.status).toBe(400);
-    expect(bad.body.code).toBe('invalid_argument');
+    // The official SDK's UpdateService with the runner token: the reference's status, no version.
+    const runnerClient = new GitpodClient({ baseURL: cp.daemon.info.url, bearerToken: runnerToken, maxRetries: 0 });
+    const before = await version();
+    await runnerClient.environments.automations.services.update({ id, status: { phase: 'SERVICE_PHASE_RUNNING', session: 's1' } });
+    const running = await getService(cp.client, id);
+    expect(running.status).toMatchObject({ phase: 'SERVICE_PHASE_RUNNING', session: 's1' });
+    const first = BigInt(running.status!.statusVersion!);
+    expect(first).toBeGreaterThan(before);
+    // The same report again (a runner that restarted before it knew the report arrived) changes nothing.
+    await runnerClient.environments.automations.services.update({ id, status: { phase: 'SERVICE_PHASE_RUNNING', session: 's1' } });
+    expect(await version()).toBe(first);
+    // Every report that changes the status gets the next version.
+    await runnerClient.environments.automations.services.update({ id, status: { phase: 'SERVICE_PHASE_FAILED', failureMessage: 'broke' } });
+    expect(await version()).toBeGreaterThan(first);
+    expect((await getService(cp.client, id)).status).toMatchObject({ phase: 'SERVICE_PHASE_FAILED', failureMessage: 'broke', session: 's1' });
+    // A runner of an earlier tend still sends its version: an unknown field to this one, dropped.
+    expect((await cp.call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_STOPPED', statusVersion: '1' } }, { token: runnerToken })).status).toBe(200);
+    expect((await getService(cp.client, id)).status?.phase).toBe('SERVICE_PHASE_STOPPED');
 
     // Nothing runs on a control plane: a started service waits for its runner.
-    await cp.client.environments.automations.services.stop({ id });
-    expect((await getService(cp.client, id)).spec?.desiredPhase).toBe('SERVICE_PHASE_STOPPED');
-    expect((await getService(cp.client, id)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
-    // Its own status versions stay above the reported ones.
+    await cp.client.environments.automations.services.start({ id });
+    expect((await getService(cp.client, id)).spec?.desiredPhase).toBe('SERVICE_PHASE_RUNNING');
+    expect((await getService(cp.client, id)).status?.phase).toBe('SERVICE_PHASE_STOPPED');
+    await cp.call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_RUNNING', session: 's2' } }, { token: runnerToken });
+    // A deletion waits for the runner to report the service stopped.
     await cp.client.environments.automations.services.delete({ id });
-    expect((await cp.call('UpdateService', report('101', 'SERVICE_PHASE_STOPPED'), { token: runnerToken })).status).toBe(200);
+    expect((await cp.call('GetService', { id })).status).toBe(200);
+    expect((await cp.call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_STOPPED' } }, { token: runnerToken })).status).toBe(200);
     await waitFor(async () => (await cp.call('GetService', { id })).status === 404, { what: 'the deleted service to go' });
+  });
+
+  it('takes task execution reports without a version, and keeps a FAILED one open while a step still runs', async () => {
+    const { cp } = await startControlPlane();
+    const taskId = await createTask(cp.client, 'build', 'true');
+    const { taskExecution } = await cp.client.environments.automations.tasks.start({ id: taskId });
+    const id = taskExecution!.id!;
+    const token = { token: cp.daemon.runnerToken! };
+    const report = (status: unknown) => cp.call('UpdateTaskExecutionStatus', { id, status }, token);
+    const failing = { phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: 'a broke', steps: [{ id: taskId, phase: 'TASK_EXECUTION_PHASE_RUNNING' }] };
+    expect((await report(failing)).status).toBe(200);
+    const open = await waitExecution(cp.client, id, 'TASK_EXECUTION_PHASE_FAILED', 5000, { ended: false });
+    expect(open.metadata.completedAt).toBeUndefined();
+    const version = open.status.statusVersion;
+    expect((await report(failing)).status).toBe(200);
+    expect((await getExecutionVersion(cp, id))).toBe(version);
+    expect((await report({ ...failing, steps: [{ id: taskId, phase: 'TASK_EXECUTION_PHASE_SUCCEEDED' }] })).status).toBe(200);
+    const ended = await waitExecution(cp.client, id, 'TASK_EXECUTION_PHASE_FAILED');
+    expect(ended.metadata.completedAt).toBeDefined();
+    expect(BigInt(ended.status.statusVersion)).toBeGreaterThan(BigInt(version));
+    // Finished: a later report changes nothing.
+    expect((await report({ phase: 'TASK_EXECUTION_PHASE_RUNNING' })).status).toBe(200);
+    expect((await getExecutionVersion(cp, id))).toBe(ended.status.statusVersion);
   });
 
   it('refuses status reports on a daemon that runs its services itself', async () => {
     const { client, call } = await startTestDaemon();
     const id = await createService(client, 'web', { start: 'true' });
-    const answer = await call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_RUNNING', statusVersion: '1' } });
+    const answer = await call('UpdateService', { id, status: { phase: 'SERVICE_PHASE_RUNNING' } });
     expect(answer.status).toBe(403);
   });
 });

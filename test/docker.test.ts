@@ -1,5 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { LABEL_STATE_DIR } from '../src/runtime/docker/engine-client.js';
@@ -26,6 +29,33 @@ function cleanContainers(stateDir: string): void {
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_STATE_DIR}=${stateDir}`] } });
     await Promise.all(left.map((container) => docker.getContainer(container.Id).remove({ force: true }).catch(() => {})));
   });
+}
+
+/**
+ * The test image plus the machine's bash (and the libraries it links), as `/bin/bash`: an image
+ * that has bash. Removed when the test ends.
+ */
+async function imageWithBash(): Promise<string> {
+  const bash = realpathSync(execFileSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).trim());
+  const libraries = execFileSync('ldd', [bash], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
+    .filter((path): path is string => path !== undefined);
+  const tag = `tend-test-bash:${randomUUID().slice(0, 8)}`;
+  const container = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ['true'] });
+  try {
+    const transform = `s,^${bash.slice(1).replaceAll('.', '\\.')}$,bin/bash,`;
+    const archive = execFileSync('tar', ['-c', '-h', '-P', '--transform', transform, '-f', '-', ...[bash, ...libraries].map((path) => path.slice(1))], { cwd: '/', maxBuffer: 64 * 1024 * 1024 });
+    await container.putArchive(archive, { path: '/' });
+    const [repo, version] = tag.split(':') as [string, string];
+    await container.commit({ repo, tag: version });
+  } finally {
+    await container.remove({ force: true });
+  }
+  onTestFinished(async () => {
+    await docker.getImage(tag).remove({ force: true }).catch(() => {});
+  });
+  return tag;
 }
 
 async function ownContainers(stateDir: string, all = false) {
@@ -125,6 +155,39 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     expect(unreachable.status?.failureMessage).toContain('Docker engine unreachable');
   });
 
+  it('a stored spec without an image (from before the check) fails to start with the reason, and nothing is uncaught', async () => {
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    const args = ['--workspace', root, '--stop-timeout', '500ms'];
+    const first = await spawnDaemon(args, stateDir);
+    const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const api = async (url: string, method: string, body: unknown) =>
+      (await (await fetch(`${url}/gitpod.v1.EnvironmentAutomationService/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })).json()) as any;
+    const { service } = await api(first.info.url, 'CreateService', { metadata: { reference: 'blank' }, spec: { commands: { start: 'true' }, ...inDocker() } });
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const store = new Database(join(stateDir, 'store.db'));
+    store.prepare("UPDATE services SET spec = json_set(spec, '$.runsOn.docker.image', '') WHERE id = ?").run(service.id);
+    store.close();
+
+    const second = await spawnDaemon(args, stateDir);
+    cleanContainers(stateDir);
+    await api(second.info.url, 'StartService', { id: service.id });
+    const failed = await waitFor(async () => {
+      const { service: current } = await api(second.info.url, 'GetService', { id: service.id });
+      return current.status.phase === 'SERVICE_PHASE_FAILED' ? current : undefined;
+    }, { what: 'the service to fail' });
+    expect(failed.status.failureMessage).toBe('Cannot start service "blank": runsOn.docker needs an image');
+    expect(failed.status.logUrl).toBeUndefined();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).not.toMatch(/Uncaught exception|Unhandled rejection/);
+  });
+
   it('a container killed from outside is a FAILED phase naming the signal', async () => {
     const td = await startTestDaemon();
     cleanContainers(td.stateDir);
@@ -205,5 +268,27 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     await cp.client.environments.automations.services.stop({ id });
     await waitPhase(cp.client, id, 'SERVICE_PHASE_STOPPED', 30_000);
     await waitFor(async () => (await ownContainers(runner.stateDir, true)).length === 0, { what: 'the container to be removed' });
+  });
+  it("runs commands with the image's bash when it has one, else with its /bin/sh", async () => {
+    const bashImage = await imageWithBash();
+    const td = await startTestDaemon({ stopTimeoutMs: 10_000 });
+    cleanContainers(td.stateDir);
+    const command = 'echo "shell=$0 $(echo {1..3})"; exec sleep 60';
+    const plain = await createService(td.client, 'plain', { start: command, ready: 'test -d /' }, inDocker());
+    const bashful = await createService(td.client, 'bashful', { start: command, ready: '[[ -d / ]]', stop: 'echo stopping {a..c}' }, { runsOn: { docker: { image: bashImage, environment: [] } } });
+    for (const id of [plain, bashful]) await td.client.environments.automations.services.start({ id });
+    const logOf = async (id: string) => {
+      const service = await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING', 30_000);
+      return waitFor(async () => {
+        const text = await (await fetch(`${service.status!.logUrl}?follow=false`, { headers: { authorization: `Bearer ${td.daemon.token}` } })).text();
+        return text.includes('shell=') ? text : undefined;
+      }, { what: 'the first line' });
+    };
+    expect(await logOf(plain)).toBe('shell=/bin/sh {1..3}\n');
+    expect(await logOf(bashful)).toBe('shell=bash 1 2 3\n');
+    await td.client.environments.automations.services.stop({ id: bashful });
+    const stopped = await waitPhase(td.client, bashful, 'SERVICE_PHASE_STOPPED', 30_000);
+    // The stop command ran inside the container with bash too.
+    expect(await (await fetch(`${stopped.status!.logUrl}?follow=false`, { headers: { authorization: `Bearer ${td.daemon.token}` } })).text()).toBe('shell=bash 1 2 3\nstopping a b c\n');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isFinished,
   transitionExecution,
   type ExecutionEvent,
   type ExecutionState,
@@ -15,10 +16,11 @@ const done = (id: string, phase: StepState['phase'] = 'succeeded'): StepState =>
 
 const states = {
   pending: { phase: 'pending' },
-  group0: { phase: 'running', group: 0, steps: [run('a'), run('b')], failure: null },
-  group0OneLeft: { phase: 'running', group: 0, steps: [done('a'), run('b')], failure: null },
-  group0Failing: { phase: 'running', group: 0, steps: [{ ...done('a', 'failed'), failureMessage: 'a broke' }, run('b')], failure: 'a broke' },
-  group1: { phase: 'running', group: 1, steps: [done('a'), done('b'), run('c')], failure: null },
+  group0: { phase: 'running', group: 0, steps: [run('a'), run('b')] },
+  group0OneLeft: { phase: 'running', group: 0, steps: [done('a'), run('b')] },
+  failing: { phase: 'failing', steps: [{ ...done('a', 'failed'), failureMessage: 'a broke' }, run('b')], failureMessage: 'a broke', stopping: false },
+  failingStopped: { phase: 'failing', steps: [{ ...done('a', 'failed'), failureMessage: 'a broke' }, run('b')], failureMessage: 'a broke', stopping: true },
+  group1: { phase: 'running', group: 1, steps: [done('a'), done('b'), run('c')] },
   stopping: { phase: 'stopping', steps: [done('a'), run('b')] },
   succeeded: { phase: 'succeeded', steps: [] },
   failed: { phase: 'failed', steps: [], failureMessage: 'x' },
@@ -34,13 +36,13 @@ const events = {
   stop: { type: 'StopRequested' },
 } satisfies Record<string, ExecutionEvent>;
 
-/** `phase[group][!failure] steps=… effects…`, '=' for the same state and no effects. */
+/** `phase[group][!failure][+stop] steps=… effects…`, '=' for the same state and no effects. */
 const table: Record<keyof typeof states, Record<keyof typeof events, string>> = {
   pending: { began: 'running0 a:running,b:running startSteps(a,b)', bOk: '=', bFail: '=', cOk: '=', bOutput: '=', stop: 'stopped' },
   group0: {
     began: '=',
     bOk: 'running0 a:running,b:succeeded',
-    bFail: 'running0!b broke a:running,b:failed',
+    bFail: 'failing!b broke a:running,b:failed',
     cOk: '=',
     bOutput: 'running0 a:running,b:running',
     stop: 'stopping a:running,b:running stopSteps(a,b)',
@@ -53,13 +55,22 @@ const table: Record<keyof typeof states, Record<keyof typeof events, string>> = 
     bOutput: 'running0 a:succeeded,b:running',
     stop: 'stopping a:succeeded,b:running stopSteps(b)',
   },
-  group0Failing: {
+  // FAILED already: the rest of the group finishes, later groups never start; a stop stops it sooner.
+  failing: {
     began: '=',
     bOk: 'failed!a broke a:failed,b:succeeded',
     bFail: 'failed!a broke a:failed,b:failed',
     cOk: '=',
-    bOutput: 'running0!a broke a:failed,b:running',
-    stop: 'stopping a:failed,b:running stopSteps(b)',
+    bOutput: 'failing!a broke a:failed,b:running',
+    stop: 'failing!a broke+stop a:failed,b:running stopSteps(b)',
+  },
+  failingStopped: {
+    began: '=',
+    bOk: 'failed!a broke a:failed,b:succeeded',
+    bFail: 'failed!a broke a:failed,b:stopped',
+    cOk: '=',
+    bOutput: 'failing!a broke+stop a:failed,b:running',
+    stop: '=',
   },
   group1: {
     began: '=',
@@ -87,10 +98,12 @@ function describeResult(state: ExecutionState, result: ReturnType<typeof transit
   const next = result.state;
   const head =
     next.phase === 'running'
-      ? `running${next.group}${next.failure !== null ? `!${next.failure}` : ''}`
+      ? `running${next.group}`
       : next.phase === 'failed'
         ? `failed!${next.failureMessage}`
-        : next.phase;
+        : next.phase === 'failing'
+          ? `failing!${next.failureMessage}${next.stopping ? '+stop' : ''}`
+          : next.phase;
   const steps = 'steps' in next && next.steps.length > 0 ? [next.steps.map((step) => `${step.id}:${step.phase}`).join(',')] : [];
   const effects = result.effects.map((effect) => `${effect.type}(${effect.stepIds.join(',')})`);
   return [head, ...steps, ...effects].join(' ');
@@ -163,12 +176,38 @@ describe('transitionExecution: recovery and reports', () => {
     expect(transitionExecution(plan, states.pending, { type: 'Recovered', status: done }).state).toEqual({ phase: 'recorded', status: done });
   });
 
+  it('a stored execution that had failed while a step still ran keeps its failure; that step ends FAILED', () => {
+    const failing: ExecutionWireStatus = {
+      phase: 'TASK_EXECUTION_PHASE_FAILED',
+      failureMessage: 'a broke',
+      steps: [{ id: 'a', phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: 'a broke' }, { id: 'b', phase: 'TASK_EXECUTION_PHASE_RUNNING' }],
+    };
+    const { state } = transitionExecution(plan, states.pending, { type: 'Recovered', status: failing });
+    expect(state).toEqual({
+      phase: 'recorded',
+      status: {
+        ...failing,
+        steps: [failing.steps[0], { id: 'b', phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: 'The tend daemon stopped while this execution was running; its steps were stopped' }],
+      },
+    });
+  });
+
+  it('a reported FAILED execution with a step still running takes the next report (it has not ended)', () => {
+    const failing: ExecutionWireStatus = { phase: 'TASK_EXECUTION_PHASE_FAILED', failureMessage: 'a broke', steps: [{ id: 'b', phase: 'TASK_EXECUTION_PHASE_RUNNING' }] };
+    const ended: ExecutionWireStatus = { ...failing, steps: [{ id: 'b', phase: 'TASK_EXECUTION_PHASE_SUCCEEDED' }] };
+    const recordedFailing = { phase: 'recorded', status: failing } satisfies ExecutionState;
+    expect(isFinished(recordedFailing)).toBe(false);
+    const next = transitionExecution(plan, recordedFailing, { type: 'Reported', status: ended }).state;
+    expect(next).toEqual({ phase: 'recorded', status: ended });
+    expect(isFinished(next)).toBe(true);
+  });
+
   it('a report is taken while pending or recorded and not finished; every other state ignores reports and recoveries', () => {
     expect(transitionExecution(plan, states.pending, { type: 'Reported', status: running }).state).toEqual({ phase: 'recorded', status: running });
     expect(transitionExecution(plan, recorded, { type: 'Reported', status: done }).state).toEqual({ phase: 'recorded', status: done });
     const finished = { phase: 'recorded', status: done } satisfies ExecutionState;
     expect(transitionExecution(plan, finished, { type: 'Reported', status: running }).state).toBe(finished);
-    for (const state of [states.group0, states.stopping, states.succeeded, states.failed, states.stopped, recorded]) {
+    for (const state of [states.group0, states.failing, states.stopping, states.succeeded, states.failed, states.stopped, recorded]) {
       for (const event of [{ type: 'Recovered', status: done }, { type: 'Reported', status: done }] satisfies ExecutionEvent[]) {
         if (state === recorded && event.type === 'Reported') continue;
         const result = transitionExecution(plan, state, event);

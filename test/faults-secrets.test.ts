@@ -79,7 +79,8 @@ describe('secrets in every log tend serves', () => {
       .map((path) => join(stateDir, path))
       .filter((path) => statSync(path).isFile() && !path.endsWith('.env.env'));
     expect(files.length).toBeGreaterThan(5);
-    for (const path of files) expect({ path, mode: (statSync(path).mode & 0o777).toString(8) }).toEqual({ path, mode: '600' });
+    // Its owner's only: nothing for the group or others (the gitpod/ona commands in bin/ are 0700).
+    for (const path of files) expect({ path, mode: (statSync(path).mode & 0o777).toString(8) }).toEqual({ path, mode: path.includes('/bin/') ? '700' : '600' });
     for (const dir of ['logs', 'outputs']) expect((statSync(join(stateDir, dir)).mode & 0o777).toString(8)).toBe('700');
     const seen = readdirSync(join(stateDir, 'outputs')).filter((name) => name.endsWith('.env.env'));
     expect(seen).toHaveLength(1);

@@ -63,7 +63,7 @@ describe('tend mcp: log resources', () => {
 
     await expect(mcp.client.subscribeResource({ uri: 'tend://logs/service/nope' })).rejects.toThrow('Service "nope" not found');
     await expect(mcp.client.subscribeResource({ uri: 'file:///etc/passwd' })).rejects.toThrow('Unknown resource "file:///etc/passwd"');
-    await expect(mcp.client.readResource({ uri: 'tend://logs/execution/nope' })).rejects.toThrow('Task execution "nope" not found');
+    await expect(mcp.client.readResource({ uri: 'tend://logs/execution/nope' })).rejects.toThrow('Invalid "id" "nope": ids are UUIDs, and no task execution has this one');
   });
 });
 

@@ -112,7 +112,8 @@ describe('tend mcp: the tools, over stdio, against a real daemon', () => {
     await expectError('restart_service', { service: 'nope' }, 'Service "nope" not found: `tend services list` shows them all');
     await expectError('run_task', { task: 'lnt' }, 'Task "lnt" not found: `tend tasks list` shows them all');
     await expectError('list_executions', { task: 'lnt' }, 'Task "lnt" not found: `tend tasks list` shows them all');
-    await expectError('stop_execution', { execution: 'no-such-execution' }, 'Task execution "no-such-execution" not found');
+    await expectError('stop_execution', { execution: 'no-such-execution' }, 'Invalid "id" "no-such-execution": ids are UUIDs, and no task execution has this one');
+    await expectError('stop_execution', { execution: '00000000-0000-4000-8000-000000000000' }, 'Task execution "00000000-0000-4000-8000-000000000000" not found');
     await expectError('read_logs', { service: 'web' }, 'Service "web" has not run yet: it has no log');
     await expectError('read_logs', { task: 'lint' }, 'Task "lint" has not run yet: it has no log');
     await expectError('read_logs', {}, 'Cannot read a log: give exactly one of "service", "execution" or "task"');
@@ -126,7 +127,7 @@ describe('tend mcp: the tools, over stdio, against a real daemon', () => {
     const workspace = mcpWorkspace(undefined);
     const mcp = await startMcp(workspace);
     const listed = await mcp.call('list_services');
-    expect(listed).toMatchObject({ isError: true, text: `No automations file in ${workspace.dir}: create .gitpod/automations.yaml, or give --file` });
+    expect(listed).toMatchObject({ isError: true, text: `No automations file in ${workspace.dir} or above it: create .gitpod/automations.yaml, or give --file` });
     const validated = await mcp.call('validate_automations_file', { content: 'services:\n  web:\n    commands: {start: "true"}\n' });
     expect(validated).toMatchObject({ isError: false, text: '<content> is valid: 1 service, 0 tasks', data: { valid: true, services: 1, tasks: 0 } });
   });

@@ -104,7 +104,9 @@ describe('services API', () => {
 
   it('refuses to start a service that is being deleted', async () => {
     const td = await startTestDaemon({ stopTimeoutMs: 60_000 });
-    const id = await createService(td.client, 'doomed', { start: "trap '' TERM; while :; do sleep 0.05; done" });
+    // RUNNING once the trap is in place (a stop before it would end the service at once).
+    const trapped = join(td.workspace, 'trapped');
+    const id = await createService(td.client, 'doomed', { start: `trap '' TERM; touch ${trapped}; while :; do sleep 0.05; done`, ready: `test -f ${trapped}` });
     await td.client.environments.automations.services.start({ id });
     await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
     await td.client.environments.automations.services.delete({ id });

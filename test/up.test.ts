@@ -39,7 +39,7 @@ describe('tend up --detach, down, status, trigger', () => {
     const up = await tend('up', '--detach');
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
-    expect(up.stdout).toContain('started 1 services and 2 tasks');
+    expect(up.stdout).toContain('fired postEnvironmentStart, postDevcontainerStart: started 1 services and 2 tasks');
     expect(up.stdout).toContain('service web: running');
     expect(up.stdout).toContain('task build: succeeded');
     expect(left()).toBeGreaterThan(0);
@@ -55,8 +55,10 @@ describe('tend up --detach, down, status, trigger', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Unknown trigger "manul" (did you mean "manual"?)');
 
-    // A second `up` uses the running daemon.
-    expect((await tend('up', '--detach')).code).toBe(0);
+    // A second `up` attaches to the running daemon.
+    const again = await tend('up', '--detach');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('attached to the running daemon');
 
     const down = await tend('down');
     expect(down.stdout).toMatch(/^Stopping the tend daemon \d+ and everything it runs\n$/);

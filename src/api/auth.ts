@@ -1,11 +1,18 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
+import type { Subject } from '../domain/schema.js';
 
 /**
  * `full`: the API token. `runner`: the runner token of a serve-only daemon, which may do what
  * `full` does and also report statuses (`environmentservice:update_status`). `logs`: reads logs.
  */
 export type Scope = 'full' | 'runner' | 'logs';
+
+/** Who made a request: its scope, and the principal that its token stands for (creators are set from it). */
+export interface Caller {
+  readonly scope: Scope;
+  readonly subject: Subject;
+}
 
 export const LOGS_TOKEN_TTL_MS = 60 * 60 * 1000;
 

@@ -1,9 +1,11 @@
 /**
  * gitpod.v1.EnvironmentAutomationService: one handler per method, each validating its body with
  * the schema module and calling the engine. Methods of the reference that are not served yet
- * answer `unimplemented`.
+ * answer `unimplemented`. What a call creates has the caller as its creator.
  */
-import { ApiError, permissionDenied } from '../domain/errors.js';
+import { checkFileData } from '../config/check-file-data.js';
+import { pathText } from '../config/problem.js';
+import { ApiError, invalidArgument, permissionDenied } from '../domain/errors.js';
 import {
   AUTOMATION_METHODS,
   CreateServiceRequest,
@@ -18,16 +20,38 @@ import {
   UpdateServiceRequest,
   UpdateTaskExecutionStatusRequest,
   type AutomationMethod,
+  type AutomationsFile,
 } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { TaskEngine } from '../engine/tasks/task-engine.js';
 import type { Automations } from '../engine/automations.js';
 import { checkEnvironment } from '../engine/requests.js';
-import type { Scope } from './auth.js';
+import type { Caller, Scope } from './auth.js';
 import { parseBody } from './connect.js';
+import { normalizeProtoJson } from './proto-json.js';
 
-export type Handler = (body: unknown, scope: Scope) => unknown;
+export type Handler = (body: unknown, caller: Caller) => unknown;
+
+const UpsertEnvelope = UpsertAutomationsFileRequest.omit({ automationsFile: true });
+
+/**
+ * UpsertAutomationsFile's file, checked whole (its shape and the checks beyond it, every problem
+ * at once, as `tend validate` reports them). A request without a file is refused: it would
+ * delete everything an earlier file made.
+ */
+function automationsFileOf(body: unknown): { environmentId?: string; file: AutomationsFile } {
+  const { environmentId } = parseBody(UpsertEnvelope, body);
+  const { automationsFile } = normalizeProtoJson(UpsertAutomationsFileRequest, body) as { automationsFile?: unknown };
+  if (automationsFile === undefined) {
+    throw invalidArgument('Missing "automationsFile": send the file to apply ({"automationsFile": {}} applies an empty file, which removes what earlier files made)');
+  }
+  const checked = checkFileData(automationsFile);
+  if (checked.file === undefined) {
+    throw invalidArgument(`Invalid automations file: ${checked.problems.map((problem) => `${pathText(problem.path)}: ${problem.message}`).join('; ')}`);
+  }
+  return { ...(environmentId !== undefined ? { environmentId } : {}), file: checked.file };
+}
 
 /** tend's method beside the reference's: a runner's task execution status report. */
 export const TEND_AUTOMATION_METHODS = ['UpdateTaskExecutionStatus'] as const;
@@ -49,18 +73,18 @@ export function automationHandlers(
   environmentId: string,
 ): Partial<Record<AutomationMethod | TendAutomationMethod, Handler>> {
   return {
-    UpdateTaskExecutionStatus: (body, scope) => {
+    UpdateTaskExecutionStatus: (body, { scope }) => {
       requireStatusPermission(scope);
       const request = parseBody(UpdateTaskExecutionStatusRequest, body);
       executions.reportStatus(request.id, request.status);
       return {};
     },
-    UpsertAutomationsFile: async (body) => {
-      const request = parseBody(UpsertAutomationsFileRequest, body);
+    UpsertAutomationsFile: async (body, { subject }) => {
+      const request = automationsFileOf(body);
       checkEnvironment(request.environmentId, environmentId);
-      return automations.apply(request.automationsFile ?? {});
+      return automations.apply(request.file, subject);
     },
-    CreateTask: (body) => ({ task: tasks.create(parseBody(CreateTaskRequest, body)) }),
+    CreateTask: (body, { subject }) => ({ task: tasks.create(parseBody(CreateTaskRequest, body), subject) }),
     GetTask: (body) => ({ task: tasks.get(parseBody(IdRequest, body).id) }),
     ListTasks: (body) => {
       const page = tasks.list(parseBody(ListTasksRequest, body));
@@ -74,7 +98,7 @@ export function automationHandlers(
       tasks.delete(parseBody(IdRequest, body).id);
       return {};
     },
-    StartTask: (body) => ({ taskExecution: executions.start(parseBody(IdRequest, body).id) }),
+    StartTask: (body, { subject }) => ({ taskExecution: executions.start(parseBody(IdRequest, body).id, 'manual', undefined, subject) }),
     GetTaskExecution: (body) => ({ taskExecution: executions.get(parseBody(IdRequest, body).id) }),
     ListTaskExecutions: (body) => {
       const page = executions.list(parseBody(ListTaskExecutionsRequest, body));
@@ -84,13 +108,13 @@ export function automationHandlers(
       executions.stop(parseBody(IdRequest, body).id);
       return {};
     },
-    CreateService: (body) => ({ service: services.create(parseBody(CreateServiceRequest, body)) }),
+    CreateService: (body, { subject }) => ({ service: services.create(parseBody(CreateServiceRequest, body), subject) }),
     GetService: (body) => ({ service: services.get(parseBody(IdRequest, body).id) }),
     ListServices: (body) => {
       const page = services.list(parseBody(ListServicesRequest, body));
       return { pagination: { nextToken: page.nextToken }, services: page.items };
     },
-    UpdateService: (body, scope) => {
+    UpdateService: (body, { scope }) => {
       const { status, ...request } = parseBody(UpdateServiceRequest, body);
       if (status !== undefined) requireStatusPermission(scope);
       services.update(request);

@@ -1,13 +1,13 @@
 /**
- * Connect unary JSON, the part tend speaks: a JSON body in, a JSON body out; errors as
- * `{code, message}` with Connect's HTTP status. Unknown fields and wrong types are refused with
- * the path of every offending field.
+ * Connect unary JSON, the part tend speaks: a JSON body in (read by `request-body.ts`), a JSON
+ * body out; errors as `{code, message}` with Connect's HTTP status. A body is read by proto3
+ * JSON's rules (`proto-json.ts`: null, proto names, enum numbers, unknown fields dropped) and
+ * then checked strictly: a wrong type or an unknown enum name is refused with its path.
  */
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { ApiError, codeToHttpStatus, invalidArgument, isRetryable } from '../domain/errors.js';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
+import { ApiError, invalidArgument, isRetryable } from '../domain/errors.js';
+import { normalizeProtoJson } from './proto-json.js';
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -33,19 +33,12 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalidArgument('Invalid request: the body must be a JSON object');
+  }
+  const result = schema.safeParse(normalizeProtoJson(schema, body));
   if (!result.success) throw invalidArgument(`Invalid request: ${describeIssues(result.error.issues)}`);
   return result.data;
-}
-
-/** The JSON text of a request body; an empty body is `{}` (Connect allows it). */
-export function parseJson(text: string): unknown {
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`Malformed JSON in the request body: ${(error as Error).message}`);
-  }
 }
 
 export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
@@ -54,7 +47,8 @@ export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
   return reply
-    .code(codeToHttpStatus(error.code))
+    .code(error.httpStatus)
+    .headers(error.headers)
     .header('content-type', 'application/json')
     .header('x-should-retry', isRetryable(error.code) ? 'true' : 'false')
     .send(JSON.stringify({ code: error.code, message: error.message }));

@@ -1,9 +1,10 @@
 /**
  * Masks secret values in a byte stream, for every log tend serves. It works on bytes, never
  * decoding: binary output and multi-byte characters split across reads pass through byte for byte
- * except where a secret occurs; a secret split across two reads is still caught (the last
- * `longest - 1` bytes wait for the next read); each byte is looked at a bounded number of times,
- * so a log without newlines costs the same as one with them.
+ * except where a secret occurs; a secret split across two reads is still caught (the end of a read
+ * that could be the beginning of a secret waits for the next read, and only that: a follower gets
+ * every other byte at once); each byte is looked at a bounded number of times, so a log without
+ * newlines costs the same as one with them.
  */
 import { MASK, secretNeedles } from '../domain/mask.js';
 
@@ -40,6 +41,16 @@ function maskUpTo(data: Buffer, needles: readonly Buffer[], limit: number): { ou
   return { output: Buffer.concat(parts), consumed: end };
 }
 
+/** How many bytes at the end of `data` could begin a secret (and must wait for what follows). */
+function pendingBytes(data: Buffer, needles: readonly Buffer[]): number {
+  const longest = needles[0]?.length ?? 0;
+  for (let length = Math.min(longest - 1, data.length); length > 0; length--) {
+    const tail = data.subarray(data.length - length);
+    if (needles.some((needle) => needle.length > length && needle.subarray(0, length).equals(tail))) return length;
+  }
+  return 0;
+}
+
 export async function* maskStream(chunks: AsyncIterable<Buffer>, secrets: () => readonly string[]): AsyncGenerator<Buffer> {
   let carry: Buffer = EMPTY;
   let needles: Buffer[] = [];
@@ -51,8 +62,7 @@ export async function* maskStream(chunks: AsyncIterable<Buffer>, secrets: () => 
       yield data;
       continue;
     }
-    const longest = needles[0]!.length;
-    const { output, consumed } = maskUpTo(data, needles, data.length - (longest - 1));
+    const { output, consumed } = maskUpTo(data, needles, data.length - pendingBytes(data, needles));
     carry = data.subarray(consumed);
     if (output.length > 0) yield output;
   }

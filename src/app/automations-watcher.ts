@@ -3,7 +3,8 @@
  * save by writing a temporary file and renaming it over the original are seen too), folds a burst
  * of events into one reload after a quiet period, never runs two reloads at once, and skips a
  * file whose content hash is the one last applied. An invalid file keeps the last good
- * configuration running; its problems are logged and shown by `tend status`.
+ * configuration running; its problems are logged and shown by `tend status`. So does an empty one
+ * (truncated, or saved half-way): only a file that says so (`services: {}`) removes everything.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ export interface AutomationsState {
   readonly path: string;
   /** Problems of the file as it is now ([] when it is valid and applied). */
   readonly problems: readonly string[];
+  /** Warnings of the configuration applied last (valid, but will surprise at run time). */
+  readonly warnings: readonly string[];
   readonly appliedHash: string | null;
   readonly appliedAt: string | null;
   /** How many times a changed file was applied or refused. */
@@ -48,7 +51,7 @@ export class AutomationsWatcher extends EventEmitter<{ status: [AutomationsState
   ) {
     super();
     this.path = resolve(path);
-    this.state = { path: this.path, problems: [], appliedHash: null, appliedAt: null, reloads: 0, reads: 0 };
+    this.state = { path: this.path, problems: [], warnings: [], appliedHash: null, appliedAt: null, reloads: 0, reads: 0 };
   }
 
   get status(): AutomationsState {
@@ -119,10 +122,12 @@ export class AutomationsWatcher extends EventEmitter<{ status: [AutomationsState
     }
     const reloads = this.state.reloads + 1;
     try {
-      const { file } = parseAutomations(text, this.path);
-      const result = await this.automations.apply(file);
-      this.state = { ...this.state, problems: [], appliedHash: hash, appliedAt: new Date().toISOString(), reloads };
+      const loaded = parseAutomations(text, this.path);
+      const result = await this.automations.apply(loaded.file);
+      const warnings = loaded.warnings.map((warning) => formatProblem(this.path, warning));
+      this.state = { ...this.state, problems: [], warnings, appliedHash: hash, appliedAt: new Date().toISOString(), reloads };
       this.log.info({ file: this.path, ...result }, 'Automations file loaded');
+      if (warnings.length > 0) this.log.warn({ file: this.path, warnings }, 'Automations file loaded with warnings');
     } catch (error) {
       const problems =
         error instanceof InvalidAutomationsFile

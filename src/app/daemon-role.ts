@@ -7,6 +7,7 @@
 import type { ServiceKeepers } from '../engine/services/service-keeper.js';
 import type { ExecutionKeepers } from '../engine/executions/execution-keeper.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { ReadinessWait } from '../engine/services/ready-probing.js';
 import type { EngineParts } from '../engine/settings.js';
 import { ServiceControllers } from '../engine/services/service-controllers.js';
 import { ReportedServices } from '../engine/services/reported-service.js';
@@ -24,6 +25,10 @@ export interface DaemonRole {
   executions(services: ServiceEngine): ExecutionKeepers;
   /** Every stored resource is loaded: what previous daemons left and nobody adopted goes. */
   recovered(): Promise<void>;
+  /** The services waiting for their ready command, and what each waits for (none when serve-only). */
+  waiting(): Array<{ readonly serviceId: string; readonly wait: ReadinessWait }>;
+  /** The service a run id belongs to (a command names its run by TEND_SESSION_ID), if any. */
+  serviceOfRun(runId: string): string | undefined;
 }
 
 export interface RoleParts {
@@ -32,6 +37,10 @@ export interface RoleParts {
   /** The environment of every command on the machine, before its own variables. */
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly logs: LogRotator;
+  /** Runs every command on the machine (`shell -c command`): bash, else /bin/sh, or `--shell`. */
+  readonly shell: string;
+  /** First on every machine command's PATH: tend's `gitpod` and `ona` commands. */
+  readonly binDir?: string;
   /** Replaces where commands run (tests of policy use a FakeRuntime). */
   readonly runtime?: Runtime;
 }
@@ -43,13 +52,23 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       services: new ReportedServices(parts),
       executions: () => new ReportedExecutions(parts.store, parts.settings.layout),
       recovered: async () => {},
+      waiting: () => [],
+      serviceOfRun: () => undefined,
     };
   }
   let docker: DockerRuntime | undefined;
   const runtime =
     options.runtime ??
     new RoutingRuntime(
-      new MachineRuntime({ baseEnv: options.baseEnv, instanceId, clock: parts.clock, logs: options.logs, log: parts.log }),
+      new MachineRuntime({
+        baseEnv: options.baseEnv,
+        shell: options.shell,
+        ...(options.binDir !== undefined ? { binDir: options.binDir } : {}),
+        instanceId,
+        clock: parts.clock,
+        logs: options.logs,
+        log: parts.log,
+      }),
       () => (docker ??= new DockerRuntime({ stateDir: parts.settings.layout.root, instanceId, clock: parts.clock, log: parts.log })),
     );
   const engineParts: EngineParts = { ...parts, runtime };
@@ -62,5 +81,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       await recovery.sweep();
       controllers.watchOutputs();
     },
+    waiting: () => controllers.waiting(),
+    serviceOfRun: (runId) => controllers.serviceOfRun(runId),
   };
 }

@@ -31,9 +31,19 @@ import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
 import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
+import { daemonStatus } from './daemon-status.js';
+import { installGitpodCommands } from './gitpod-commands.js';
+import { portMethods, type DaemonMethod } from '../api/port-methods.js';
+import { PortRegistry } from '../engine/ports.js';
+import { listeningSockets } from '../runtime/machine/listening-sockets.js';
+import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
 import { lockStateDir, selfIdentity } from './instance-lock.js';
+import type { ServerLimits } from '../api/connection-guard.js';
+import { runnerSubject, userSubject } from '../domain/subjects.js';
+import type { Subject } from '../domain/schema.js';
 import {
   ensureStateDir,
+  loadOrCreateId,
   readDaemonInfo,
   loadOrCreateToken,
   removeDaemonInfo,
@@ -54,6 +64,8 @@ export interface DaemonOptions {
   readonly maxLogBytes?: number;
   readonly readinessTimeoutMs?: number;
   readonly probe?: Partial<ProbeTimings>;
+  /** Runs start, ready and stop commands on the machine; default bash, else /bin/sh. */
+  readonly shell?: string;
   readonly token?: string;
   readonly environmentId?: string;
   /** The automations file to load and watch; none when undefined. */
@@ -76,6 +88,8 @@ export interface DaemonOptions {
   readonly shutdownFlushMs?: number;
   /** Every timing of the engine runs on this clock (tests of policy drive one by hand). */
   readonly clock?: Clock;
+  /** The API server's timeouts and connection cap (README, Security). */
+  readonly serverLimits?: Partial<ServerLimits>;
   /** The dashboard's timings and where its built page is (tests). */
   readonly dashboard?: Pick<DashboardOptions, 'loginCodeTtlMs' | 'sessionTtlMs' | 'heartbeatMs' | 'pageDir'>;
 }
@@ -95,9 +109,14 @@ export interface Daemon {
   readonly store: Store;
   /** Runner mode's connection to its control plane. */
   readonly controlPlane: ControlPlane | undefined;
+  /** The ports recorded by `gitpod environment port open`. */
+  readonly ports: PortRegistry;
   /** Stops every service by the stop rules, then closes the server and the store. */
   stop(): Promise<void>;
 }
+
+/** The shell a `--shell` setting names (a path, or a name on PATH); throws with the reason. */
+export { resolveShell };
 
 export const DEFAULT_LISTEN = '127.0.0.1:0';
 /** Runner mode: how long the reports of the services stopped at shutdown may take to go out. */
@@ -133,9 +152,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let store: Store;
   let token: string;
   let runnerToken: string | undefined;
+  let subjects: { token: Subject; runnerToken?: Subject };
   try {
     token = options.token ?? loadOrCreateToken(stateDir, env.TEND_TOKEN);
-    if (options.serveOnly === true) runnerToken = options.runnerToken ?? loadOrCreateToken(stateDir, env.TEND_RUNNER_TOKEN, stateFile.runnerToken(stateDir));
+    subjects = { token: userSubject(loadOrCreateId(stateFile.ownerId(stateDir))) };
+    if (options.serveOnly === true) {
+      runnerToken = options.runnerToken ?? loadOrCreateToken(stateDir, env.TEND_RUNNER_TOKEN, stateFile.runnerToken(stateDir));
+      subjects.runnerToken = runnerSubject(loadOrCreateId(stateFile.runnerId(stateDir)));
+    }
     store = new Store(stateFile.store(stateDir));
   } catch (error) {
     unlock();
@@ -148,15 +172,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let baseUrl = '';
   const clock: Clock = options.clock ?? systemClock;
   const logs = new LogRotator(options.maxLogBytes);
+  const layout = new StateLayout(stateDir);
+  // What tend gives every command before the spec's own env: the daemon's API, as Ona gives its
+  // environment's (the URL and the API token are added once the server listens, before anything runs).
+  const commandEnv: Record<string, string> = { GITPOD_ENVIRONMENT_ID: environmentId };
+  const shell = options.shell ?? defaultShell(env.PATH);
   const settings: EngineSettings = {
     workspace: resolve(options.workspace),
-    layout: new StateLayout(stateDir),
+    layout,
     stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
     taskStopTimeoutMs: options.taskStopTimeoutMs ?? DEFAULT_TASK_STOP_TIMEOUT_MS,
     maxExecutions: options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS,
     probe: { ...DEFAULT_PROBE_TIMINGS, ...options.probe },
     readinessTimeoutMs: options.readinessTimeoutMs ?? 0,
-    commandEnv: { GITPOD_ENVIRONMENT_ID: environmentId },
+    commandEnv,
   };
   const engineLog = log.child({ component: 'engine' });
   const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
@@ -165,6 +194,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     instanceId,
     baseEnv: daemonBaseEnv(env),
     logs,
+    shell,
+    ...(options.serveOnly === true ? {} : { binDir: installGitpodCommands(layout) }),
   });
   const services = new ServiceEngine({ store, log: engineLog, environmentId, keepers: role.services });
   const tasks = new TaskEngine({ store, services, log: log.child({ component: 'tasks' }), environmentId });
@@ -189,12 +220,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     options.automationsFile === undefined
       ? undefined
       : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
-  const daemonStatus = () => ({
-    daemon: { url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir },
-    automationsFile: watcher?.status ?? null,
-    mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
-    controlPlane: controlPlane?.health() ?? null,
+  const ports = new PortRegistry({
+    store,
+    clock,
+    listeners: listeningSockets,
+    serviceOfRun: (runId) => {
+      const id = role.serviceOfRun(runId);
+      return id === undefined || !services.has(id) ? undefined : { id, reference: services.get(id).metadata.reference ?? id };
+    },
   });
+  const status = () =>
+    daemonStatus({
+      daemon: () => ({ url: baseUrl, pid: process.pid, environmentId, workspace: settings.workspace, stateDir }),
+      mode: controlPlane !== undefined ? 'runner' : options.serveOnly === true ? 'serve-only' : 'standalone',
+      shell: options.serveOnly === true ? null : shell,
+      watcher,
+      controlPlane,
+      automations,
+      services,
+      waiting: () => role.waiting(),
+      ports,
+    });
   const events = new ResourceEvents(services, tasks, executions);
   const dashboard = new Dashboard({
     ...options.dashboard,
@@ -203,13 +249,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     events,
     services,
     executions,
-    status: daemonStatus,
+    status,
     clock,
     log: log.child({ component: 'dashboard' }),
   });
   watcher?.on('status', () => dashboard.statusChanged());
   const server = buildServer({
     token,
+    subjects,
+    ...(options.serverLimits !== undefined ? { limits: options.serverLimits } : {}),
     ...(runnerToken !== undefined ? { runnerToken } : {}),
     ...(controlPlane !== undefined ? { forward: (service: string, method: string, body: unknown) => controlPlane.forward(service, method, body) } : {}),
     services,
@@ -218,7 +266,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     automations,
     events,
     environmentId,
-    status: daemonStatus,
+    status,
+    // A port opened or closed shows on the dashboard at once (GetStatus lists the ports).
+    daemonMethods: thenNotify(portMethods(ports), () => dashboard.statusChanged()),
     committed: () => store.committed(),
     log,
     front: dashboard,
@@ -234,6 +284,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   if (address === null || typeof address === 'string') throw new Error('The server has no TCP address');
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   baseUrl = `http://${urlHost}:${address.port}`;
+  commandEnv.GITPOD_BASE_URL = baseUrl;
+  commandEnv.GITPOD_API_KEY = token;
   await services.load();
   tasks.load();
   await executions.load();
@@ -251,7 +303,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // daemon.json announces a daemon whose start-up state (recovery, instance markers) is on disk.
   await store.committed();
   writeDaemonInfo(stateDir, info);
-  log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace }, 'Daemon listening');
+  log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace, shell }, 'Daemon listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -272,5 +324,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, stop };
+  return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, ports, stop };
+}
+
+/** The methods, each followed by `notify` once it has answered. */
+function thenNotify(methods: Readonly<Record<string, DaemonMethod>>, notify: () => void): Record<string, DaemonMethod> {
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, method]) => [
+      name,
+      async (body: unknown) => {
+        const answer = await method(body);
+        notify();
+        return answer;
+      },
+    ]),
+  );
 }

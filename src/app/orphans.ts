@@ -47,3 +47,9 @@ export async function stopOrphans(orphans: readonly MarkedProcess[], timeoutMs: 
     alive = alive.filter(isAlive);
   }
 }
+
+/** `3 processes (pid 12, 13, 14)`, for a person. */
+export function describeOrphans(orphans: readonly { pid: number }[]): string {
+  const pids = orphans.map((orphan) => orphan.pid);
+  return `${pids.length} process${pids.length === 1 ? '' : 'es'} (pid ${pids.slice(0, 10).join(', ')}${pids.length > 10 ? ', …' : ''})`;
+}

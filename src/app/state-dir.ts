@@ -2,12 +2,13 @@
  * The per-workspace state directory: `store.db`, `token`, `daemon.json`, `logs/`, `outputs/`,
  * `secrets/`. Default: `<workspace>/.tend`, or TEND_STATE_DIR.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
 import { bootId, readProcStat } from '../runtime/machine/proc.js';
 import { isStateDirLocked } from './instance-lock.js';
+import { DEFAULT_STATE_DIR_NAME, resolveWorkspace } from './workspace.js';
 
 export interface DaemonInfo {
   readonly url: string;
@@ -18,12 +19,13 @@ export interface DaemonInfo {
   readonly bootId?: string;
 }
 
+/** `--state-dir`, else TEND_STATE_DIR, else `.tend` in the workspace (found from the current directory). */
 export function resolveStateDir(options: { stateDir?: string; workspace?: string }): string {
   if (options.stateDir !== undefined) return resolve(options.stateDir);
   if (process.env.TEND_STATE_DIR !== undefined && process.env.TEND_STATE_DIR !== '') {
     return resolve(process.env.TEND_STATE_DIR);
   }
-  return join(resolve(options.workspace ?? process.cwd()), '.tend');
+  return join(resolveWorkspace(options), DEFAULT_STATE_DIR_NAME);
 }
 
 /** The files of a state directory (every path comes from `domain/state-layout.ts`). */
@@ -31,6 +33,8 @@ export const stateFile = {
   store: (dir: string) => new StateLayout(dir).store,
   token: (dir: string) => new StateLayout(dir).token,
   runnerToken: (dir: string) => new StateLayout(dir).runnerToken,
+  ownerId: (dir: string) => new StateLayout(dir).ownerId,
+  runnerId: (dir: string) => new StateLayout(dir).runnerId,
   daemon: (dir: string) => new StateLayout(dir).daemonInfo,
   lock: (dir: string) => new StateLayout(dir).lock,
   owner: (dir: string) => new StateLayout(dir).lockOwner,
@@ -58,6 +62,22 @@ export function loadOrCreateToken(dir: string, fromEnv: string | undefined, path
   chmodSync(`${path}.new`, 0o600);
   renameSync(`${path}.new`, path);
   return token;
+}
+
+/**
+ * A stable id kept in the state directory (the owner of the API token, a serve-only daemon's
+ * runner): a UUID made on first start, mode 0600, the same after every restart.
+ */
+export function loadOrCreateId(path: string): string {
+  if (existsSync(path)) {
+    const id = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return id;
+  }
+  const id = randomUUID();
+  writeFileSync(`${path}.new`, `${id}\n`, { mode: 0o600 });
+  chmodSync(`${path}.new`, 0o600);
+  renameSync(`${path}.new`, path);
+  return id;
 }
 
 export function readToken(dir: string): string | undefined {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveStateDir } from '../app/state-dir.js';
-import { DEFAULT_LISTEN, startDaemon, type Daemon } from '../app/daemon.js';
+import { resolveWorkspace } from '../app/workspace.js';
+import { DEFAULT_LISTEN, resolveShell, startDaemon } from '../app/daemon.js';
 import { DaemonRunningError } from '../app/instance-lock.js';
 import { startupProblem } from '../app/startup-errors.js';
 import { reexecUnderInit } from '../app/pid1.js';
@@ -19,6 +20,8 @@ interface DaemonCommandOptions extends StateDirOptions {
   taskStopTimeout: string;
   readinessTimeout: string;
   probeInterval: string;
+  probeTimeout: string;
+  shell?: string;
   environmentId?: string;
   file?: string;
   trigger?: string[];
@@ -75,7 +78,7 @@ function durationOption(name: string, text: string): number {
 
 export async function runDaemonCommand(options: DaemonCommandOptions): Promise<void> {
   if (reexecUnderInit((message) => process.stderr.write(`tend: ${message}\n`))) return;
-  const workspace = resolve(options.workspace ?? process.cwd());
+  const workspace = resolveWorkspace(options);
   const stateDir = resolveStateDir({ ...options, workspace });
   const automationsFile = options.file !== undefined ? resolve(options.file) : findAutomationsFile(workspace);
   const triggers = (options.trigger ?? []).map((name) => {
@@ -85,30 +88,24 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     return name as TriggerName;
   });
   const upstream = controlPlaneOptions(options);
+  let shell: string | undefined;
+  try {
+    shell = options.shell === undefined ? undefined : resolveShell(options.shell);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
-  // Handled from before the start: daemon.json appears before startDaemon returns, and a SIGTERM
-  // sent as soon as it does must still stop everything by the stop rules (it waits for the start).
-  let daemon: Daemon | undefined = undefined;
-  let signalled: NodeJS.Signals | undefined;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'Signal received');
-    if (daemon === undefined) {
-      signalled ??= signal;
-      return;
-    }
-    daemon.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'Shutdown failed');
-        process.exit(1);
-      },
-    );
+  // Listened for before the daemon starts: daemon.json (what a client waits for) is written
+  // during the start, and a SIGTERM right after it must stop the daemon, not kill it.
+  let received: NodeJS.Signals | undefined;
+  const early = (signal: NodeJS.Signals): void => {
+    received ??= signal;
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
-  daemon = await startDaemon({
+  process.on('SIGTERM', early);
+  process.on('SIGINT', early);
+  const daemon = await startDaemon({
     workspace,
     stateDir,
     listen: options.listen,
@@ -116,7 +113,11 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     taskStopTimeoutMs: durationOption('--task-stop-timeout', options.taskStopTimeout),
     maxLogBytes: sizeOption(options.maxLogSize),
     readinessTimeoutMs: durationOption('--readiness-timeout', options.readinessTimeout),
-    probe: { initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)) },
+    probe: {
+      initialIntervalMs: Math.max(1, durationOption('--probe-interval', options.probeInterval)),
+      probeTimeoutMs: Math.max(1, durationOption('--probe-timeout', options.probeTimeout)),
+    },
+    ...(shell !== undefined ? { shell } : {}),
     ...(options.environmentId !== undefined ? { environmentId: options.environmentId } : {}),
     ...(upstream !== undefined
       ? { controlPlane: { url: upstream.url, token: upstream.token }, environmentId: upstream.environmentId }
@@ -132,5 +133,19 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
     if (problem !== undefined) throw new CliError(problem);
     throw error;
   });
-  if (signalled !== undefined) shutdown(signalled);
+  const shutdown = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'Signal received');
+    daemon.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.off('SIGTERM', early);
+  process.off('SIGINT', early);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  if (received !== undefined) shutdown(received);
 }

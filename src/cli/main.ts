@@ -4,11 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readDaemonInfo, readRunnerToken, readToken, resolveStateDir } from '../app/state-dir.js';
+import { resolveWorkspace } from '../app/workspace.js';
 import { CliError } from '../client/api-client.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { servicesCommand } from './services-command.js';
 import { executionsCommand, tasksCommand } from './tasks-command.js';
-import { runDown, runPrebuild, runStatus, runTrigger, runUp, type UpOptions } from './up-command.js';
+import { runDown, runPrebuild, runTrigger, runUp, type UpOptions } from './up-command.js';
+import { runStatus } from './status-command.js';
 import { runMcp } from './mcp-command.js';
 import { runDashboard, type DashboardCommandOptions } from './dashboard-command.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
@@ -28,6 +30,8 @@ stateDirOption(program.command('daemon').description('run the daemon in the fore
   .option('--task-stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a task execution', '10s')
   .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
   .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
+  .option('--probe-timeout <duration>', 'how long one ready probe may run before it is killed (the readiness timeout still ends the wait)', '2m')
+  .option('--shell <path>', 'the shell that runs start, ready and stop commands on the machine (default: bash, else /bin/sh)')
   .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
   .option('--max-log-size <size>', 'size of one session log before it is rotated (B, KiB, MiB, GiB)', '64MiB')
   .option('--file <path>', 'automations file to load and watch (default: .gitpod/automations.yaml or .ona/automations.yaml)')
@@ -62,9 +66,10 @@ stateDirOption(program.command('env').description('print the exports that point 
     );
   });
 
-stateDirOption(program.command('up').description('start the daemon, fire postEnvironmentStart and postDevcontainerStart, show progress and output'))
+stateDirOption(program.command('up').description('start the daemon, fire postEnvironmentStart and postDevcontainerStart, show progress and output; on a running daemon, attach'))
   .option('--file <path>', 'automations file (default: .gitpod/automations.yaml or .ona/automations.yaml)')
   .option('-d, --detach', 'return once services are RUNNING and tasks have ended; exit code 0 only if all succeeded')
+  .option('--retrigger', 'on a daemon that already fired the start triggers, fire them again (tasks run again)')
   .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL for the daemon it starts')
   .action(async (options: UpOptions) => runUp(options));
 
@@ -101,15 +106,17 @@ stateDirOption(program.command('mcp').description('a Model Context Protocol serv
 program
   .command('validate [file]')
   .description('check an automations file; prints every problem with its line and column')
-  .option('--workspace <dir>', 'where to look for the file (default: the current directory)')
+  .option('--workspace <dir>', 'where to look for the file (default: the nearest directory upward with one)')
   .action((file: string | undefined, options: { workspace?: string }) => {
-    const path = file ?? findAutomationsFile(options.workspace ?? process.cwd());
+    const path = file ?? findAutomationsFile(resolveWorkspace(options));
     if (path === undefined) throw new CliError('No automations file found: give its path, or create .gitpod/automations.yaml', 2);
     try {
-      const { file: parsed } = loadAutomationsFile(path);
+      const { file: parsed, warnings } = loadAutomationsFile(path);
       const services = Object.keys(parsed.services ?? {}).length;
       const tasks = Object.keys(parsed.tasks ?? {}).length;
-      process.stdout.write(`${path} is valid: ${services} service${services === 1 ? '' : 's'}, ${tasks} task${tasks === 1 ? '' : 's'}\n`);
+      for (const warning of warnings) process.stdout.write(`${formatProblem(path, { ...warning, message: `warning: ${warning.message}` })}\n`);
+      const warned = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})`;
+      process.stdout.write(`${path} is valid: ${services} service${services === 1 ? '' : 's'}, ${tasks} task${tasks === 1 ? '' : 's'}${warned}\n`);
     } catch (error) {
       if (!(error instanceof InvalidAutomationsFile)) throw error;
       process.stdout.write(`${error.problems.map((problem) => formatProblem(path, problem)).join('\n')}\n`);

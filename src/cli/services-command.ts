@@ -57,7 +57,10 @@ export function servicesCommand(): Command {
       const client = connect(resolveStateDir(options));
       const service = await findService(client, reference);
       const url = service.status.logUrl;
-      if (url === undefined || url === '') throw new CliError(`Service "${reference}" has not run yet: it has no log`);
+      if (url === undefined || url === '') {
+        const failure = service.status.failureMessage;
+        throw new CliError(failure !== undefined && failure !== '' ? `Service "${reference}" has no log: it could not start: ${failure}` : `Service "${reference}" has not run yet: it has no log`);
+      }
       await printLog(client, url, options);
     });
 

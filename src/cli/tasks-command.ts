@@ -11,10 +11,9 @@ import { formatTable, shortEnum } from './table.js';
 
 const WAIT_POLL_MS = 100;
 
+/** Ended, steps and all: an execution is FAILED as soon as a step fails, while others still run. */
 function finished(execution: TaskExecution): boolean {
-  return ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'].includes(
-    execution.status.phase,
-  );
+  return execution.metadata.completedAt !== undefined;
 }
 
 export function tasksCommand(): Command {

@@ -31,6 +31,11 @@ export function connect(stateDir: string): ApiClient {
   }
   const token = readToken(stateDir);
   if (token === undefined) throw new CliError(`Cannot read the API token in ${stateDir}/token`);
+  return apiClient(info, token, stateDir);
+}
+
+/** A client of the daemon at `info.url` (`gitpod` inside commands knows only the URL and token). */
+export function apiClient(info: DaemonInfo, token: string, stateDir = ''): ApiClient {
   const headers = { authorization: `Bearer ${token}` };
   return {
     info,

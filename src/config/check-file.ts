@@ -5,7 +5,7 @@
  */
 import { findCycle } from '../domain/plan.js';
 import type { AutomationsFile } from '../domain/schema.js';
-import { isBlankCommand, isValidReference, lacksDockerImage, readinessTimeoutProblem } from '../domain/spec-rules.js';
+import { isBlankCommand, isValidReference, readinessTimeoutProblem, runsOnProblem } from '../domain/spec-rules.js';
 import { didYouMean } from './did-you-mean.js';
 
 export interface PathProblem {
@@ -71,10 +71,11 @@ const checkDurations: Check = (file) => {
 const checkDocker: Check = (file) => {
   const problems: PathProblem[] = [];
   for (const kind of ['services', 'tasks'] as const) {
-    for (const [key, entry] of entries<{ runsOn?: { docker?: { image?: unknown } } }>(file[kind])) {
-      if (lacksDockerImage(entry.runsOn)) {
-        problems.push({ path: [kind, key, 'runsOn', 'docker'], message: 'runsOn.docker needs an image' });
-      }
+    for (const [key, entry] of entries<{ runsOn?: { docker?: { image?: unknown }; machine?: unknown } }>(file[kind])) {
+      const problem = runsOnProblem(entry.runsOn);
+      if (problem === null) continue;
+      if (problem.missing) problems.push({ path: [kind, key, 'runsOn', 'docker'], message: 'runsOn.docker needs an image' });
+      else problems.push({ path: [kind, key, ...problem.field.split('.')], message: `${problem.field} ${problem.message}` });
     }
   }
   return problems;

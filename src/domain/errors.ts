@@ -70,13 +70,28 @@ export function isRetryable(code: ConnectCode): boolean {
   return code === 'unavailable' || code === 'deadline_exceeded';
 }
 
+export interface ApiErrorOptions {
+  readonly cause?: unknown;
+  /**
+   * An HTTP status Connect answers without a code of its own (415 for a content type it does not
+   * take, 405 for a GET on a method that is not idempotent); default: the code's status.
+   */
+  readonly httpStatus?: number;
+  /** Headers that say what would be taken (`Accept-Post`, `Allow`, `Accept-Encoding`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 export class ApiError extends Error {
   readonly code: ConnectCode;
+  readonly httpStatus: number;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ConnectCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ConnectCode, message: string, options: ApiErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'ApiError';
     this.code = code;
+    this.httpStatus = options.httpStatus ?? codeToHttpStatus(code);
+    this.headers = options.headers ?? {};
   }
 }
 

@@ -5,13 +5,14 @@
 import type { TaskExecutionPhase } from './schema.js';
 import type { ExecutionState, ExecutionWireStatus, StepPhase } from './execution-lifecycle.js';
 
+/** `logUrl` is there once a step has started: before that there is nothing to read. */
 export function executionStatus(state: ExecutionState, logUrl: string): ExecutionWireStatus {
   if (state.phase === 'recorded') return state.status;
   const steps = 'steps' in state ? state.steps : [];
   return {
     phase: executionPhase(state),
-    ...(state.phase === 'failed' ? { failureMessage: state.failureMessage } : {}),
-    logUrl,
+    ...(state.phase === 'failed' || state.phase === 'failing' ? { failureMessage: state.failureMessage } : {}),
+    ...(steps.length > 0 ? { logUrl } : {}),
     steps: steps.map((step) => ({
       id: step.id,
       phase: stepPhase(step.phase),
@@ -28,6 +29,9 @@ function executionPhase(state: Exclude<ExecutionState, { phase: 'recorded' }>): 
     // Still running on the wire: the steps are being stopped.
     case 'stopping':
       return 'TASK_EXECUTION_PHASE_RUNNING';
+    // FAILED as soon as a step failed, while the rest of its group finishes.
+    case 'failing':
+      return 'TASK_EXECUTION_PHASE_FAILED';
     case 'running':
     case 'succeeded':
     case 'failed':

@@ -1,13 +1,39 @@
 /**
  * The one declaration of every resource of gitpod.v1.EnvironmentAutomationService that tend
- * serves. TypeScript types, API body validation (and later the automations file and its JSON
- * Schema) all come from here. Objects are strict: an unknown field is an error, as in Connect's
- * JSON decoding.
+ * serves, and of every request body it takes. TypeScript types, API body validation, the
+ * automations file and its JSON Schema all come from here.
+ *
+ * The objects are strict, and a request body reaches them through proto3 JSON's reading rules
+ * first (`api/proto-json.ts`, as Connect-go decodes JSON): `null` is "not set", proto field names
+ * (`environment_id`) are read as their JSON names, enums may be numbers, 64-bit integers strings
+ * or numbers, and a field this version does not know is dropped. Only the automations file (the
+ * YAML, and UpsertAutomationsFile's `automationsFile`) keeps unknown fields as errors: its own
+ * contract says so. The enum arrays below are in proto order: index n is the value numbered n.
  */
 import { z } from 'zod';
 
 export const REFERENCE_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * What a secret id may be: a file name in `<state-dir>/secrets/` (a UUID, as the reference's
+ * secrets have, fits too), never a path and never a dot file.
+ */
+export const SECRET_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
+
+/** How proto3 JSON reads a schema's values (see `api/proto-json.ts`). */
+export interface ProtoJsonMeta {
+  /** An enum's names in proto order: the number n stands for the name at index n. */
+  readonly enumNumbers?: readonly string[];
+  /** A 64-bit integer: a decimal string on the wire; a number is taken too. */
+  readonly int64?: true;
+  /** Unknown fields in this subtree are errors, not dropped (the automations file). */
+  readonly unknownFields?: 'error';
+}
+export const protoJson = z.registry<ProtoJsonMeta>();
+
+/** A uint64 of the proto (specVersion, statusVersion): its JSON is a decimal string. */
+export const Uint64 = z.string().regex(/^\d{1,20}$/, { message: 'Must be a decimal integer' });
+protoJson.add(Uint64, { int64: true });
 
 export const SERVICE_PHASES = [
   'SERVICE_PHASE_UNSPECIFIED',
@@ -19,6 +45,7 @@ export const SERVICE_PHASES = [
   'SERVICE_PHASE_DELETED',
 ] as const;
 export const ServicePhase = z.enum(SERVICE_PHASES);
+protoJson.add(ServicePhase, { enumNumbers: SERVICE_PHASES });
 export type ServicePhase = z.infer<typeof ServicePhase>;
 
 export const SERVICE_ROLES = [
@@ -29,6 +56,7 @@ export const SERVICE_ROLES = [
   'SERVICE_ROLE_SECURITY_AGENT',
 ] as const;
 export const ServiceRole = z.enum(SERVICE_ROLES);
+protoJson.add(ServiceRole, { enumNumbers: SERVICE_ROLES });
 export type ServiceRole = z.infer<typeof ServiceRole>;
 
 export const PRINCIPALS = [
@@ -41,6 +69,7 @@ export const PRINCIPALS = [
   'PRINCIPAL_RUNNER_MANAGER',
 ] as const;
 export const Principal = z.enum(PRINCIPALS);
+protoJson.add(Principal, { enumNumbers: PRINCIPALS });
 
 export const TASK_EXECUTION_PHASES = [
   'TASK_EXECUTION_PHASE_UNSPECIFIED',
@@ -51,6 +80,7 @@ export const TASK_EXECUTION_PHASES = [
   'TASK_EXECUTION_PHASE_STOPPED',
 ] as const;
 export const TaskExecutionPhase = z.enum(TASK_EXECUTION_PHASES);
+protoJson.add(TaskExecutionPhase, { enumNumbers: TASK_EXECUTION_PHASES });
 export type TaskExecutionPhase = z.infer<typeof TaskExecutionPhase>;
 
 /** Trigger names as the API spells them (object keys) and the file spells them (strings). */
@@ -100,7 +130,8 @@ export const RunsOn = z.strictObject({
       image: z.string().optional(),
     })
     .optional(),
-  machine: z.record(z.string(), z.unknown()).optional(),
+  /** `RunsOn.Machine` is an empty message: `{}` and nothing else. */
+  machine: z.strictObject({}).optional(),
 });
 export type RunsOn = z.infer<typeof RunsOn>;
 
@@ -128,20 +159,26 @@ export const ServiceSpec = z.strictObject({
   env: z.array(EnvironmentVariableItem).optional(),
   runsOn: RunsOn.optional(),
   session: z.string().optional(),
-  specVersion: z.string().optional(),
+  specVersion: Uint64.optional(),
   /** tend extension (the file's `readinessTimeout`): a duration such as "30s"; "0s" or absent: none. */
   readinessTimeout: z.string().optional(),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 
-export const ServiceStatus = z.strictObject({
+/**
+ * A status report (`UpdateService.status` of the reference): the five fields and no version. The
+ * receiver (a control plane) gives each report its own statusVersion as it arrives.
+ */
+export const ServiceStatusReport = z.strictObject({
   failureMessage: z.string().optional(),
   logUrl: z.string().optional(),
   output: z.record(z.string(), z.string()).optional(),
   phase: ServicePhase.optional(),
   session: z.string().optional(),
-  statusVersion: z.string().optional(),
 });
+export type ServiceStatusReport = z.infer<typeof ServiceStatusReport>;
+
+export const ServiceStatus = ServiceStatusReport.extend({ statusVersion: Uint64.optional() });
 export type ServiceStatus = z.infer<typeof ServiceStatus>;
 
 /** A service as stored and as returned on the wire. */
@@ -225,7 +262,8 @@ export interface TaskExecution {
 
 const Pagination = z.strictObject({
   token: z.string().optional(),
-  pageSize: z.number().int().min(0).optional(),
+  /** An int32 of the proto; more than 100 is read as 100. */
+  pageSize: z.number().int().min(0).max(2_147_483_647).optional(),
 });
 
 export const CreateServiceRequest = z.strictObject({
@@ -273,8 +311,8 @@ export const UpdateServiceRequest = z.strictObject({
       readinessTimeout: z.string().optional(),
     })
     .optional(),
-  /** Status reports of the executing environment (needs the runner token); statusVersion orders them. */
-  status: ServiceStatus.optional(),
+  /** A status report of the executing environment (needs the runner token). */
+  status: ServiceStatusReport.optional(),
 });
 export type UpdateServiceRequest = z.infer<typeof UpdateServiceRequest>;
 
@@ -334,13 +372,13 @@ export type ListTaskExecutionsRequest = z.infer<typeof ListTaskExecutionsRequest
 
 /**
  * tend's status report of a task execution (`UpdateTaskExecutionStatus`, not in the public API):
- * what a runner sends its control plane, in the Connect style of UpdateService.
+ * what a runner sends its control plane, in the Connect style of UpdateService (no version: the
+ * control plane gives each report its own as it arrives).
  */
 export const TaskExecutionStatusReport = z.strictObject({
   failureMessage: z.string().optional(),
   logUrl: z.string().optional(),
   phase: TaskExecutionPhase,
-  statusVersion: z.string().regex(/^\d{1,20}$/, 'a decimal string'),
   steps: z
     .array(
       z.strictObject({
@@ -392,11 +430,30 @@ export const AutomationsFile = z.strictObject({
   tasks: z.record(z.string(), FileTask).optional(),
 });
 export type AutomationsFile = z.infer<typeof AutomationsFile>;
+protoJson.add(AutomationsFile, { unknownFields: 'error' });
 
+/** UpsertAutomationsFile: the file is checked on its own (every problem at once), then applied. */
 export const UpsertAutomationsFileRequest = z.strictObject({
   environmentId: z.string().optional(),
   automationsFile: AutomationsFile.optional(),
 });
+
+// ---- The other services' requests that tend serves ------------------------------------------
+
+/**
+ * `EventService/WatchEvents`. The scope is a oneof: an environment's events, or the
+ * organization's (tend has no organization: every event of its one environment).
+ */
+export const WatchEventsRequest = z.strictObject({
+  environmentId: z.string().optional(),
+  organization: z.boolean().optional(),
+});
+
+/** `EnvironmentService/CreateEnvironmentLogsToken`. */
+export const LogsTokenRequest = z.strictObject({ environmentId: z.string().optional() });
+
+/** `tend.v1.DaemonService/FireTrigger`. */
+export const FireTriggerRequest = z.strictObject({ triggers: z.array(z.enum(TRIGGER_NAMES)).min(1) });
 
 /** Every method of the reference; the ones not served yet answer `unimplemented`. */
 export const AUTOMATION_METHODS = [
@@ -419,3 +476,15 @@ export const AUTOMATION_METHODS = [
   'StopTaskExecution',
 ] as const;
 export type AutomationMethod = (typeof AUTOMATION_METHODS)[number];
+
+/**
+ * The services of the reference that tend serves a part of, with the methods it serves; any other
+ * method of them answers `unimplemented` (the SDK's `events.list` is `ListAuditLogs`).
+ */
+export const SERVED_METHODS = {
+  'gitpod.v1.EnvironmentAutomationService': [...AUTOMATION_METHODS, 'UpdateTaskExecutionStatus'],
+  'gitpod.v1.EventService': ['WatchEvents'],
+  'gitpod.v1.EnvironmentService': ['CreateEnvironmentLogsToken'],
+  'tend.v1.DaemonService': ['GetStatus', 'FireTrigger'],
+} as const satisfies Record<string, readonly string[]>;
+export type ServedService = keyof typeof SERVED_METHODS;

@@ -10,8 +10,8 @@ import type { ServiceState } from './service-lifecycle.js';
 export type WireStatus = Omit<ServiceStatus, 'statusVersion'>;
 
 export interface StatusView {
-  /** Where the log of a run is served. */
-  readonly logUrl: (runId: string) => string;
+  /** Where the log of a run is served; undefined while it has none (the run failed before it began). */
+  readonly logUrl: (runId: string) => string | undefined;
   /** The run's GITPOD_OUTPUT, already masked; {} when it has none. */
   readonly output: Readonly<Record<string, string>>;
   /** Masks the run's secret values (the last output lines of a failure may echo one). */
@@ -38,10 +38,11 @@ function phaseOf(state: Exclude<ServiceState, { phase: 'reported' }>): ServicePh
 export function serviceStatus(state: ServiceState, view: StatusView): WireStatus {
   if (state.phase === 'reported') return state.status;
   const failure = state.phase === 'failed' ? state.failureMessage : state.phase === 'stopping' ? (state.failWith ?? undefined) : undefined;
+  const logUrl = state.session !== null && state.runId !== null ? view.logUrl(state.runId) : undefined;
   return {
     phase: phaseOf(state),
     ...(state.session !== null ? { session: state.session } : {}),
-    ...(state.session !== null && state.runId !== null ? { logUrl: view.logUrl(state.runId) } : {}),
+    ...(logUrl !== undefined ? { logUrl } : {}),
     ...(failure !== undefined ? { failureMessage: view.mask(failure) } : {}),
     ...(Object.keys(view.output).length > 0 ? { output: { ...view.output } } : {}),
   };

@@ -5,7 +5,7 @@
  * surface words the problem for its own fields.
  */
 import { parseDuration } from './duration.js';
-import { REFERENCE_PATTERN, type EnvironmentVariableItem, type RunsOn } from './schema.js';
+import { REFERENCE_PATTERN, SECRET_ID_PATTERN, type EnvironmentVariableItem, type RunsOn } from './schema.js';
 
 /** A command that is missing, not text, or only whitespace. */
 export function isBlankCommand(command: unknown): boolean {
@@ -36,14 +36,42 @@ export function lacksDockerImage(runsOn: { docker?: { image?: unknown } | null }
   return docker !== undefined && docker !== null && isBlankCommand(docker.image);
 }
 
-/** What is missing from a `runsOn`, with the field below it, or null. */
-export function runsOnProblem(runsOn: RunsOn | undefined): { readonly field: string; readonly message: string } | null {
-  return lacksDockerImage(runsOn) ? { field: 'runsOn.docker.image', message: 'runs in Docker and needs an image' } : null;
+/**
+ * Why a Docker image reference cannot be pulled as written (spaces, a leading or doubled "/", an
+ * empty tag), or null. The engine has the last word on the rest.
+ */
+export function imageReferenceProblem(image: string): string | null {
+  if (image.trim() === '') return 'needs an image';
+  if (/\s/.test(image) || image.startsWith('/') || image.includes('//') || /[:/@]$/.test(image)) {
+    return `cannot run image "${image}": it is not an image reference (such as "alpine:3.20" or "ghcr.io/org/app@sha256:...")`;
+  }
+  return null;
+}
+
+export interface RunsOnProblem {
+  /** The field below the spec: `runsOn` or `runsOn.docker.image`. */
+  readonly field: 'runsOn' | 'runsOn.docker.image';
+  /** The field is absent (rather than wrong). */
+  readonly missing: boolean;
+  readonly message: string;
+}
+
+/** What is wrong with a `runsOn` (both places at once, no image, an image that cannot be one), or null. */
+export function runsOnProblem(runsOn: { docker?: { image?: unknown } | null; machine?: unknown } | undefined | null): RunsOnProblem | null {
+  if (runsOn?.docker !== undefined && runsOn.docker !== null && runsOn.machine !== undefined && runsOn.machine !== null) {
+    return { field: 'runsOn', missing: false, message: 'gives both "docker" and "machine": a command runs in one place, give one of them' };
+  }
+  if (lacksDockerImage(runsOn)) return { field: 'runsOn.docker.image', missing: true, message: 'runs in Docker and needs an image' };
+  const image = runsOn?.docker?.image;
+  const problem = typeof image === 'string' ? imageReferenceProblem(image) : null;
+  return problem === null ? null : { field: 'runsOn.docker.image', missing: false, message: problem };
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface EnvProblem {
+  /** The field is there but wrong (rather than missing). */
+  readonly invalid?: true;
   /** The field below the item, or null for the item itself. */
   readonly field: 'name' | 'valueFrom.secretRef.id' | null;
   readonly message: string;
@@ -55,7 +83,11 @@ export function envItemProblem(item: EnvironmentVariableItem): EnvProblem | null
   if (!ENV_NAME.test(name)) return { field: 'name', message: `"${name}": use letters, digits and underscores, not starting with a digit` };
   if (item.valueFrom !== undefined) {
     if (item.value !== undefined && item.value !== '') return { field: null, message: 'give either "value" or "valueFrom", not both' };
-    if ((item.valueFrom.secretRef.id ?? '') === '') return { field: 'valueFrom.secretRef.id', message: 'name the secret to read' };
+    const id = item.valueFrom.secretRef.id ?? '';
+    if (id === '') return { field: 'valueFrom.secretRef.id', message: 'name the secret to read' };
+    if (!SECRET_ID_PATTERN.test(id)) {
+      return { field: 'valueFrom.secretRef.id', invalid: true, message: `"${id}" cannot be a secret id: use up to 128 letters, digits, "_", "-" or "." (not first), such as a UUID` };
+    }
   }
   return null;
 }

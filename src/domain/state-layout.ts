@@ -5,11 +5,12 @@
  * `spec.session` never share a file, and `../../x` never leaves the directory.
  *
  * ```
- * store.db  token  runner-token  daemon.json  daemon.lock  daemon.owner  daemon.log
+ * store.db  token  runner-token  owner-id  runner-id  daemon.json  daemon.lock  daemon.owner  daemon.log
  * logs/<run id>.log                  one session of a service (its stop command appends)
  * logs/<execution id>/<index>.log    one step of an execution, by its position in the plan
  * outputs/<run id>.env               GITPOD_OUTPUT of one run (a service session or a step)
  * secrets/<secret id>                read only, found by listing the directory
+ * bin/gitpod  bin/ona                 tend's `gitpod` and `ona` commands, first on every command's PATH
  * ```
  */
 import { join } from 'node:path';
@@ -38,6 +39,14 @@ export class StateLayout {
   get runnerToken(): string {
     return join(this.root, 'runner-token');
   }
+  /** The id of the API token's owner (`metadata.creator.id` of what its calls make), made once. */
+  get ownerId(): string {
+    return join(this.root, 'owner-id');
+  }
+  /** A serve-only daemon's id for its runner (the creator id of what the runner token's calls make). */
+  get runnerId(): string {
+    return join(this.root, 'runner-id');
+  }
   get daemonInfo(): string {
     return join(this.root, 'daemon.json');
   }
@@ -58,6 +67,15 @@ export class StateLayout {
   }
   get secrets(): string {
     return join(this.root, 'secrets');
+  }
+  /** The directory put first on the PATH of every command on the machine. */
+  get bin(): string {
+    return join(this.root, 'bin');
+  }
+
+  /** One of the commands tend puts on its commands' PATH. */
+  command(name: 'gitpod' | 'ona'): string {
+    return join(this.bin, name);
   }
 
   /** The log of one session of a service. */

@@ -1,14 +1,17 @@
 /**
  * The automations of the environment as a whole: applying an automations file
  * (UpsertAutomationsFile, the file watcher) and firing triggers. Applies never overlap: they run
- * one after the other through a queue.
+ * one after the other through a queue. The triggers fired in this daemon's life are remembered:
+ * a service that a later edit adds is started when one of its triggers already fired (as docker
+ * compose starts a service added to a running project); a task added later waits for its next
+ * trigger.
  */
 import type { Logger } from 'pino';
 import { checkAutomationsFile } from '../config/check-file.js';
 import { hasTrigger, serviceFromFile, taskFromFile } from '../config/convert.js';
 import { pathText } from '../config/problem.js';
 import { invalidArgument } from '../domain/errors.js';
-import type { AutomationsFile, TriggerName } from '../domain/schema.js';
+import type { AutomationsFile, Subject, TriggerName } from '../domain/schema.js';
 import type { Store } from '../store/store.js';
 import { Firing } from './firing.js';
 import { faultPoint } from '../runtime/fault.js';
@@ -22,7 +25,10 @@ export interface ApplyResult {
 }
 
 export interface FireResult {
+  /** Every service the triggers name (started, or already starting or running). */
   readonly serviceIds: string[];
+  /** Those of them that were already starting or running: the firing left them as they were. */
+  readonly alreadyRunningServiceIds: string[];
   readonly executionIds: string[];
 }
 
@@ -36,6 +42,7 @@ interface AppliedRefs {
 
 export class Automations {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly fired = new Set<TriggerName>();
 
   constructor(
     private readonly services: ServiceEngine,
@@ -45,15 +52,18 @@ export class Automations {
     private readonly log: Logger,
   ) {}
 
-  /** Validates (every problem at once) and applies the file; resolves once applied. */
-  apply(file: AutomationsFile): Promise<ApplyResult> {
+  /**
+   * Validates (every problem at once) and applies the file; resolves once applied. What it
+   * creates has `creator` (UpsertAutomationsFile's caller), else the environment (the watched file).
+   */
+  apply(file: AutomationsFile, creator?: Subject): Promise<ApplyResult> {
     const problems = checkAutomationsFile(file);
     if (problems.length > 0) {
       return Promise.reject(
         invalidArgument(`Invalid automations file: ${problems.map((problem) => `${pathText(problem.path)}: ${problem.message}`).join('; ')}`),
       );
     }
-    const run = this.queue.then(() => this.applyNow(file));
+    const run = this.queue.then(() => this.applyNow(file, creator));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -63,7 +73,7 @@ export class Automations {
     return text === undefined ? { services: [], tasks: [] } : (JSON.parse(text) as AppliedRefs);
   }
 
-  private applyNow(file: AutomationsFile): ApplyResult {
+  private applyNow(file: AutomationsFile, creator: Subject | undefined): ApplyResult {
     const { services, tasks } = this;
     const updatedServices = new Set<string>();
     const updatedTasks = new Set<string>();
@@ -72,11 +82,18 @@ export class Automations {
     const previous = this.appliedRefs();
 
     // 1. Services: create new ones, update metadata, replace changed specs (restarting running ones).
+    const firedForServices = [...this.fired].filter((name) => name !== 'beforeSnapshot');
     for (const [key, entry] of fileServices) {
       const desired = serviceFromFile(key, entry);
       const existing = services.findByReference(key);
       if (existing === undefined) {
-        updatedServices.add(services.create({ metadata: desired.metadata, spec: { ...desired.spec } }).id);
+        const created = services.create({ metadata: desired.metadata, spec: { ...desired.spec } }, creator);
+        updatedServices.add(created.id);
+        const trigger = firedForServices.find((name) => hasTrigger(created.metadata.triggeredBy, [name]));
+        if (trigger !== undefined) {
+          this.log.info({ service: key, trigger }, 'Service added to the automations file started: its trigger already fired');
+          services.start(created.id);
+        }
         continue;
       }
       const { reference: _reference, ...metadata } = desired.metadata;
@@ -108,7 +125,7 @@ export class Automations {
     for (const [key, entry] of fileTasks) {
       if (tasks.findByReference(key) === undefined) {
         const desired = taskFromFile(key, entry);
-        updatedTasks.add(tasks.create({ metadata: desired.metadata, spec: desired.spec }).id);
+        updatedTasks.add(tasks.create({ metadata: desired.metadata, spec: desired.spec }, creator).id);
       }
     }
     const wanted = fileTasks.map(([key, entry]) => ({ task: tasks.findByReference(key)!, desired: taskFromFile(key, entry) }));
@@ -180,12 +197,18 @@ export class Automations {
    * new execution; within this firing each task runs at most once (shared dependencies).
    */
   fire(names: readonly TriggerName[]): FireResult {
+    for (const name of names) this.fired.add(name);
     const firing = new Firing(names);
     const serviceIds: string[] = [];
+    const alreadyRunningServiceIds: string[] = [];
     const executionIds: string[] = [];
     const serviceTriggers = names.filter((name) => name !== 'beforeSnapshot');
     for (const service of this.services.all()) {
       if (service.spec.desiredPhase === 'SERVICE_PHASE_DELETED' || !hasTrigger(service.metadata.triggeredBy, serviceTriggers)) continue;
+      const phase = service.status.phase;
+      if (service.spec.desiredPhase === 'SERVICE_PHASE_RUNNING' && (phase === 'SERVICE_PHASE_STARTING' || phase === 'SERVICE_PHASE_RUNNING')) {
+        alreadyRunningServiceIds.push(service.id);
+      }
       this.services.start(service.id);
       serviceIds.push(service.id);
     }
@@ -195,6 +218,11 @@ export class Automations {
       executionIds.push(this.executions.start(task.id, matched, firing).id);
     }
     this.log.info({ triggers: names, services: serviceIds.length, executions: executionIds.length }, 'Triggers fired');
-    return { serviceIds, executionIds };
+    return { serviceIds, alreadyRunningServiceIds, executionIds };
+  }
+
+  /** The triggers fired in this daemon's life, in the order they first fired. */
+  get firedTriggers(): TriggerName[] {
+    return [...this.fired];
   }
 }

@@ -6,18 +6,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { maskSecrets } from '../domain/mask.js';
-import type { EnvironmentVariableItem } from '../domain/schema.js';
+import { SECRET_ID_PATTERN, type EnvironmentVariableItem } from '../domain/schema.js';
 
 export class EnvError extends Error {}
-
-const SECRET_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /**
  * Secrets are files named by their id in `<state-dir>/secrets/`; a trailing newline is dropped.
  * The file is found by listing the directory, so its path never comes from the client's string.
  */
 export function readSecret(secretsDir: string, id: string): string {
-  if (!SECRET_ID.test(id) || id.startsWith('.')) {
+  if (!SECRET_ID_PATTERN.test(id)) {
     throw new EnvError(`Secret id "${id}" is not a valid secret id`);
   }
   let names: string[] = [];

@@ -14,7 +14,7 @@ export function validateEnvItems(items: readonly EnvironmentVariableItem[] | und
     if (problem === null) return;
     if (problem.field === 'name') throw invalidArgument(`Invalid "${at}.name" ${problem.message}`);
     if (problem.field === null) throw invalidArgument(`Invalid "${at}": ${problem.message}`);
-    throw invalidArgument(`Missing "${at}.${problem.field}": ${problem.message}`);
+    throw invalidArgument(`${problem.invalid === true ? 'Invalid' : 'Missing'} "${at}.${problem.field}": ${problem.message}`);
   });
 }
 
@@ -23,8 +23,9 @@ export function checkReadinessTimeout(text: string | undefined): void {
   if (problem !== null) throw invalidArgument(`Invalid "spec.readinessTimeout": ${problem}`);
 }
 
-/** Where a command runs must be complete (an image to run, for one). */
+/** Where a command runs must be complete and one place (an image to run, for Docker). */
 export function checkRunsOn(runsOn: RunsOn | undefined, subject: string): void {
   const problem = runsOnProblem(runsOn);
-  if (problem !== null) throw invalidArgument(`Missing "spec.${problem.field}": ${subject} ${problem.message}`);
+  if (problem === null) return;
+  throw invalidArgument(`${problem.missing ? 'Missing' : 'Invalid'} "spec.${problem.field}": ${subject} ${problem.message}`);
 }

@@ -25,7 +25,9 @@ export function getExecution(client: ApiClient, id: string): Promise<TaskExecuti
   return client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id }).then(({ taskExecution }) => taskExecution);
 }
 
-export const finished = (execution: TaskExecution): boolean => FINISHED_EXECUTION_PHASES.includes(execution.status.phase);
+/** Ended, steps and all: an execution is FAILED as soon as a step fails, and ends once the rest of its group has (`completedAt`). */
+export const finished = (execution: TaskExecution): boolean =>
+  FINISHED_EXECUTION_PHASES.includes(execution.status.phase) && execution.metadata.completedAt !== undefined;
 
 export function waitForExecution(client: ApiClient, id: string, options: { timeoutMs: number; signal: AbortSignal; progress: Progress | undefined }) {
   return waitUntil(() => getExecution(client, id), finished, {

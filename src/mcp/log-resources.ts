@@ -37,7 +37,7 @@ function executionLog(id: string): FollowedLog {
   return {
     async locate(client) {
       const execution = await getExecution(client, id);
-      const ended = FINISHED_EXECUTION_PHASES.includes(execution.status.phase);
+      const ended = FINISHED_EXECUTION_PHASES.includes(execution.status.phase) && execution.metadata.completedAt !== undefined;
       return { url: execution.status.logUrl || undefined, live: !ended, final: ended };
     },
   };

@@ -75,9 +75,10 @@ export class LogRotator {
 
   /** Rotates the log if it is over the cap; resolves once done. Returns whether it rotated. */
   async check(path: string): Promise<boolean> {
-    const tracked = this.active.get(path) ?? { watcher: undefined, timer: undefined, rotating: undefined };
+    const tracked = this.active.get(path);
+    if (tracked === undefined) return false;
     if (tracked.rotating !== undefined) {
-      // A rotation that failed (its log's directory removed meanwhile) is the rotating caller's to see.
+      // A rotation that fails (its file removed meanwhile) is not this check's failure.
       await tracked.rotating.catch(() => {});
       return false;
     }
@@ -96,7 +97,7 @@ export class LogRotator {
   /** Copies the last `maxBytes` bytes (of the first `size`) to `<path>.1`, then truncates. */
   private async rotate(path: string, size: number): Promise<void> {
     const source = await open(path, 'r');
-    const temporary = `${path}.1.new`;
+    const temporary = `${path}.1.${process.pid}-${Date.now()}.new`;
     const target = await open(temporary, 'w', 0o600);
     try {
       const buffer = Buffer.alloc(COPY_CHUNK_BYTES);

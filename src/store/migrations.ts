@@ -47,5 +47,12 @@ export const MIGRATIONS: readonly string[] = [
      secrets TEXT NOT NULL
    ) STRICT;
    CREATE INDEX runs_owner ON runs (owner, seq);`,
+  // The last report the control plane took of each resource (what its next report must clear).
+  `CREATE TABLE delivered_reports (
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (kind, id)
+   ) STRICT;`,
 ];
 

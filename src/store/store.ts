@@ -52,6 +52,8 @@ export interface OutboxEntry {
 }
 
 export interface StoredService {
+  /** The row's position in creation order (pages are keyed by it). */
+  readonly seq: number;
   readonly service: Service;
   /** Its last run, so a restarted daemon can find it (and its log and outputs). */
   readonly run: ServiceRunRecord | null;
@@ -62,7 +64,15 @@ export interface StoredService {
 /** The running processes of an execution's steps, by step id. */
 export type StepProcessRecords = Record<string, SessionRecord>;
 
+export interface StoredTask {
+  /** The row's position in creation order (pages are keyed by it). */
+  readonly seq: number;
+  readonly task: Task;
+}
+
 export interface StoredExecution {
+  /** The row's position in creation order, when loaded (pages are keyed by it). */
+  readonly seq?: number;
   readonly execution: TaskExecution;
   /** Extra facts tend keeps about the main task, not part of the wire shape. */
   readonly taskReference: string;
@@ -71,6 +81,7 @@ export interface StoredExecution {
 
 
 interface ServiceRow {
+  seq: number;
   id: string;
   metadata: string;
   spec: string;
@@ -81,6 +92,7 @@ interface ServiceRow {
 
 function storedService(row: ServiceRow): StoredService {
   return {
+    seq: row.seq,
     service: {
       id: row.id,
       environmentId: '',
@@ -133,9 +145,9 @@ export class Store {
       ),
       deleteService: this.db.prepare<[string]>('DELETE FROM services WHERE id = ?'),
       allServices: this.db.prepare<[], ServiceRow>(
-        'SELECT id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
+        'SELECT seq, id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
       ),
-      oneService: this.db.prepare<[string], ServiceRow>('SELECT id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
+      oneService: this.db.prepare<[string], ServiceRow>('SELECT seq, id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
       oneExecution: this.db.prepare<[string], { id: string }>('SELECT id FROM task_executions WHERE id = ?'),
       insertTask: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
@@ -144,8 +156,8 @@ export class Store {
         'UPDATE tasks SET reference = ?, depends_on = ?, metadata = ?, spec = ? WHERE id = ?',
       ),
       deleteTask: this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
-      allTasks: this.db.prepare<[], { id: string; depends_on: string; metadata: string; spec: string }>(
-        'SELECT id, depends_on, metadata, spec FROM tasks ORDER BY seq',
+      allTasks: this.db.prepare<[], { seq: number; id: string; depends_on: string; metadata: string; spec: string }>(
+        'SELECT seq, id, depends_on, metadata, spec FROM tasks ORDER BY seq',
       ),
       insertExecution: this.db.prepare<[string, number, string, string, string, string]>(
         'INSERT INTO task_executions (id, finished, metadata, spec, status, processes) VALUES (?, ?, ?, ?, ?, ?)',
@@ -153,9 +165,14 @@ export class Store {
       updateExecution: this.db.prepare<[number, string, string, string, string, string]>(
         'UPDATE task_executions SET finished = ?, metadata = ?, spec = ?, status = ?, processes = ? WHERE id = ?',
       ),
-      allExecutions: this.db.prepare<[], { id: string; metadata: string; spec: string; status: string; processes: string }>(
-        'SELECT id, metadata, spec, status, processes FROM task_executions ORDER BY seq',
+      allExecutions: this.db.prepare<[], { seq: number; id: string; metadata: string; spec: string; status: string; processes: string }>(
+        'SELECT seq, id, metadata, spec, status, processes FROM task_executions ORDER BY seq',
       ),
+      seqOf: {
+        services: this.db.prepare<[string], { seq: number }>('SELECT seq FROM services WHERE id = ?'),
+        tasks: this.db.prepare<[string], { seq: number }>('SELECT seq FROM tasks WHERE id = ?'),
+        task_executions: this.db.prepare<[string], { seq: number }>('SELECT seq FROM task_executions WHERE id = ?'),
+      },
       oldFinishedExecutions: this.db.prepare<[number], { id: string }>(
         `SELECT id FROM task_executions WHERE finished = 1 AND seq <= (
            SELECT seq FROM task_executions ORDER BY seq DESC LIMIT 1 OFFSET ?
@@ -173,6 +190,11 @@ export class Store {
       ).safeIntegers(),
       outboxDepth: this.db.prepare<[], { depth: number }>('SELECT count(*) AS depth FROM outbox'),
       delivered: this.db.prepare<[string, string, bigint]>('DELETE FROM outbox WHERE kind = ? AND id = ? AND version = ?'),
+      getDeliveredReport: this.db.prepare<[string, string], { body: string }>('SELECT body FROM delivered_reports WHERE kind = ? AND id = ?'),
+      setDeliveredReport: this.db.prepare<[string, string, string]>(
+        'INSERT INTO delivered_reports (kind, id, body) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body',
+      ),
+      forgetDeliveredReport: this.db.prepare<[string, string]>('DELETE FROM delivered_reports WHERE kind = ? AND id = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
     this.runs = new RunsTable(this.db, (apply) => this.write(apply));
@@ -215,16 +237,6 @@ export class Store {
     return this.version.toString();
   }
 
-  /**
-   * Versions seen elsewhere (a control plane's resources): every version handed out from now on
-   * is larger, so a runner's reports are newer than what its control plane already holds.
-   */
-  observeVersion(version: string | undefined): void {
-    if (version === undefined || !/^\d{1,20}$/.test(version)) return;
-    const seen = BigInt(version);
-    if (seen > this.version) this.version = seen;
-  }
-
   /** Queues a status report in the transaction of the status change it reports. */
   enqueueReport(kind: OutboxEntry['kind'], id: string, version: string, body: unknown): void {
     this.write(() => this.statements.enqueue.run(kind, id, BigInt(version), JSON.stringify(body)));
@@ -244,9 +256,32 @@ export class Store {
     return this.statements.outboxDepth.get()?.depth ?? 0;
   }
 
-  /** Removes a delivered report, unless a newer status of the resource was queued meanwhile. */
-  reportDelivered(entry: Pick<OutboxEntry, 'kind' | 'id' | 'version'>): void {
-    this.write(() => this.statements.delivered.run(entry.kind, entry.id, entry.version));
+  /**
+   * Removes a delivered report, unless a newer status of the resource was queued meanwhile. `sent`:
+   * what the control plane took (kept as the resource's last delivered report; null forgets it).
+   */
+  reportDelivered(entry: Pick<OutboxEntry, 'kind' | 'id' | 'version'>, sent?: unknown): void {
+    this.write(() => {
+      this.statements.delivered.run(entry.kind, entry.id, entry.version);
+      if (sent === null) this.statements.forgetDeliveredReport.run(entry.kind, entry.id);
+      else if (sent !== undefined) this.statements.setDeliveredReport.run(entry.kind, entry.id, JSON.stringify(sent));
+    });
+  }
+
+  /** The last report of a resource that the control plane took, if any. */
+  deliveredReport(kind: OutboxEntry['kind'], id: string): unknown {
+    const row = this.statements.getDeliveredReport.get(kind, id);
+    return row === undefined ? undefined : JSON.parse(row.body);
+  }
+
+  /**
+   * A row's position in creation order (a row inserted in this tick's transaction has one at
+   * once); rows are never renumbered, and a new row comes after every row there ever was.
+   */
+  seqOf(table: 'services' | 'tasks' | 'task_executions', id: string): number {
+    const row = this.statements.seqOf[table].get(id);
+    if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
+    return row.seq;
   }
 
   loadServices(): StoredService[] {
@@ -260,7 +295,7 @@ export class Store {
   }
 
   loadTask(id: string): Task | undefined {
-    return this.loadTasks().find((task) => task.id === id);
+    return this.loadTasks().find(({ task }) => task.id === id)?.task;
   }
 
   hasExecution(id: string): boolean {
@@ -368,13 +403,16 @@ export class Store {
     this.write(() => this.statements.deleteService.run(id), ['service', id]);
   }
 
-  loadTasks(): Task[] {
+  loadTasks(): StoredTask[] {
     return this.statements.allTasks.all().map((row) => ({
-      id: row.id,
-      environmentId: '',
-      dependsOn: JSON.parse(row.depends_on) as string[],
-      metadata: JSON.parse(row.metadata) as TaskMetadata,
-      spec: JSON.parse(row.spec) as TaskSpec,
+      seq: row.seq,
+      task: {
+        id: row.id,
+        environmentId: '',
+        dependsOn: JSON.parse(row.depends_on) as string[],
+        metadata: JSON.parse(row.metadata) as TaskMetadata,
+        spec: JSON.parse(row.spec) as TaskSpec,
+      },
     }));
   }
 
@@ -410,6 +448,7 @@ export class Store {
       const metadata = JSON.parse(row.metadata) as TaskExecution['metadata'] & { tendTaskReference?: string };
       const { tendTaskReference, ...wire } = metadata;
       return {
+        seq: row.seq,
         execution: {
           id: row.id,
           metadata: wire,

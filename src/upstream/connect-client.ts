@@ -1,8 +1,10 @@
 /**
  * A small client of a control plane that speaks the same Connect API as tend: unary JSON calls
- * and the `WatchEvents` line stream, over the platform's fetch. Failures become UpstreamError,
- * which says whether trying again can help.
+ * and the `WatchEvents` server stream in Connect's streaming protocol (`application/connect+json`
+ * envelopes, as a Connect-go control plane requires), over the platform's fetch. Failures become
+ * UpstreamError, which says whether trying again can help.
  */
+import { codeToHttpStatus, CONNECT_CODES, type ConnectCode } from '../domain/errors.js';
 
 export class UpstreamError extends Error {
   constructor(
@@ -63,13 +65,13 @@ export class ConnectClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
-  private async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  private async post(path: string, body: string | Uint8Array, signal: AbortSignal, contentType = 'application/json'): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(`${this.url}/${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}`, 'connect-protocol-version': '1' },
-        body: JSON.stringify(body),
+        headers: { 'content-type': contentType, authorization: `Bearer ${this.token}`, 'connect-protocol-version': '1' },
+        body,
         signal,
       });
     } catch (error) {
@@ -95,7 +97,7 @@ export class ConnectClient {
   async call<T>(service: string, method: string, body: unknown): Promise<T> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const response = await this.post(`${service}/${method}`, body, signal);
+      const response = await this.post(`${service}/${method}`, JSON.stringify(body), signal);
       return (await response.json()) as T;
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
@@ -108,29 +110,55 @@ export class ConnectClient {
    * events are read (and buffered by the socket meanwhile) when the iterator is consumed.
    */
   async watch(environmentId: string, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
-    const response = await this.post('gitpod.v1.EventService/WatchEvents', { environmentId }, signal);
+    const response = await this.post('gitpod.v1.EventService/WatchEvents', envelope(0, { environmentId }), signal, 'application/connect+json');
     const body = response.body;
     if (body === null) throw new UpstreamError('WatchEvents answered without a body', response.status, 'unknown');
-    return readLines(body);
+    return readEnvelopes(body);
   }
 }
 
-async function* readLines(body: ReadableStream<Uint8Array>): AsyncIterable<WatchEvent> {
-  const decoder = new TextDecoder();
-  let buffered = '';
+const END_STREAM = 0x02;
+
+function envelope(flags: number, message: unknown): Uint8Array {
+  const json = Buffer.from(JSON.stringify(message));
+  const head = Buffer.alloc(5);
+  head.writeUInt8(flags, 0);
+  head.writeUInt32BE(json.length, 1);
+  return Buffer.concat([head, json]);
+}
+
+/** The end-stream message's error, as the UpstreamError it stands for. */
+function endStreamError(message: { error?: { code?: string; message?: string } }): UpstreamError | undefined {
+  if (message.error === undefined) return undefined;
+  const code = (CONNECT_CODES as readonly string[]).includes(message.error.code ?? '') ? (message.error.code as ConnectCode) : 'unknown';
+  const detail = message.error.message ?? '';
+  return new UpstreamError(`WatchEvents ended with ${code}: ${detail}`, codeToHttpStatus(code), code, detail);
+}
+
+/** Connect streaming envelopes: `[flags u8][length u32 BE][JSON]`, until the end-stream one. */
+async function* readEnvelopes(body: ReadableStream<Uint8Array>): AsyncIterable<WatchEvent> {
+  let buffered = Buffer.alloc(0);
   try {
     for await (const chunk of body) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line !== '') yield JSON.parse(line) as WatchEvent;
+      buffered = buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+        const flags = buffered.readUInt8(0);
+        const end = 5 + buffered.readUInt32BE(1);
+        const message = JSON.parse(buffered.subarray(5, end).toString('utf8')) as unknown;
+        buffered = buffered.subarray(end);
+        if ((flags & END_STREAM) !== 0) {
+          const error = endStreamError(message as { error?: { code?: string; message?: string } });
+          if (error !== undefined) throw error;
+          return;
+        }
+        yield message as WatchEvent;
       }
     }
   } catch (error) {
+    if (error instanceof UpstreamError) throw error;
     if ((error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_BODY_TIMEOUT') throw new StreamIdle();
-    if (error instanceof SyntaxError) throw new UpstreamError(`WatchEvents sent a line that is not JSON: ${error.message}`, null, 'unavailable');
+    if (error instanceof SyntaxError) throw new UpstreamError(`WatchEvents sent a message that is not JSON: ${error.message}`, null, 'unavailable');
     throw new UpstreamError(`The WatchEvents stream broke: ${(error as Error).message}`, null, 'unavailable');
   }
+  throw new UpstreamError('The WatchEvents stream ended without its end-stream message', null, 'unavailable');
 }

@@ -1,8 +1,8 @@
 /**
  * Runner mode: the local copy of a control plane's resources, made through the engines' own
  * operations (`upsert`, `discard`, `run`). The engines never ask whether a control plane exists.
- * The runner keeps its versions above every version it saw from the control plane, so its
- * reports are newer than what the control plane holds.
+ * Versions are each side's own: the runner's reports carry none, and the control plane gives each
+ * report its own statusVersion as it arrives.
  */
 import type { Logger } from 'pino';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
@@ -40,9 +40,7 @@ export class Mirror {
    * that one has stopped and is deleted.
    */
   service(remote: Service): void {
-    const { store, services, log } = this.engines;
-    store.observeVersion(remote.spec.specVersion);
-    store.observeVersion(remote.status.statusVersion);
+    const { services, log } = this.engines;
     const reference = remote.metadata.reference ?? '';
     const clash = services.has(remote.id) ? undefined : services.findByReference(reference);
     if (clash !== undefined) {
@@ -69,8 +67,7 @@ export class Mirror {
 
   /** A new PENDING execution runs here under its id with its plan; one wanted STOPPED is stopped. */
   execution(remote: TaskExecution): void {
-    const { store, executions } = this.engines;
-    store.observeVersion(remote.status.statusVersion);
+    const { executions } = this.engines;
     const stopped = remote.spec.desiredPhase === 'TASK_EXECUTION_PHASE_STOPPED';
     if (executions.has(remote.id)) {
       if (stopped) executions.stop(remote.id);

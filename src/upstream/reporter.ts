@@ -1,19 +1,24 @@
 /**
  * Status upstream: every status change of a service or task execution is queued in the store's
  * outbox in the transaction that records it (so a report is never lost, not even by a crash
- * right after), and sent to the control plane from there:
+ * right after), and sent to the control plane from there, in the reference's shape
+ * (`UpdateService.status`: failureMessage, logUrl, output, phase, session; no version: the
+ * control plane gives each report its own as it arrives):
  *
- * - per resource in statusVersion order, never an older after a newer: one report of a resource
- *   is in flight at a time, and the outbox keeps only a resource's latest status (a newer one
- *   replaces a queued older one; an older one never replaces a newer);
- * - only once the status is committed (a version is never sent that a crash could hand out again);
+ * - per resource in order, never an older after a newer: one report of a resource is in flight
+ *   at a time, and the outbox keeps only a resource's latest status (a newer one replaces a
+ *   queued older one; an older one never replaces a newer); the local statusVersion is the
+ *   outbox's order key and is never sent;
+ * - an output key the last delivered report of the session had and the status no longer has is
+ *   sent as "" (the reference's way to unset it), so the control plane never keeps a stale one;
+ * - only once the status is committed (a status is never sent that a crash could take back);
  * - while the control plane is unreachable or answers 5xx, 408 or 429, sending pauses with
  *   exponential back-off and jitter; the reports wait in the outbox, across restarts too;
  * - any other 4xx is final: the report is dropped and logged with its resource.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
-import type { ServiceStatus, TaskExecution } from '../domain/schema.js';
+import type { ServiceStatus, ServiceStatusReport, TaskExecution, TaskExecutionStatusReport } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { OutboxEntry, Store } from '../store/store.js';
@@ -22,8 +27,8 @@ import { UpstreamError, type ConnectClient } from './connect-client.js';
 
 /** How status reports travel; the default is Connect calls on the control plane's API. */
 export interface StatusTransport {
-  reportService(id: string, status: ServiceStatus): Promise<void>;
-  reportExecution(id: string, status: TaskExecution['status']): Promise<void>;
+  reportService(id: string, status: ServiceStatusReport): Promise<void>;
+  reportExecution(id: string, status: TaskExecutionStatusReport): Promise<void>;
 }
 
 /**
@@ -34,25 +39,43 @@ export interface StatusTransport {
 export class ConnectStatusTransport implements StatusTransport {
   constructor(private readonly client: ConnectClient) {}
 
-  async reportService(id: string, status: ServiceStatus): Promise<void> {
-    // Every field is sent, "" for an absent one, so that the control plane clears what ended.
-    const body = {
-      id,
-      status: {
-        phase: status.phase ?? 'SERVICE_PHASE_UNSPECIFIED',
-        failureMessage: status.failureMessage ?? '',
-        logUrl: status.logUrl ?? '',
-        output: status.output ?? {},
-        session: status.session ?? '',
-        statusVersion: status.statusVersion,
-      },
-    };
-    await this.client.call('gitpod.v1.EnvironmentAutomationService', 'UpdateService', body);
+  async reportService(id: string, status: ServiceStatusReport): Promise<void> {
+    await this.client.call('gitpod.v1.EnvironmentAutomationService', 'UpdateService', { id, status });
   }
 
-  async reportExecution(id: string, status: TaskExecution['status']): Promise<void> {
+  async reportExecution(id: string, status: TaskExecutionStatusReport): Promise<void> {
     await this.client.call('gitpod.v1.EnvironmentAutomationService', 'UpdateTaskExecutionStatus', { id, status });
   }
+}
+
+/**
+ * A service's report: every field, "" for an absent one (so that the control plane clears what
+ * ended), and "" for each output key that the last delivered report of the same session had.
+ */
+export function serviceReport(status: ServiceStatus, delivered: ServiceStatusReport | undefined): ServiceStatusReport {
+  const output: Record<string, string> = {};
+  if (delivered !== undefined && delivered.session === (status.session ?? '')) {
+    for (const [key, value] of Object.entries(delivered.output ?? {})) if (value !== '') output[key] = '';
+  }
+  Object.assign(output, status.output ?? {});
+  return {
+    failureMessage: status.failureMessage ?? '',
+    logUrl: status.logUrl ?? '',
+    output,
+    phase: status.phase ?? 'SERVICE_PHASE_UNSPECIFIED',
+    session: status.session ?? '',
+  };
+}
+
+/** An execution's report: its status without the local version. */
+export function executionReport(status: TaskExecution['status']): TaskExecutionStatusReport {
+  const { statusVersion: _version, ...report } = status;
+  return report;
+}
+
+/** The method itself is missing upstream (501, or a 404 that is not a Connect not_found of the execution). */
+function isMissingMethod(error: UpstreamError): boolean {
+  return error.code === 'unimplemented' || (error.status === 404 && error.code !== 'not_found');
 }
 
 export interface ReporterOptions {
@@ -88,6 +111,8 @@ export class StatusReporter {
   private closed = false;
   private lastReportAt: string | null = null;
   private lastError: string | null = null;
+  /** The control plane answered that it has no UpdateTaskExecutionStatus (warned once). */
+  private executionReportsRefused = false;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly backoff: BackoffSettings;
   private readonly concurrency: number;
@@ -160,9 +185,16 @@ export class StatusReporter {
   private async send(entry: OutboxEntry): Promise<void> {
     const { transport, store, log } = this.options;
     const resource = { kind: entry.kind, id: entry.id, statusVersion: entry.version.toString() };
+    let sent: ServiceStatusReport | null | undefined;
     try {
-      if (entry.kind === 'service') await transport.reportService(entry.id, JSON.parse(entry.body) as ServiceStatus);
-      else await transport.reportExecution(entry.id, JSON.parse(entry.body) as TaskExecution['status']);
+      if (entry.kind === 'service') {
+        const report = serviceReport(JSON.parse(entry.body) as ServiceStatus, store.deliveredReport('service', entry.id) as ServiceStatusReport | undefined);
+        await transport.reportService(entry.id, report);
+        // What the control plane now holds: the next report clears what this one set (a deleted service's, nothing).
+        sent = report.phase === 'SERVICE_PHASE_DELETED' ? null : { ...report, output: Object.fromEntries(Object.entries(report.output ?? {}).filter(([, value]) => value !== '')) };
+      } else {
+        await transport.reportExecution(entry.id, executionReport(JSON.parse(entry.body) as TaskExecution['status']));
+      }
     } catch (error) {
       if (this.closed) return;
       const upstream = error instanceof UpstreamError ? error : new UpstreamError((error as Error).message, null, 'unknown');
@@ -183,8 +215,16 @@ export class StatusReporter {
         }, delay);
         return;
       }
-      if (!gone) log.error({ ...resource, status: upstream.status, code: upstream.code, err: upstream.message }, 'Control plane refused a status report: not retried');
-      store.reportDelivered(entry);
+      if (entry.kind === 'execution' && isMissingMethod(upstream)) {
+        // A control plane without tend's execution reports (Gitpod's): said once, then dropped quietly.
+        if (!this.executionReportsRefused) {
+          log.warn({ ...resource, status: upstream.status }, 'The control plane takes no task execution reports (UpdateTaskExecutionStatus): give the runner a StatusTransport for its API; execution reports are dropped');
+        }
+        this.executionReportsRefused = true;
+      } else if (!gone) {
+        log.error({ ...resource, status: upstream.status, code: upstream.code, err: upstream.message }, 'Control plane refused a status report: not retried');
+      }
+      store.reportDelivered(entry, gone ? null : undefined);
       return;
     }
     if (this.closed) return;
@@ -192,7 +232,7 @@ export class StatusReporter {
     this.failures = 0;
     this.lastError = null;
     this.lastReportAt = new Date().toISOString();
-    store.reportDelivered(entry);
+    store.reportDelivered(entry, sent);
   }
 
   /**

@@ -59,7 +59,7 @@ export async function policyEngine(
   };
   const log = memoryLogger().log;
   const parts = { settings, clock, store, log, logUrl: (id: string) => `http://tend.test/logs/${id}` };
-  const role = daemonRole('executing', { parts, instanceId: 'test-instance', baseEnv: {}, logs: new LogRotator(), runtime });
+  const role = daemonRole('executing', { parts, instanceId: 'test-instance', baseEnv: {}, shell: '/bin/sh', logs: new LogRotator(), runtime });
   const services = new ServiceEngine({ store, log, environmentId: 'env', keepers: role.services });
   const tasks = new TaskEngine({ store, services, log, environmentId: 'env' });
   const executions = new ExecutionEngine({ store, tasks, layout: settings.layout, environmentId: 'env', maxExecutions: 1000, logUrl: parts.logUrl, keepers: role.executions(services) });

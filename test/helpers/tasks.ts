@@ -23,11 +23,24 @@ export async function getExecution(client: Gitpod, id: string): Promise<TaskExec
 
 const FINISHED = ['TASK_EXECUTION_PHASE_SUCCEEDED', 'TASK_EXECUTION_PHASE_FAILED', 'TASK_EXECUTION_PHASE_STOPPED'];
 
-export async function waitExecution(client: Gitpod, id: string, phase?: string, timeoutMs = 15_000): Promise<TaskExecution> {
+/**
+ * Waits for the execution's phase; for a finished one (or none given) also until it has ended,
+ * steps and all (it is FAILED as soon as a step fails, while the rest of the group still runs).
+ * `{ended: false}` returns at the phase itself.
+ */
+export async function waitExecution(
+  client: Gitpod,
+  id: string,
+  phase?: string,
+  timeoutMs = 15_000,
+  { ended = true }: { ended?: boolean } = {},
+): Promise<TaskExecution> {
   return waitFor(
     async () => {
       const execution = await getExecution(client, id);
-      return (phase === undefined ? FINISHED.includes(execution.status.phase) : execution.status.phase === phase) ? execution : undefined;
+      const reached = phase === undefined ? FINISHED.includes(execution.status.phase) : execution.status.phase === phase;
+      const done = !ended || !FINISHED.includes(execution.status.phase) || execution.metadata.completedAt !== undefined;
+      return reached && done ? execution : undefined;
     },
     { timeoutMs, what: `execution ${id} to be ${phase ?? 'finished'}` },
   );

@@ -4,6 +4,9 @@
  * a sleep.
  */
 import { describe, expect, it } from 'vitest';
+import { ReadyProbing, type ProbeOutcome } from '../../src/engine/services/ready-probing.js';
+import type { ProbeResult } from '../../src/runtime/runtime.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { policyEngine, POLICY_TIMINGS, type PolicyEngine } from '../helpers/policy-engine.js';
 
 async function service(engine: PolicyEngine, commands: { start: string; ready?: string; stop?: string }, spec: Record<string, unknown> = {}): Promise<string> {
@@ -206,5 +209,53 @@ describe('recovery policy (FakeRuntime)', () => {
       phase: 'SERVICE_PHASE_FAILED',
       failureMessage: 'The tend daemon stopped unexpectedly while the service was RUNNING; its process is gone',
     });
+  });
+
+  it('a probe may run up to its bound and no longer; the wait says since when, how many probes and what the last said, and a change of result is reported once', async () => {
+    const clock = new FakeClock();
+    const outcomes: ProbeOutcome[] = [];
+    let answer: ProbeResult | 'hang' = { ok: false, output: 'no response\n', code: 2 };
+    const runs: number[] = [];
+    const probing = new ReadyProbing({
+      command: 'sleep 15 && pg_isready',
+      run: () => {
+        runs.push(clock.elapsed);
+        const now = answer;
+        let kill = (): void => {};
+        const result = now === 'hang' ? new Promise<ProbeResult>((resolve) => (kill = () => resolve({ ok: false, output: 'half a line', code: null }))) : Promise.resolve(now);
+        return { result, kill: () => kill() };
+      },
+      timings: { initialIntervalMs: 10, maxIntervalMs: 40, probeTimeoutMs: 120_000 },
+      clock,
+      readinessTimeoutMs: 0,
+      onReady: () => outcomes.push({ exitCode: 0, output: 'READY', killedAtBound: false, endedAt: clock.now() }),
+      onTimeout: () => {},
+      onOutcomeChanged: (outcome) => outcomes.push(outcome),
+    });
+    expect(probing.waiting).toEqual({ readyCommand: 'sleep 15 && pg_isready', since: clock.now(), probes: 0, lastProbe: null, readinessTimeoutMs: 0 });
+    await clock.advance(200);
+    // Five probes with the same answer: one change reported.
+    expect(probing.waiting.probes).toBe(runs.length);
+    expect(runs.length).toBeGreaterThan(4);
+    expect(outcomes).toEqual([{ exitCode: 2, output: 'no response\n', killedAtBound: false, endedAt: clock.now() - 200 + 10 }]);
+    // A probe that takes its time: still running at 2 minutes less 1 ms, killed at its bound.
+    answer = 'hang';
+    await clock.advance(40);
+    const started = runs.at(-1)!;
+    await clock.advance(started + 120_000 - 1 - clock.elapsed);
+    expect(runs.at(-1)).toBe(started);
+    expect(probing.waiting.lastProbe?.killedAtBound).toBe(false);
+    await clock.advance(1);
+    expect(probing.waiting.lastProbe).toEqual({
+      exitCode: null,
+      output: "half a line\n(killed after 2m: the bound of one probe, the daemon's --probe-timeout)",
+      killedAtBound: true,
+      endedAt: clock.now(),
+    });
+    expect(outcomes).toHaveLength(2);
+    answer = { ok: true, output: 'accepting\n', code: 0 };
+    await clock.advance(40);
+    expect(outcomes.map((outcome) => outcome.exitCode)).toEqual([2, null, 0, 0]);
+    expect(outcomes.at(-1)?.output).toBe('READY');
   });
 });

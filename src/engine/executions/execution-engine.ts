@@ -10,7 +10,8 @@ import { notFound } from '../../domain/errors.js';
 import { NEW_EXECUTION } from '../../domain/execution-lifecycle.js';
 import { executionStatus } from '../../domain/execution-status.js';
 import { isTendId, type StateLayout } from '../../domain/state-layout.js';
-import type { ListTaskExecutionsRequest, TaskExecution, TaskExecutionPhase, TaskExecutionStatusReport } from '../../domain/schema.js';
+import type { ListTaskExecutionsRequest, Subject, TaskExecution, TaskExecutionPhase, TaskExecutionStatusReport } from '../../domain/schema.js';
+import { environmentSubject } from '../../domain/subjects.js';
 import type { Store } from '../../store/store.js';
 import type { Firing } from '../firing.js';
 import type { ExecutionLogSource } from '../log-source.js';
@@ -36,6 +37,8 @@ export interface ExecutionEngineEvents {
 export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
   /** Every execution in the history, oldest first. */
   private readonly executions = new Map<string, ExecutionKeeper>();
+  /** Each execution's position in creation order (list pages are keyed by it). */
+  private readonly seqs = new Map<string, number>();
   private readonly context: ExecutionKeeperContext = {
     changed: (execution) => this.emit('execution', 'status', execution),
     updated: (execution) => this.emit('execution', 'update', execution),
@@ -50,11 +53,15 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
     for (const stored of this.options.store.loadExecutions()) {
       const keeper = await this.options.keepers.restore(this.context, stored);
       this.executions.set(keeper.execution.id, keeper);
+      this.seqs.set(keeper.execution.id, stored.seq ?? 0);
     }
   }
 
-  /** A new execution of the task's dependency closure; it begins on a later tick. */
-  start(taskId: string | undefined, startedBy = 'manual', firing?: Firing): TaskExecution {
+  /**
+   * A new execution of the task's dependency closure; it begins on a later tick. `creator`: the
+   * caller of StartTask, or the environment itself for a trigger.
+   */
+  start(taskId: string | undefined, startedBy = 'manual', firing?: Firing, creator: Subject = environmentSubject(this.options.environmentId)): TaskExecution {
     const task = this.options.tasks.get(taskId);
     const plan = this.options.tasks.plan(task);
     const id = randomUUID();
@@ -63,7 +70,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
         id,
         metadata: {
           createdAt: new Date().toISOString(),
-          creator: { principal: 'PRINCIPAL_USER' },
+          creator,
           environmentId: this.options.environmentId,
           startedBy,
           taskId: task.id,
@@ -100,6 +107,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
     const keeper = keepers.create(this.context, { ...document, status }, taskReference, firing);
     this.executions.set(document.id, keeper);
     keeper.begin();
+    this.seqs.set(document.id, store.seqOf('task_executions', document.id));
     this.emit('execution', 'create', keeper.execution);
     return keeper.execution;
   }
@@ -148,8 +156,8 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
           (taskIds.size === 0 || taskIds.has(keeper.execution.metadata.taskId)) &&
           (references.size === 0 || references.has(keeper.taskReference)),
       )
-      .map((keeper) => keeper.execution);
-    return paginate(matching, request.pagination);
+      .map((keeper) => ({ seq: this.seqs.get(keeper.execution.id) ?? 0, item: keeper.execution }));
+    return paginate(matching, request.pagination, 'executions', 'newest first');
   }
 
   stop(id: string | undefined): void {
@@ -172,6 +180,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
     for (const id of store.pruneExecutions(maxExecutions)) {
       const pruned = this.executions.get(id);
       this.executions.delete(id);
+      this.seqs.delete(id);
       if (pruned !== undefined) this.emit('execution', 'delete', pruned.execution);
       store.runs.forget(id);
       if (isTendId(id)) rmSync(layout.executionLogs(id), { recursive: true, force: true });

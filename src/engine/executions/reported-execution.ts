@@ -1,10 +1,10 @@
 /**
  * The executions of a serve-only daemon (a control plane): they run on its runner, which reports
- * their status (its statusVersion too: a repeat is ignored, an older one refused). A stop asked
- * here is a change of the spec, for the runner to follow.
+ * their status (no version: each report that changes it gets this daemon's next statusVersion; one
+ * that changes nothing is a no-op). A stop asked here is a change of the spec, for the runner to
+ * follow.
  */
 import { isFinished, NEW_EXECUTION, transitionExecution, type ExecutionState } from '../../domain/execution-lifecycle.js';
-import { isNewerReport } from '../../domain/report-order.js';
 import type { TaskExecution, TaskExecutionStatusReport } from '../../domain/schema.js';
 import type { StoredExecution, Store } from '../../store/store.js';
 import type { StateLayout } from '../../domain/state-layout.js';
@@ -44,12 +44,14 @@ export class ReportedExecution implements ExecutionKeeper {
   }
 
   report(report: TaskExecutionStatusReport): void {
-    if (!isNewerReport(`task execution "${this.execution.id}"`, report.statusVersion, this.execution.status.statusVersion)) return;
     const before = this.state;
-    const { statusVersion, ...reported } = report;
-    this.state = transitionExecution([], before, { type: 'Reported', status: { ...reported, steps: reported.steps ?? [] } }).state;
-    if (this.state === before) return;
-    this.store.observeVersion(statusVersion);
+    this.state = transitionExecution([], before, { type: 'Reported', status: { ...report, steps: report.steps ?? [] } }).state;
+    const { statusVersion: _version, ...current } = this.execution.status;
+    if (this.state === before || JSON.stringify(recordedStatus(this.state)) === JSON.stringify(current)) {
+      this.state = before;
+      return;
+    }
+    const statusVersion = this.store.nextVersion();
     const now = new Date().toISOString();
     const metadata = { ...this.execution.metadata };
     if (report.phase !== 'TASK_EXECUTION_PHASE_PENDING') metadata.startedAt ??= now;

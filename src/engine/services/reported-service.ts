@@ -1,12 +1,14 @@
 /**
  * The keepers of a serve-only daemon (a control plane): it runs nothing, and a service's status
- * is what its runner reports (its statusVersion too: a repeat of the recorded version is
- * ignored, an older one refused). A deletion waits until the runner reports the service stopped.
+ * is what its runner reports, in the reference's shape (no version): each report that changes
+ * the status gets the next statusVersion of this daemon as it arrives; a report that changes
+ * nothing (a runner that restarted and sends a delivered report again) is a no-op. The runner
+ * keeps the order (one report per resource in flight, never an older after a newer). A deletion
+ * waits until the runner reports the service stopped.
  */
-import { isNewerReport } from '../../domain/report-order.js';
-import type { ServiceStatus } from '../../domain/schema.js';
+import type { ServiceStatus, ServiceStatusReport } from '../../domain/schema.js';
 import { NEW_SERVICE, transitionService, type ServiceEvent, type ServiceState } from '../../domain/service-lifecycle.js';
-import { isActivePhase, mergeServiceReport, serviceStatus, servicePhase } from '../../domain/service-status.js';
+import { isActivePhase, mergeServiceReport, sameStatus, serviceStatus, servicePhase } from '../../domain/service-status.js';
 import type { StoredService } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 import type { EngineParts } from '../settings.js';
@@ -52,13 +54,11 @@ export class ReportedService implements ServiceKeeper {
     return Promise.resolve();
   }
 
-  report(report: ServiceStatus): void {
-    const reference = this.context.document().metadata.reference;
-    if (!isNewerReport(`service "${reference}"`, report.statusVersion, this.current.statusVersion)) return;
-    this.parts.store.observeVersion(report.statusVersion);
+  report(report: ServiceStatusReport): void {
     const { statusVersion: _version, ...known } = this.current;
-    const { statusVersion: _reported, ...reported } = report;
-    this.write({ type: 'Reported', status: mergeServiceReport(known, reported) }, report.statusVersion!);
+    const merged = mergeServiceReport(known, report);
+    if (sameStatus(merged, known)) return;
+    this.write({ type: 'Reported', status: merged }, this.parts.store.nextVersion());
     this.reconcile();
   }
 

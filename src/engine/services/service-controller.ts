@@ -5,6 +5,7 @@
  * runs), and writes the status (the projection of the state, with a fresh statusVersion)
  * whenever it changes. It writes only the status; the engine writes the document.
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { failedPrecondition } from '../../domain/errors.js';
 import type { ServiceStatus } from '../../domain/schema.js';
@@ -25,10 +26,13 @@ import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, SessionSecrets } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import type { ReadyProbing } from './ready-probing.js';
-import { probeUntilReady, stopSession } from './service-effects.js';
+import { probeSession, type ReadinessWait, type ReadyProbing } from './ready-probing.js';
+import { stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
 import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
+
+/** How much of a probe's output the daemon log gets on a change of result. */
+const LOGGED_PROBE_OUTPUT = 1000;
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -222,7 +226,8 @@ export class ServiceController implements ServiceKeeper {
   private writeStatus(): void {
     const run = this.run !== null && 'runId' in this.state && this.state.runId === this.run.runId ? this.run : null;
     const next = serviceStatus(this.state, {
-      logUrl: this.parts.logUrl,
+      // There is a log to read once the run began (a run that failed to start has none).
+      logUrl: (runId) => (isActive(this.state) || existsSync(this.parts.settings.layout.runLog(runId)) ? this.parts.logUrl(runId) : undefined),
       output: run?.output ?? {},
       mask: (text) => run?.secrets.mask(text) ?? text,
     });
@@ -247,10 +252,7 @@ export class ServiceController implements ServiceKeeper {
     const state = this.state;
     switch (effect.type) {
       case 'startProbing':
-        if (isActive(state) && this.session !== null) {
-          const runId = state.runId;
-          this.probing = probeUntilReady(this.parts, this.context.document(), this.session, (event) => this.dispatchFor(runId, event));
-        }
+        if (isActive(state) && this.session !== null) this.startProbing(state.runId, this.session);
         return;
       case 'stopProbing':
         this.probing?.cancel();
@@ -277,5 +279,22 @@ export class ServiceController implements ServiceKeeper {
     this.stray = null;
     if (stray === null || stray.record.identity.pid !== proc.pid) return;
     stray.stop({ stopCommand: null, timeoutMs: 0, force: true }).catch(() => {});
+  }
+
+  /** Probes until ready; the readiness timeout (the spec's, else the daemon's) ends it FAILED. */
+  private startProbing(runId: string, session: Session): void {
+    this.log.info({ readyCommand: this.context.document().spec.commands?.ready }, 'Waiting for the ready command');
+    this.probing = probeSession(this.context.document().spec, session, this.parts, {
+      onReady: () => this.dispatchFor(runId, { type: 'ReadyProbePassed' }),
+      onTimeout: (message) => this.dispatchFor(runId, { type: 'ReadinessTimedOut', message }),
+      onOutcomeChanged: (outcome) => this.log.info({ exitCode: outcome.exitCode, output: this.secrets.mask(outcome.output).slice(-LOGGED_PROBE_OUTPUT) }, 'Ready probe result changed'),
+    });
+  }
+
+  /** While STARTING with a ready command: what it waits for and what its last probe said (masked). */
+  get readiness(): ReadinessWait | null {
+    const wait = this.state.phase === 'starting' ? this.probing?.waiting : undefined;
+    if (wait === undefined) return null;
+    return wait.lastProbe === null ? wait : { ...wait, lastProbe: { ...wait.lastProbe, output: this.secrets.mask(wait.lastProbe.output) } };
   }
 }

@@ -10,12 +10,14 @@ import type { StoredService } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 import type { Recovery } from '../recovery.js';
 import type { EngineParts } from '../settings.js';
+import type { ReadinessWait } from './ready-probing.js';
 import { ServiceController } from './service-controller.js';
 import type { ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
 import { prepareRun, removeRunFiles } from './service-run.js';
 
 export class ServiceControllers implements ServiceKeepers {
-  private readonly controllers = new Set<ServiceController>();
+  /** Each controller, with the id of its service. */
+  private readonly controllers = new Map<ServiceController, string>();
   private outputWatcher: FSWatcher | undefined;
 
   constructor(
@@ -27,13 +29,13 @@ export class ServiceControllers implements ServiceKeepers {
     // The status of a new service: its initial state's projection, with a first version.
     const status = { ...serviceStatus(NEW_SERVICE, { logUrl: this.parts.logUrl, output: {}, mask: (text) => text }), statusVersion: this.parts.store.nextVersion() };
     const controller = new ServiceController(this.parts, context, NEW_SERVICE, status);
-    this.controllers.add(controller);
+    this.controllers.set(controller, context.id);
     return controller;
   }
 
   async restore(context: ServiceKeeperContext, stored: StoredService): Promise<ServiceKeeper> {
     const controller = new ServiceController(this.parts, context, NEW_SERVICE, stored.service.status);
-    this.controllers.add(controller);
+    this.controllers.set(controller, context.id);
     const document = context.document();
     // A secret that disappeared meanwhile only matters for the next start.
     const recovered = await this.recovery.service(stored, (runId, session) => prepareRun(document, session, runId, this.parts.settings, true).spec);
@@ -49,8 +51,24 @@ export class ServiceControllers implements ServiceKeepers {
   }
 
   private byRun(runId: string): ServiceController | undefined {
-    for (const controller of this.controllers) if (controller.runId === runId) return controller;
+    for (const controller of this.controllers.keys()) if (controller.runId === runId) return controller;
     return undefined;
+  }
+
+  /** The service whose run (current or last) this is, if any. */
+  serviceOfRun(runId: string): string | undefined {
+    const controller = this.byRun(runId);
+    return controller === undefined ? undefined : this.controllers.get(controller);
+  }
+
+  /** The services STARTING with a ready command, and what each waits for. */
+  waiting(): Array<{ readonly serviceId: string; readonly wait: ReadinessWait }> {
+    const waiting = [];
+    for (const [controller, serviceId] of this.controllers) {
+      const wait = controller.readiness;
+      if (wait !== null) waiting.push({ serviceId, wait });
+    }
+    return waiting;
   }
 
   /** The log of a service's run: the current one or an earlier one still on disk. */

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { alreadyExists, failedPrecondition } from '../../domain/errors.js';
-import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, ServiceStatus, UpdateServiceRequest } from '../../domain/schema.js';
+import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, ServiceStatusReport, Subject, UpdateServiceRequest } from '../../domain/schema.js';
+import { environmentSubject } from '../../domain/subjects.js';
 import type { Store } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 import { paginate, type Page } from '../pagination.js';
@@ -69,10 +70,11 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     this.dependents = dependents;
   }
 
-  create(request: CreateServiceRequest): Service {
+  /** `creator`: the caller (the environment itself for what the automations file makes). */
+  create(request: CreateServiceRequest, creator: Subject = environmentSubject(this.options.environmentId)): Service {
     const { environmentId, store } = this.options;
     const taken = (reference: string): boolean => this.registry.withReference(reference) !== undefined;
-    return this.registry.view(this.registry.insert(newServiceDocument(request, environmentId, taken, () => store.nextVersion())));
+    return this.registry.view(this.registry.insert(newServiceDocument(request, environmentId, taken, () => store.nextVersion(), creator)));
   }
 
   get(id: string | undefined): Service {
@@ -89,8 +91,8 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   list(request: ListServicesRequest): Page<Service> {
-    const matching = this.all().filter((service) => matchesFilter(service, request.filter ?? {}, this.options.environmentId));
-    return paginate(matching, request.pagination);
+    const keyed = this.registry.all().map((entry) => ({ seq: entry.seq, item: this.registry.view(entry) }));
+    return paginate(keyed.filter(({ item }) => matchesFilter(item, request.filter ?? {}, this.options.environmentId)), request.pagination, 'services');
   }
 
   /**
@@ -127,7 +129,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   }
 
   /** A status report of the runner (UpdateService with `status`), for a keeper that takes them. */
-  reportStatus(id: string | undefined, status: ServiceStatus): void {
+  reportStatus(id: string | undefined, status: ServiceStatusReport): void {
     this.registry.find(id).keeper.report(status);
   }
 

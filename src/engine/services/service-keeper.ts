@@ -4,7 +4,7 @@
  * `ServiceController`; a serve-only daemon (a control plane) a `ReportedService`, whose status is
  * whatever its runner reports. The engine never asks which one it has.
  */
-import type { Service, ServiceStatus } from '../../domain/schema.js';
+import type { Service, ServiceStatus, ServiceStatusReport } from '../../domain/schema.js';
 import type { StoredService } from '../../store/store.js';
 import type { FileLogSource } from '../log-source.js';
 
@@ -37,8 +37,8 @@ export interface ServiceKeeper {
   forceStop(): void;
   /** Daemon shutdown: stop by the stop rules without changing what is wanted. */
   shutdown(): Promise<void>;
-  /** A runner's status report (UpdateService with `status`). */
-  report(status: ServiceStatus): void;
+  /** A runner's status report (UpdateService with `status`, in the reference's shape: no version). */
+  report(status: ServiceStatusReport): void;
   /** The service is gone from the store: its last status (DELETED). */
   remove(): void;
   /** Writes the status again (the disk refused it the first time): what happened did happen. */

@@ -12,6 +12,8 @@ import { requireId } from '../requests.js';
 import type { ServiceDocument, ServiceKeeper, ServiceKeeperContext, ServiceKeepers } from './service-keeper.js';
 
 export interface Entry {
+  /** Its position in creation order (the store's; list pages are keyed by it). */
+  seq: number;
   document: ServiceDocument;
   keeper: ServiceKeeper;
   /** A spec change waiting for the service to stop (a running service's spec changed). */
@@ -35,6 +37,7 @@ export class ServiceRegistry {
   /** A stored service, its keeper restored (recovering what a previous daemon left). */
   async restore(stored: StoredService, environmentId: string): Promise<void> {
     const entry = this.entry({ ...stored.service, environmentId });
+    entry.seq = stored.seq;
     entry.pendingSpec = stored.pendingSpec;
     entry.keeper = await this.keepers.restore(this.context(entry), stored);
     this.remember(entry);
@@ -45,6 +48,7 @@ export class ServiceRegistry {
     const entry = this.entry(document);
     entry.keeper = this.keepers.create(this.context(entry));
     this.store.insertService(this.view(entry));
+    entry.seq = this.store.seqOf('services', document.id);
     this.remember(entry);
     this.emit('create', this.view(entry));
     entry.keeper.reconcile();
@@ -53,7 +57,7 @@ export class ServiceRegistry {
 
   private entry(service: Service | ServiceDocument): Entry {
     const { id, environmentId, metadata, spec } = service;
-    return { document: { id, environmentId, metadata, spec }, keeper: undefined as unknown as ServiceKeeper, pendingSpec: null, view: null };
+    return { seq: 0, document: { id, environmentId, metadata, spec }, keeper: undefined as unknown as ServiceKeeper, pendingSpec: null, view: null };
   }
 
   private remember(entry: Entry): void {

@@ -1,21 +1,25 @@
 /** The service engine's request handling that needs no state: checks, merges and filters. */
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, invalidArgument } from '../../domain/errors.js';
-import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, UpdateServiceRequest } from '../../domain/schema.js';
+import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, Subject, UpdateServiceRequest } from '../../domain/schema.js';
 import { isBlankCommand } from '../../domain/spec-rules.js';
 import { checkEnvironment, checkReference } from '../requests.js';
 import { checkReadinessTimeout, checkRunsOn, validateEnvItems } from '../spec-checks.js';
 import type { ServiceDocument } from './service-keeper.js';
 
-/** A new service's document, from a CreateService request that passed every check. */
+/**
+ * A new service's document, from a CreateService request that passed every check. Its creator
+ * and creation time are the server's (a client's are ignored).
+ */
 export function newServiceDocument(
   request: CreateServiceRequest,
   environmentId: string,
   referenceTaken: (reference: string) => boolean,
   nextVersion: () => string,
+  creator: Subject,
 ): ServiceDocument {
   checkEnvironment(request.environmentId, environmentId);
-  const metadata = request.metadata ?? {};
+  const { createdAt: _createdAt, creator: _creator, ...metadata } = request.metadata ?? {};
   const spec = request.spec ?? {};
   const reference = checkReference(metadata.reference, 'service');
   if (isBlankCommand(spec.commands?.start)) throw invalidArgument(`Missing "spec.commands.start": service "${reference}" needs a start command`);
@@ -31,7 +35,7 @@ export function newServiceDocument(
   return {
     id: randomUUID(),
     environmentId,
-    metadata: { ...metadata, createdAt: new Date().toISOString() },
+    metadata: { ...metadata, createdAt: new Date().toISOString(), creator },
     spec: {
       ...spec,
       desiredPhase: running ? 'SERVICE_PHASE_RUNNING' : 'SERVICE_PHASE_STOPPED',

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../domain/errors.js';
 import { buildPlan, findCycle, type PlanNode } from '../../domain/plan.js';
-import type { CreateTaskRequest, ListTasksRequest, Task, TaskExecution, UpdateTaskRequest } from '../../domain/schema.js';
+import { UUID_PATTERN, type CreateTaskRequest, type ListTasksRequest, type Subject, type Task, type TaskExecution, type UpdateTaskRequest } from '../../domain/schema.js';
+import { environmentSubject } from '../../domain/subjects.js';
 import { isBlankCommand } from '../../domain/spec-rules.js';
 import type { Store } from '../../store/store.js';
 import { paginate, type Page } from '../pagination.js';
@@ -30,6 +31,8 @@ export interface TaskEngineEvents {
 export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   private readonly tasks = new Map<string, Task>();
   private readonly byReference = new Map<string, Task>();
+  /** Each task's position in creation order (list pages are keyed by it). */
+  private readonly seqs = new Map<string, number>();
 
   constructor(private readonly options: TaskEngineOptions) {
     super();
@@ -37,7 +40,16 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   }
 
   load(): void {
-    for (const task of this.options.store.loadTasks()) this.remember({ ...task, environmentId: this.options.environmentId });
+    for (const { task, seq } of this.options.store.loadTasks()) {
+      this.seqs.set(task.id, seq);
+      this.remember({ ...task, environmentId: this.options.environmentId });
+    }
+  }
+
+  private insert(task: Task): void {
+    this.options.store.insertTask(task);
+    this.seqs.set(task.id, this.options.store.seqOf('tasks', task.id));
+    this.remember(task);
   }
 
   private remember(task: Task): void {
@@ -77,6 +89,9 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   /** Unknown ids and cycles in `dependsOn` are refused, naming the references involved. */
   private checkDependencies(task: Task): void {
     for (const dependency of task.dependsOn) {
+      if (!UUID_PATTERN.test(dependency)) {
+        throw invalidArgument(`Invalid dependency "${dependency}" in "dependsOn" of task "${task.metadata.reference}": ids are UUIDs (of a task or a service)`);
+      }
       if (this.node(dependency, task) === undefined) {
         throw invalidArgument(`Unknown dependency "${dependency}" in "dependsOn" of task "${task.metadata.reference}": no task or service has this id`);
       }
@@ -105,9 +120,10 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     }));
   }
 
-  create(request: CreateTaskRequest): Task {
+  /** `creator`: the caller (the environment itself for what the automations file makes); a client's is ignored. */
+  create(request: CreateTaskRequest, creator: Subject = environmentSubject(this.options.environmentId)): Task {
     checkEnvironment(request.environmentId, this.options.environmentId);
-    const metadata = request.metadata ?? {};
+    const { createdAt: _createdAt, creator: _creator, ...metadata } = request.metadata ?? {};
     const spec = request.spec ?? {};
     const reference = checkReference(metadata.reference, 'task');
     if (isBlankCommand(spec.command)) throw invalidArgument(`Missing "spec.command": task "${reference}" needs a command`);
@@ -118,12 +134,11 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
       id: randomUUID(),
       environmentId: this.options.environmentId,
       dependsOn: [...new Set(request.dependsOn ?? [])],
-      metadata: { ...metadata, createdAt: new Date().toISOString() },
+      metadata: { ...metadata, createdAt: new Date().toISOString(), creator },
       spec,
     };
     this.checkDependencies(task);
-    this.options.store.insertTask(task);
-    this.remember(task);
+    this.insert(task);
     this.emit('task', 'create', task);
     return task;
   }
@@ -134,10 +149,10 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     if (environmentIds.length > 0 && !environmentIds.includes(this.options.environmentId)) return { items: [], nextToken: '' };
     const references = new Set(filter.references ?? []);
     const ids = new Set(filter.taskIds ?? []);
-    const matching = [...this.tasks.values()].filter(
-      (task) => (references.size === 0 || references.has(task.metadata.reference ?? '')) && (ids.size === 0 || ids.has(task.id)),
-    );
-    return paginate(matching, request.pagination);
+    const matching = [...this.tasks.values()]
+      .filter((task) => (references.size === 0 || references.has(task.metadata.reference ?? '')) && (ids.size === 0 || ids.has(task.id)))
+      .map((task) => ({ seq: this.seqs.get(task.id) ?? 0, item: task }));
+    return paginate(matching, request.pagination, 'tasks');
   }
 
   update(request: UpdateTaskRequest): void {
@@ -177,8 +192,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     if (existing === undefined) {
       const clash = this.byReference.get(task.metadata.reference ?? '');
       if (clash !== undefined) this.discard(clash.id);
-      this.options.store.insertTask(task);
-      this.remember(task);
+      this.insert(task);
       this.emit('task', 'create', task);
       return;
     }
@@ -197,6 +211,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     this.byReference.delete(current.metadata.reference ?? '');
     if (stored === undefined) {
       this.tasks.delete(id);
+      this.seqs.delete(id);
       this.emit('task', 'delete', current);
       return;
     }
@@ -211,6 +226,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     if (task === undefined) return;
     this.options.store.deleteTask(id);
     this.tasks.delete(id);
+    this.seqs.delete(id);
     this.byReference.delete(task.metadata.reference ?? '');
     this.emit('task', 'delete', task);
   }

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from '../../domain/clock.js';
+import { imageReferenceProblem } from '../../domain/spec-rules.js';
 import { bootId, readProcStat } from '../machine/proc.js';
 import { LaunchError, type AdoptResult, type Runtime, type Session, type SessionRecord, type SessionSpec, type SweepResult } from '../runtime.js';
 import { ContainerSession } from './container-session.js';
@@ -40,6 +41,9 @@ export class DockerRuntime implements Runtime {
   async start(spec: SessionSpec): Promise<Session> {
     this.used = true;
     const docker = spec.runsOn?.docker ?? {};
+    // Requests are checked, but a spec stored by an earlier tend may still lack one: no engine call with it.
+    const imageProblem = imageReferenceProblem(docker.image ?? '');
+    if (imageProblem !== null) throw new LaunchError(`runsOn.docker ${imageProblem}`);
     let running;
     try {
       running = await runContainer({

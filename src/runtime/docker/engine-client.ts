@@ -1,6 +1,7 @@
 /**
  * The Docker Engine API, as tend uses it (dockerode; DOCKER_HOST or the default socket): a
- * container of the image running `/bin/sh -c` on the host network, with the workspace mounted at
+ * container of the image running the command with the image's bash, else its `/bin/sh`
+ * (`imageShell`), on the host network, with the workspace mounted at
  * the same path as its working directory, an init process so signals reach the command, and
  * labels that name the daemon instance, the state directory, the resource and the run. The
  * container's output is demultiplexed into the same log file a machine command writes.
@@ -36,6 +37,16 @@ function engineWords(error: unknown): string {
 }
 
 const clients = new Map<string, Docker>();
+
+/**
+ * How a command runs in a container (its start, ready and stop commands alike): with bash when
+ * the image has it (real automations files use bash syntax), else with its `/bin/sh`. The image
+ * is not inspected: its own `/bin/sh` asks for bash and `exec`s one or the other, so the shell
+ * that runs the command is the container's init's only child and gets its signals.
+ */
+export function imageShell(command: string): string[] {
+  return ['/bin/sh', '-c', 'command -v bash >/dev/null 2>&1 && exec bash -c "$1"; exec /bin/sh -c "$1"', 'sh', command];
+}
 
 /**
  * The Engine API client for DOCKER_HOST as it is now (or /var/run/docker.sock). dockerode (and
@@ -133,7 +144,7 @@ export async function runContainer(spec: ContainerSpec): Promise<RunningContaine
   try {
     container = await engine.createContainer({
       Image: spec.image,
-      Cmd: ['/bin/sh', '-c', spec.command],
+      Cmd: imageShell(spec.command),
       Env: [...spec.environment, ...Object.entries(spec.env).map(([name, value]) => `${name}=${value}`)],
       WorkingDir: spec.workspace,
       Labels: { ...spec.labels },
@@ -195,7 +206,7 @@ export interface ContainerExec {
 export async function startExec(id: string, command: string, env: Readonly<Record<string, string>>, logPath?: string): Promise<ContainerExec> {
   const container = (await docker()).getContainer(id);
   const exec = await container.exec({
-    Cmd: ['/bin/sh', '-c', command],
+    Cmd: imageShell(command),
     Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
     AttachStdout: true,
     AttachStderr: true,

@@ -1,8 +1,9 @@
 /**
- * Commands on this machine: each session is `/bin/sh -c` in its own process group (see
- * spawn-command.ts), its processes marked with TEND_SESSION_ID=<run id> and
- * TEND_INSTANCE_ID=<daemon instance>, so that escaped descendants and a dead daemon's orphans
- * are found by their environment.
+ * Commands on this machine: each session is `SHELL -c` (bash, else /bin/sh, or the daemon's
+ * `--shell`: shell.ts) in its own process group (see spawn-command.ts), its processes marked with
+ * TEND_SESSION_ID=<run id> and TEND_INSTANCE_ID=<daemon instance>, so that escaped descendants
+ * and a dead daemon's orphans are found by their environment. PATH starts with the directory of
+ * tend's `gitpod` and `ona` commands.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
@@ -17,10 +18,16 @@ import { waitExit } from './terminate.js';
 /** How often the exit of a re-adopted process (not our child) is checked. */
 const ADOPTED_EXIT_POLL_MS = 100;
 const ADOPTED_EXIT_NOTE = 'it was re-adopted after a daemon restart, so its exit code is unknown';
+/** A command's PATH when the daemon has none. */
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 export interface MachineRuntimeOptions {
   /** The environment every command inherits, before its own variables. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** Runs start, ready and stop commands (`shell -c command`). */
+  readonly shell: string;
+  /** Put first on every command's PATH: where tend's `gitpod` and `ona` commands are. */
+  readonly binDir?: string;
   /** Marks every process this daemon starts (TEND_INSTANCE_ID). */
   readonly instanceId: string;
   readonly clock: Clock;
@@ -34,19 +41,24 @@ export class MachineRuntime implements Runtime {
   constructor(private readonly options: MachineRuntimeOptions) {}
 
   private environment(spec: SessionSpec): Record<string, string> {
-    return { ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId };
+    const env: Record<string, string> = { ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId };
+    // First, also before a PATH of the spec's own: real files call `gitpod ...` whatever their PATH.
+    const { binDir } = this.options;
+    if (binDir !== undefined) env.PATH = env.PATH === undefined || env.PATH === '' ? `${binDir}:${DEFAULT_PATH}` : `${binDir}:${env.PATH}`;
+    return env;
   }
 
   private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec, child?: ChildProcess): Session {
     const { logs, clock } = this.options;
     logs.track(record.logPath);
     void exited.then(() => logs.untrack(record.logPath));
-    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock, child);
+    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock, this.options.shell, child);
   }
 
   async start(spec: SessionSpec): Promise<Session> {
     const spawned = spawnCommand({
       command: spec.command,
+      shell: this.options.shell,
       cwd: spec.workspace,
       env: this.environment(spec),
       logPath: spec.logPath,

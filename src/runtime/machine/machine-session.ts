@@ -20,6 +20,8 @@ export class MachineSession implements Session {
     private readonly env: Readonly<Record<string, string>>,
     private readonly cwd: string,
     private readonly clock: Clock,
+    /** Runs the ready and stop commands, as it ran the start command. */
+    private readonly shell: string,
     /** Our own child (not a re-adopted process): its group can be killed even when /proc fails us. */
     private readonly child?: ChildProcess,
   ) {
@@ -31,7 +33,7 @@ export class MachineSession implements Session {
   }
 
   probe(command: string): ProbeRun {
-    return runProbeProcess(command, this.cwd, this.env, this.record.runId);
+    return runProbeProcess(command, this.shell, this.cwd, this.env, this.record.runId);
   }
 
   async stop(rules: StopRules): Promise<string | null> {
@@ -74,7 +76,7 @@ export class MachineSession implements Session {
       kill: () => processes.kill(),
       // The stop command carries the session's marker: kill() finds its processes too.
       runStopCommand: async (command) => {
-        const spawned = spawnCommand({ command, cwd: this.cwd, env: this.env, logPath: record.logPath, marker: record.runId });
+        const spawned = spawnCommand({ command, shell: this.shell, cwd: this.cwd, env: this.env, logPath: record.logPath, marker: record.runId });
         return { exited: spawned.exited, tail: () => readLogTail(record.logPath) };
       },
     };

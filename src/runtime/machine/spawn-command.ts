@@ -1,7 +1,7 @@
 /**
- * Runs one command as `/bin/sh -c` in a new session and process group, with its output going
- * straight to a log file: the child never writes into a pipe that tend must drain (no
- * back-pressure), and it keeps running if the daemon dies.
+ * Runs one command as `SHELL -c` (bash, or the daemon's `--shell`: see shell.ts) in a new session
+ * and process group, with its output going straight to a log file: the child never writes into a
+ * pipe that tend must drain (no back-pressure), and it keeps running if the daemon dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -12,6 +12,8 @@ import { bootId, ProcError, readProcStat, SESSION_MARKER_VAR, type ProcStat } fr
 
 export interface CommandSpec {
   readonly command: string;
+  /** The shell that runs it, as `shell -c command`. */
+  readonly shell: string;
   readonly cwd: string;
   /** The whole environment of the command. */
   readonly env: Readonly<Record<string, string>>;
@@ -38,14 +40,14 @@ export function spawnCommand(spec: CommandSpec): SpawnedCommand {
   }
   let child: ChildProcess;
   try {
-    child = spawn('/bin/sh', ['-c', spec.command], {
+    child = spawn(spec.shell, ['-c', spec.command], {
       cwd: spec.cwd,
       env: { ...spec.env, [SESSION_MARKER_VAR]: spec.marker },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
   } catch (error) {
-    throw new LaunchError(`Cannot run "/bin/sh": ${(error as Error).message}`, { cause: error });
+    throw new LaunchError(`Cannot run "${spec.shell}": ${(error as Error).message}`, { cause: error });
   } finally {
     closeSync(fd);
   }
@@ -53,7 +55,7 @@ export function spawnCommand(spec: CommandSpec): SpawnedCommand {
   if (pid === undefined) {
     // spawn reports ENOENT (missing cwd, missing shell) through an 'error' event; swallow it here.
     child.once('error', () => {});
-    throw new LaunchError(`Cannot run the command: working directory "${spec.cwd}" or /bin/sh is missing`);
+    throw new LaunchError(`Cannot run the command: working directory "${spec.cwd}" or shell "${spec.shell}" is missing`);
   }
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));

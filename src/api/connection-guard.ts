@@ -1,0 +1,82 @@
+/**
+ * The server's limits against clients that hold connections without using them (no token needed
+ * to open a socket): a connection must send its request's headers within `headersTimeoutMs`
+ * (also one that sends nothing at all), its whole request within `requestTimeoutMs`, and an idle
+ * connection between requests is closed after `keepAliveTimeoutMs`. At most `maxConnections` are
+ * open: one more closes the oldest connection that has not yet made an authenticated request (or,
+ * when every other one has, the newcomer), so a flood of idle or slow sockets never keeps the
+ * token's own calls out. Streams that are answering (events, followed logs) have no timeout.
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ServerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 512,
+};
+
+/** The options of `http.createServer` (through fastify's `http`) that enforce the timeouts. */
+export function httpServerOptions(limits: ServerLimits): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+    // How often Node checks the two deadlines above: a quarter of the headers timeout, at most 1 s.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+}
+
+export class ConnectionGuard {
+  /** Open connections, oldest first. */
+  private readonly open = new Set<Socket>();
+  private readonly trusted = new WeakSet<Socket>();
+  /** Connections closed to stay within maxConnections. */
+  evicted = 0;
+
+  constructor(
+    server: Server,
+    private readonly limits: ServerLimits,
+  ) {
+    server.on('connection', (socket: Socket) => this.connected(socket));
+    // A request has arrived: from now on Node's own deadlines (headers, request, keep-alive) apply.
+    server.on('request', (request: { socket: Socket }) => request.socket.setTimeout(0));
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** The connection made a request with a valid token: it is evicted only after every untrusted one. */
+  authenticated(socket: Socket): void {
+    this.trusted.add(socket);
+  }
+
+  private connected(socket: Socket): void {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+    // Node's headers timeout starts with the first byte; a connection that sends none gets the same.
+    socket.setTimeout(this.limits.headersTimeoutMs, () => socket.destroy());
+    if (this.open.size > this.limits.maxConnections) this.evictFor(socket);
+  }
+
+  private evictFor(newcomer: Socket): void {
+    this.evicted += 1;
+    for (const socket of this.open) {
+      if (socket !== newcomer && !this.trusted.has(socket)) {
+        socket.destroy();
+        this.open.delete(socket);
+        return;
+      }
+    }
+    newcomer.destroy();
+    this.open.delete(newcomer);
+  }
+}

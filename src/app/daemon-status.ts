@@ -1,0 +1,50 @@
+/**
+ * What `tend status` shows (tend.v1.DaemonService/GetStatus): the daemon, its automations file,
+ * its role, the triggers it fired, the shell of its commands, the services waiting for their
+ * ready command (what they wait for and what the last probe said), and the environment's ports.
+ * Daemon-level, beside the API's resources: the public Service shape is left as the reference has it.
+ */
+import { formatDuration } from '../domain/duration.js';
+import type { Automations } from '../engine/automations.js';
+import type { PortRegistry } from '../engine/ports.js';
+import type { ReadinessWait } from '../engine/services/ready-probing.js';
+import type { ServiceEngine } from '../engine/services/service-engine.js';
+import type { ControlPlane } from '../upstream/control-plane.js';
+import type { AutomationsWatcher } from './automations-watcher.js';
+
+export interface StatusParts {
+  readonly daemon: () => { url: string; pid: number; environmentId: string; workspace: string; stateDir: string };
+  readonly mode: 'runner' | 'serve-only' | 'standalone';
+  readonly shell: string | null;
+  readonly watcher: AutomationsWatcher | undefined;
+  readonly controlPlane: ControlPlane | undefined;
+  readonly automations: Automations;
+  readonly services: ServiceEngine;
+  readonly waiting: () => Array<{ readonly serviceId: string; readonly wait: ReadinessWait }>;
+  readonly ports: PortRegistry;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function daemonStatus(parts: StatusParts): Record<string, unknown> {
+  return {
+    daemon: { ...parts.daemon(), shell: parts.shell },
+    automationsFile: parts.watcher?.status ?? null,
+    mode: parts.mode,
+    controlPlane: parts.controlPlane?.health() ?? null,
+    firedTriggers: parts.automations.firedTriggers,
+    readiness: parts.waiting().map(({ serviceId, wait }) => ({
+      serviceId,
+      service: parts.services.has(serviceId) ? (parts.services.get(serviceId).metadata.reference ?? serviceId) : serviceId,
+      readyCommand: wait.readyCommand,
+      waitingSince: iso(wait.since),
+      probes: wait.probes,
+      readinessTimeout: wait.readinessTimeoutMs > 0 ? formatDuration(wait.readinessTimeoutMs) : null,
+      lastProbe:
+        wait.lastProbe === null
+          ? null
+          : { exitCode: wait.lastProbe.exitCode, output: wait.lastProbe.output, killedAtBound: wait.lastProbe.killedAtBound, endedAt: iso(wait.lastProbe.endedAt) },
+    })),
+    ports: parts.ports.list(),
+  };
+}
