@@ -236,6 +236,28 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await hasText(triggers.getByRole('status'), 'Fired manual: 0 services started, 0 executions created');
   });
 
+  it('shows the port a service opened (gitpod environment port open) as a link, on its item and in the header', async () => {
+    const test = await dashboardDaemon();
+    const { page } = await openPage(browser);
+    await logIn(page, test);
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    const { port } = probe.address() as { port: number };
+    await new Promise((done) => probe.close(done));
+    const serve = `exec node -e "require('http').createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1')"`;
+    const { service } = await test.client.environments.automations.services.create({
+      metadata: { reference: 'site' },
+      spec: { commands: { start: serve, ready: `gitpod environment port open ${port} --name site` } },
+    });
+    await test.client.environments.automations.services.start({ id: service.id });
+    const site = item(page, 'Service site');
+    await site.getByText('RUNNING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    const link = site.getByRole('link', { name: `:${port}` });
+    await link.waitFor({ timeout: WAIT_MS });
+    expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:${port}`);
+    await page.getByRole('banner').getByRole('link', { name: `site :${port}` }).waitFor({ timeout: WAIT_MS });
+  });
+
   it('is usable by keyboard with a visible focus, readable at 360 px, light and dark', async () => {
     const test = await dashboardDaemon();
     const light = await openPage(browser, { viewport: { width: 360, height: 800 }, colorScheme: 'light' });
