@@ -11,8 +11,10 @@ const LAYERS = {
   store: ['domain'],
   engine: ['domain', 'config', 'runtime', 'store'],
   api: ['domain', 'config', 'engine'],
+  // The web dashboard's server side: in front of the API, reaching it like any client.
+  dashboard: ['domain', 'engine'],
   upstream: ['domain', 'store', 'engine'],
-  app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'upstream'],
+  app: ['domain', 'config', 'runtime', 'store', 'engine', 'api', 'dashboard', 'upstream'],
   // The daemon's client (its HTTP API, as the CLI and the MCP server use it).
   client: ['domain', 'app'],
   // `tend mcp`: talks to the daemon only through the client; never wires or reaches into a daemon.
@@ -28,6 +30,14 @@ const zones = [
       .map((other) => `./src/${other}`),
     message: `The ${layer} layer may import only: ${allowed.length === 0 ? 'nothing of src' : allowed.join(', ')} (ARCHITECTURE.md)`,
   })),
+  // The page (web/) knows the daemon only by its wire shapes: the API's and the dashboard's.
+  {
+    target: './web',
+    from: Object.keys(LAYERS)
+      .filter((layer) => layer !== 'domain' && layer !== 'dashboard')
+      .map((layer) => `./src/${layer}`),
+    message: 'The page (web/) may take only the wire shapes of src/domain and src/dashboard (ARCHITECTURE.md)',
+  },
   // The engine works through the runtime seam (runtime/runtime.ts); where a command runs is the runtime's business.
   {
     target: './src/engine',
@@ -47,6 +57,16 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones }],
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The page is bundled for the browser: what it imports from src/ must be types only, or it would ship in the page.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], allowTypeImports: true, message: 'The page takes only types from src/ (import type): code would be bundled into it' }] },
+      ],
     },
   },
 );

@@ -25,6 +25,7 @@ import {
   waitFor,
 } from './lib/common.mjs';
 import { pm2Available, startPm2, startSupervisord, startTend, supervisordAvailable } from './lib/systems.mjs';
+import { chromiumAvailable, dashboardLoad } from './lib/dashboard.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -33,7 +34,7 @@ const option = (name, fallback) => {
 };
 const SIZES = option('n', '10,100,500').split(',').map(Number);
 const REPEAT = Number(option('repeat', '3'));
-const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7,W8').split(',');
+const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7,W8,W9').split(',');
 const OUT = option('out', undefined);
 const SKIP_PEERS = args.includes('--skip-peers');
 process.env.BENCH_RUN = randomUUID();
@@ -607,6 +608,23 @@ async function w8() {
   notes.push(`W8: the same ${n} services on a standalone tend: ${fmt(median(standalone))}; through a control plane ${ratio(median(upstream), median(standalone))} of that`);
 }
 
+// ---- W9 the dashboard's page (weight, time to first render) -----------------------------------------
+
+async function w9() {
+  const missing = chromiumAvailable();
+  if (missing !== null) return void notes.push(`W9: not measured: ${missing}`);
+  const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+  for (const n of [10, 100]) {
+    const { weight, cold, warm } = await dashboardLoad(n, Math.max(REPEAT, 5));
+    if (n === 10) {
+      rows.push(['W9 dashboard page weight (gzip on the wire; unpacked)', String(weight.files), '-', '-', '-', `${kib(weight.wire)}; ${kib(weight.raw)}`, '-', '-']);
+    }
+    const ms = (values) => fmt(median(values) / 1000);
+    rows.push([`W9 dashboard first render, empty cache (first paint)`, String(n), '-', '-', '-', `${ms(cold.map((run) => run.render))} (${ms(cold.map((run) => run.paint))})`, '-', '-']);
+    rows.push([`W9 dashboard first render, warm cache`, String(n), '-', '-', '-', ms(warm.map((run) => run.render)), '-', '-']);
+  }
+}
+
 // ---- main ------------------------------------------------------------------------------------------
 
 process.on('SIGINT', () => {
@@ -614,7 +632,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 try {
-  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7, W8: w8 };
+  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7, W8: w8, W9: w9 };
   for (const [name, fn] of Object.entries(workloads)) {
     if (!ONLY.includes(name) && !(name === 'W1' && ONLY.includes('W2'))) continue;
     console.error(`${name}...`);

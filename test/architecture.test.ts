@@ -42,6 +42,19 @@ describe('folder layers (ARCHITECTURE.md)', () => {
     expect(await lintAs('src/mcp/x.ts', "import '../engine/automations.js';\n")).toHaveLength(1);
     expect(await lintAs('src/mcp/x.ts', "import '../cli/up-command.js';\n")).toHaveLength(1);
     expect(await lintAs('src/client/x.ts', "import '../mcp/mcp-server.js';\n")).toHaveLength(1);
+    // The dashboard reaches the API like a client; the API knows nothing of it.
+    expect(await lintAs('src/dashboard/x.ts', "import '../api/server.js';\n")).toEqual([expect.stringContaining('The dashboard layer may import only: domain, engine')]);
+    expect(await lintAs('src/api/x.ts', "import '../dashboard/dashboard.js';\n")).toHaveLength(1);
+    // The page takes wire shapes, as types only.
+    expect(await lintAs('web/src/x.ts', "import type { Daemon } from '../../src/app/daemon.js';\n")).toEqual([expect.stringContaining('The page (web/) may take only')]);
+  });
+
+  it('keeps code of src/ out of the page: only type imports', async () => {
+    const eslint = new ESLint({ cwd: root });
+    const lint = async (code: string) =>
+      ((await eslint.lintText(code, { filePath: resolve(root, 'web/src/x.ts') }))[0]?.messages ?? []).filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports');
+    expect(await lint("import { TRIGGER_NAMES } from '../../src/domain/schema.js';\nexport const t = TRIGGER_NAMES;\n")).toHaveLength(1);
+    expect(await lint("import type { Service } from '../../src/domain/schema.js';\nexport type S = Service;\n")).toEqual([]);
   });
 
   it('allows the imports the layers are made of', async () => {
@@ -50,6 +63,9 @@ describe('folder layers (ARCHITECTURE.md)', () => {
     expect(await lintAs('src/app/x.ts', "import '../api/server.js';\n")).toEqual([]);
     expect(await lintAs('src/mcp/x.ts', "import '../client/api-client.js';\nimport '../config/load-file.js';\n")).toEqual([]);
     expect(await lintAs('src/cli/x.ts', "import '../mcp/mcp-server.js';\nimport '../client/lookups.js';\n")).toEqual([]);
+    expect(await lintAs('src/dashboard/x.ts', "import '../engine/resource-events.js';\n")).toEqual([]);
+    expect(await lintAs('src/app/x.ts', "import '../dashboard/dashboard.js';\n")).toEqual([]);
+    expect(await lintAs('web/src/x.ts', "import type { Service } from '../../src/domain/schema.js';\nimport type { StepTimes } from '../../src/dashboard/observed-times.js';\n")).toEqual([]);
   });
 });
 

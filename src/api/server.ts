@@ -1,10 +1,12 @@
 /**
  * The HTTP surface: Connect unary JSON on `POST /<service>/<Method>` (the automation service, the
  * event stream, the logs token, tend's own DaemonService) and the log streams behind
- * `status.logUrl`. Every request carries the bearer token. Connect's rules for the envelope of a
- * call: POST only (405 otherwise), a content type the method takes (415 otherwise), a gzipped
- * body is inflated, a method of a known service that tend does not serve is `unimplemented`.
+ * `status.logUrl`. Every request carries the bearer token (a `front`, the dashboard, answers its
+ * own paths before that). Connect's rules for the envelope of a call: POST only (405 otherwise),
+ * a content type the method takes (415 otherwise), a gzipped body is inflated, a method of a
+ * known service that tend does not serve is `unimplemented`.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -55,6 +57,14 @@ export interface ServerOptions {
   readonly log: Logger;
   /** Timeouts and the connection cap; default DEFAULT_SERVER_LIMITS. */
   readonly limits?: Partial<ServerLimits>;
+  /** Answers some paths itself, ahead of the API and its token (the dashboard, `app/daemon.ts`). */
+  readonly front?: Front;
+}
+
+/** A handler in front of the API over plain node:http: it takes the requests it `handles`. */
+export interface Front {
+  handles(request: IncomingMessage): boolean;
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -117,6 +127,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const rawBody = (request: FastifyRequest): Buffer | undefined => (Buffer.isBuffer(request.body) ? request.body : undefined);
   const body = (request: FastifyRequest): unknown => readBody(request.headers, rawBody(request));
 
+  const front = options.front;
+  if (front !== undefined) {
+    // Registered before the token check: what the front answers never reaches the API's hooks.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!front.handles(request.raw)) return;
+      reply.hijack();
+      await front.handle(request.raw, reply.raw);
+      return reply;
+    });
+  }
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', async (request) => {
     const scope = authenticate(request.headers.authorization, token, logsTokens, options.runnerToken);

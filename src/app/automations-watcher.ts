@@ -6,6 +6,7 @@
  * configuration running; its problems are logged and shown by `tend status`. So does an empty one
  * (truncated, or saved half-way): only a file that says so (`services: {}`) removes everything.
  */
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -31,7 +32,8 @@ export interface AutomationsState {
   readonly reads: number;
 }
 
-export class AutomationsWatcher {
+/** `status`: the file was read again (its problems, what was applied): after every reload. */
+export class AutomationsWatcher extends EventEmitter<{ status: [AutomationsState] }> {
   readonly path: string;
   private watcher: FSWatcher | undefined;
   private timer: TimerHandle | undefined;
@@ -47,6 +49,7 @@ export class AutomationsWatcher {
     private readonly debounceMs = DEFAULT_RELOAD_DEBOUNCE_MS,
     private readonly clock: Clock = systemClock,
   ) {
+    super();
     this.path = resolve(path);
     this.state = { path: this.path, problems: [], warnings: [], appliedHash: null, appliedAt: null, reloads: 0, reads: 0 };
   }
@@ -58,10 +61,16 @@ export class AutomationsWatcher {
   /** Applies the file once, then watches it. */
   async start(): Promise<void> {
     await this.reload();
+    this.emit('status', this.state);
     const name = basename(this.path);
     this.watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, atomic: false });
     this.watcher.on('all', (_event, changed) => {
       if (basename(changed) === name) this.schedule();
+    });
+    // chokidar emits no 'change' of a file for 50 ms after the one it emitted: a second save that
+    // soon (a formatter on save, a quick fix) would be lost. The raw events of the directory are not held back.
+    this.watcher.on('raw', (_event, changed) => {
+      if (basename(String(changed)) === name) this.schedule();
     });
     this.watcher.on('error', (error) => this.log.warn({ err: error }, 'Watching the automations file failed'));
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
@@ -85,6 +94,7 @@ export class AutomationsWatcher {
         do {
           this.rerun = false;
           await this.reload();
+          this.emit('status', this.state);
         } while (this.rerun);
       } finally {
         this.busy = false;

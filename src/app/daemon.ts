@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
+import { browserUrl, Dashboard, type DashboardOptions } from '../dashboard/dashboard.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { StateLayout } from '../domain/state-layout.js';
 import { ExecutionEngine } from '../engine/executions/execution-engine.js';
@@ -32,7 +33,7 @@ import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-pla
 import { createLogger } from './logger.js';
 import { daemonStatus } from './daemon-status.js';
 import { installGitpodCommands } from './gitpod-commands.js';
-import { portMethods } from '../api/port-methods.js';
+import { portMethods, type DaemonMethod } from '../api/port-methods.js';
 import { PortRegistry } from '../engine/ports.js';
 import { listeningSockets } from '../runtime/machine/listening-sockets.js';
 import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
@@ -89,6 +90,8 @@ export interface DaemonOptions {
   readonly clock?: Clock;
   /** The API server's timeouts and connection cap (README, Security). */
   readonly serverLimits?: Partial<ServerLimits>;
+  /** The dashboard's timings and where its built page is (tests). */
+  readonly dashboard?: Pick<DashboardOptions, 'loginCodeTtlMs' | 'sessionTtlMs' | 'heartbeatMs' | 'pageDir'>;
 }
 
 export interface Daemon {
@@ -243,6 +246,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ports,
     });
   const events = new ResourceEvents(services, tasks, executions);
+  const dashboard = new Dashboard({
+    ...options.dashboard,
+    token,
+    url: () => browserUrl(baseUrl),
+    events,
+    services,
+    executions,
+    status,
+    clock,
+    log: log.child({ component: 'dashboard' }),
+  });
+  watcher?.on('status', () => dashboard.statusChanged());
   const server = buildServer({
     token,
     subjects,
@@ -256,9 +271,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     events,
     environmentId,
     status,
-    daemonMethods: portMethods(ports),
+    // A port opened or closed shows on the dashboard at once (GetStatus lists the ports).
+    daemonMethods: thenNotify(portMethods(ports), () => dashboard.statusChanged()),
     committed: () => store.committed(),
     log,
+    front: dashboard,
   });
   try {
     await server.listen({ host, port });
@@ -277,6 +294,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   tasks.load();
   await executions.load();
   await role.recovered();
+  dashboard.started();
   await watcher?.start();
   if (controlPlane !== undefined) {
     controlPlane.start();
@@ -299,6 +317,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await controlPlane?.stopFollowing();
       await Promise.all([executions.shutdown(), services.shutdown()]);
       await controlPlane?.close(options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS);
+      dashboard.close();
       await server.close();
       logs.close();
       stopRetrying();
@@ -310,4 +329,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return stopping;
   };
   return { info, instanceId, token, runnerToken, services, tasks, executions, automations, watcher, store, controlPlane, ports, stop };
+}
+
+/** The methods, each followed by `notify` once it has answered. */
+function thenNotify(methods: Readonly<Record<string, DaemonMethod>>, notify: () => void): Record<string, DaemonMethod> {
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, method]) => [
+      name,
+      async (body: unknown) => {
+        const answer = await method(body);
+        notify();
+        return answer;
+      },
+    ]),
+  );
 }

@@ -12,6 +12,7 @@ import { executionsCommand, tasksCommand } from './tasks-command.js';
 import { runDown, runPrebuild, runTrigger, runUp, type UpOptions } from './up-command.js';
 import { runStatus } from './status-command.js';
 import { runMcp } from './mcp-command.js';
+import { runDashboard, type DashboardCommandOptions } from './dashboard-command.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 import { didYouMean } from '../config/did-you-mean.js';
 import { findAutomationsFile, loadAutomationsFile } from '../config/load-file.js';
@@ -93,6 +94,10 @@ stateDirOption(program.command('prebuild').description('run the prebuild automat
 stateDirOption(program.command('status').description("the daemon, its automations file (and its problems) and what runs"))
   .option('--json', 'print it as JSON')
   .action(async (options: StateDirOptions & { json?: boolean }) => runStatus(options));
+
+stateDirOption(program.command('dashboard').description("open the daemon's web dashboard in a browser (the URL logs in once)"))
+  .option('--url', 'only print the URL, on one line')
+  .action(async (options: DashboardCommandOptions) => runDashboard(options));
 
 stateDirOption(program.command('mcp').description('a Model Context Protocol server over stdio, for coding agents; starts the daemon if none runs'))
   .option('--file <path>', 'automations file for the daemon it starts (default: .gitpod/automations.yaml or .ona/automations.yaml)')

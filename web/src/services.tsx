@@ -1,0 +1,116 @@
+/**
+ * The services, one list item each: reference and phase as text, how long it has been in that
+ * phase (its uptime while RUNNING), the ports it opened, its failure in one line with the whole
+ * message on demand, and Start, Stop, Restart and its output.
+ */
+import { automation } from './api.js';
+import { firstLine, formatDuration, phaseName } from './format.js';
+import type { Live } from './live.js';
+import { OutcomeLine, useOutcome } from './outcome.js';
+import type { DaemonStatus, OpenPort, PhaseSince, Service } from './types.js';
+
+/** How long a stop may take before Restart gives up waiting (the daemon's stop timeout is 2 minutes by default). */
+const RESTART_WAIT_MS = 3 * 60 * 1000;
+
+/** The ports a service's commands opened, when the daemon records ports (GetStatus `ports`). */
+export function portsOf(status: DaemonStatus | undefined, serviceId: string): readonly OpenPort[] {
+  return (status?.ports ?? []).filter((port) => port.openedBy?.serviceId === serviceId);
+}
+
+function since(times: PhaseSince | undefined, phase: string | undefined, now: number): string {
+  if (times === undefined || times.phase !== phase) return '';
+  if (times.since === null) return 'since before the daemon started';
+  const running = phase === 'SERVICE_PHASE_RUNNING';
+  return `${running ? 'up' : 'for'} ${formatDuration(now - times.since)}`;
+}
+
+const isSettled = (service: Service | undefined): boolean =>
+  service === undefined || service.status.phase === 'SERVICE_PHASE_STOPPED' || service.status.phase === 'SERVICE_PHASE_FAILED';
+
+function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | undefined; ports: readonly OpenPort[]; now: number; onLogs: () => void }) {
+  const { service, live } = props;
+  const reference = service.metadata.reference ?? service.id;
+  const [outcome, run] = useOutcome();
+  const phase = service.status.phase;
+  const failure = service.status.failureMessage ?? '';
+  const wanted = service.spec.desiredPhase;
+
+  const start = () => run(`Starting ${reference}…`, async () => (await automation('StartService', { id: service.id }), `Asked ${reference} to start`));
+  const stop = () => run(`Stopping ${reference}…`, async () => (await automation('StopService', { id: service.id }), `Asked ${reference} to stop`));
+  const restart = () =>
+    run(`Restarting ${reference}: stopping…`, async () => {
+      await automation('StopService', { id: service.id });
+      const stopped = await live.until((state) => isSettled(state.services.get(service.id)), RESTART_WAIT_MS);
+      if (!stopped) throw new Error(`Cannot restart ${reference}: it did not stop within ${formatDuration(RESTART_WAIT_MS)}`);
+      await automation('StartService', { id: service.id });
+      return `Restarted ${reference} in a new session`;
+    });
+
+  return (
+    <li class="item" aria-label={`Service ${reference}`}>
+      <div class="item-head">
+        <span class="reference">{reference}</span>
+        <span class={`phase phase-${phaseName(phase).toLowerCase()}`}>{phaseName(phase)}</span>
+        <span class="muted">{since(props.times, phase, props.now)}</span>
+        {wanted !== undefined && wanted !== phase && phase !== 'SERVICE_PHASE_FAILED' && <span class="muted">wanted {phaseName(wanted)}</span>}
+      </div>
+      {service.metadata.name !== undefined && service.metadata.name !== reference && <p class="name">{service.metadata.name}</p>}
+      {props.ports.length > 0 && (
+        <p class="ports">
+          {props.ports.map((port) => (
+            <a key={port.port} href={port.url} target="_blank" rel="noopener noreferrer">
+              {port.name !== undefined && port.name !== '' && port.name !== reference ? `${port.name} :${port.port}` : `:${port.port}`}
+            </a>
+          ))}
+        </p>
+      )}
+      {failure !== '' && (
+        <details class="failure">
+          <summary>{firstLine(failure)}</summary>
+          <pre>{failure}</pre>
+        </details>
+      )}
+      <div class="actions">
+        <button type="button" onClick={start}>
+          Start
+        </button>
+        <button type="button" onClick={stop}>
+          Stop
+        </button>
+        <button type="button" onClick={restart}>
+          Restart
+        </button>
+        <button type="button" class="quiet" onClick={props.onLogs} disabled={service.status.logUrl === undefined || service.status.logUrl === ''}>
+          Output
+        </button>
+      </div>
+      <OutcomeLine outcome={outcome} />
+    </li>
+  );
+}
+
+export function Services(props: { live: Live; services: readonly Service[]; now: number; onLogs: (service: Service) => void }) {
+  const { state } = props.live;
+  return (
+    <section class="panel" aria-labelledby="services-title">
+      <h2 id="services-title">Services</h2>
+      {props.services.length === 0 ? (
+        <p class="muted">{state.loaded ? 'No services.' : 'Loading…'}</p>
+      ) : (
+        <ul class="items">
+          {props.services.map((service) => (
+            <ServiceItem
+              key={service.id}
+              service={service}
+              live={props.live}
+              times={state.serviceTimes[service.id]}
+              ports={portsOf(state.status, service.id)}
+              now={props.now}
+              onLogs={() => props.onLogs(service)}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

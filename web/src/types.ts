@@ -1,0 +1,34 @@
+/** The wire shapes the page reads: the API's own types (type-only imports: nothing of src/ is bundled). */
+export type { Service, Task, TaskExecution, TaskExecutionStep, TaskExecutionStepStatus } from '../../src/domain/schema.js';
+export type { PhaseSince, StepTimes } from '../../src/dashboard/observed-times.js';
+
+/** A port a command opened (`gitpod environment port open`), as GetStatus lists them once the daemon records ports. */
+export interface OpenPort {
+  readonly port: number;
+  readonly name?: string;
+  readonly url: string;
+  readonly listening?: boolean;
+  readonly openedBy?: { readonly serviceId?: string | null };
+}
+
+/** What tend.v1.DaemonService/GetStatus answers (the part the page shows). */
+export interface DaemonStatus {
+  readonly daemon: { readonly url: string; readonly environmentId: string; readonly workspace: string; readonly pid: number };
+  readonly automationsFile: { readonly path: string; readonly problems: readonly string[]; readonly appliedAt: string | null } | null;
+  readonly mode: 'standalone' | 'runner' | 'serve-only';
+  readonly controlPlane: {
+    readonly url: string;
+    readonly connected: boolean;
+    readonly lastReportAt: string | null;
+    readonly outboxDepth: number;
+    readonly lastError: string | null;
+  } | null;
+  readonly ports?: readonly OpenPort[];
+}
+
+export interface ResourceEvent {
+  readonly operation: 'RESOURCE_OPERATION_CREATE' | 'RESOURCE_OPERATION_UPDATE' | 'RESOURCE_OPERATION_DELETE' | 'RESOURCE_OPERATION_UPDATE_STATUS';
+  readonly resourceType: 'RESOURCE_TYPE_SERVICE' | 'RESOURCE_TYPE_TASK' | 'RESOURCE_TYPE_TASK_EXECUTION' | 'RESOURCE_TYPE_ENVIRONMENT';
+  readonly resourceId: string;
+  readonly times: unknown;
+}
