@@ -11,16 +11,21 @@ export class StatusFeed extends EventEmitter<{ changed: [] }> {
   private last: string | undefined;
   private scheduled = false;
 
+  private checking: Promise<void> = Promise.resolve();
+
   constructor(private readonly status: () => unknown) {
     super();
     this.setMaxListeners(0);
   }
 
+  /** Compares the status (it may take a moment: the ports found are looked at) with the last one; checks never overlap. */
   check(): void {
-    const now = JSON.stringify(this.status());
-    if (now === this.last) return;
-    this.last = now;
-    this.emit('changed');
+    this.checking = this.checking.then(async () => {
+      const now = JSON.stringify(await this.status());
+      if (now === this.last) return;
+      this.last = now;
+      this.emit('changed');
+    }).catch(() => {});
   }
 
   /** One check for a burst of changes: on the next turn of the event loop. */
