@@ -54,6 +54,8 @@ export interface ServerOptions {
   readonly daemonMethods?: Readonly<Record<string, DaemonMethod>>;
   /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
   readonly committed: () => Promise<void>;
+  /** Resolves once every command start begun so far has its process: an answer to a change shows its effect. */
+  readonly launched?: () => Promise<void>;
   readonly log: Logger;
   /** Timeouts and the connection cap; default DEFAULT_SERVER_LIMITS. */
   readonly limits?: Partial<ServerLimits>;
@@ -94,7 +96,8 @@ type Route = FastifyRequest<{ Params: { method: string }; Querystring: Record<st
 export function buildServer(options: ServerOptions): FastifyInstance {
   const { token, services, tasks, executions, automations, log } = options;
   const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
-  const respond = async (reply: FastifyReply, body: unknown): Promise<FastifyReply> => {
+  const respond = async (reply: FastifyReply, body: unknown, changed = false): Promise<FastifyReply> => {
+    if (changed) await options.launched?.();
     await options.committed();
     return sendJson(reply, body);
   };
@@ -175,7 +178,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (options.forward !== undefined && !isReadMethod(method)) {
       return sendJson(reply, await options.forward('gitpod.v1.EnvironmentAutomationService', method, withQuery));
     }
-    return respond(reply, await handler(withQuery, request.caller));
+    return respond(reply, await handler(withQuery, request.caller), !isReadMethod(method));
   });
 
   app.post('/gitpod.v1.EventService/:method', async (request: Route, reply) => {
@@ -215,7 +218,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       case 'FireTrigger': {
         if (options.forward !== undefined) return sendJson(reply, await options.forward('tend.v1.DaemonService', 'FireTrigger', decoded));
         const { triggers } = parseBody(FireTriggerRequest, decoded);
-        return respond(reply, automations.fire(triggers as TriggerName[]));
+        return respond(reply, automations.fire(triggers as TriggerName[]), true);
       }
       default: {
         const methods = options.daemonMethods ?? {};

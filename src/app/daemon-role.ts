@@ -18,6 +18,7 @@ import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import type { LogRotator } from '../runtime/log-rotation.js';
 import { MachineRuntime } from '../runtime/machine/machine-runtime.js';
 import { RoutingRuntime } from '../runtime/routing-runtime.js';
+import { Spawner } from '../runtime/machine/spawner.js';
 import type { ListeningPort, PortHolder, Runtime } from '../runtime/runtime.js';
 import { portHolder } from '../runtime/machine/listening-sockets.js';
 import type { FoundPorts } from '../engine/services/service-controllers.js';
@@ -37,6 +38,8 @@ export interface DaemonRole {
   foundPorts(): Promise<readonly FoundPorts[]>;
   /** Who holds the socket listening on a port on this machine. */
   portHolder(port: number): Promise<PortHolder | null>;
+  /** Resolves once every command start begun so far has its process (or failed). */
+  launched(): Promise<void>;
 }
 
 export interface RoleParts {
@@ -51,6 +54,8 @@ export interface RoleParts {
   readonly binDir?: string;
   /** Replaces where commands run (tests of policy use a FakeRuntime). */
   readonly runtime?: Runtime;
+  /** Forks the machine's commands (the daemon's spawner process); needed unless `runtime` is given. */
+  readonly spawner?: Spawner;
 }
 
 export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts): DaemonRole {
@@ -65,6 +70,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       portsOfRun: async () => undefined,
       foundPorts: async () => [],
       portHolder: async (port) => portHolder(port),
+      launched: async () => {},
     };
   }
   let docker: DockerRuntime | undefined;
@@ -79,6 +85,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
         clock: parts.clock,
         logs: options.logs,
         log: parts.log,
+        spawner: options.spawner ?? new Spawner(),
       }),
       () => (docker ??= new DockerRuntime({ stateDir: parts.settings.layout.root, instanceId, clock: parts.clock, log: parts.log })),
     );
@@ -97,5 +104,6 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
     portsOfRun: (runId) => controllers.portsOfRun(runId),
     foundPorts: () => controllers.foundPorts(),
     portHolder: (port) => runtime.portHolder(port),
+    launched: () => runtime.settled?.() ?? Promise.resolve(),
   };
 }

@@ -37,6 +37,7 @@ import { portMethods, type DaemonMethod } from '../api/port-methods.js';
 import { PortRegistry } from '../engine/ports.js';
 import { listeningSockets } from '../runtime/machine/listening-sockets.js';
 import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
+import { Spawner } from '../runtime/machine/spawner.js';
 import { lockStateDir, selfIdentity } from './instance-lock.js';
 import type { ServerLimits } from '../api/connection-guard.js';
 import { runnerSubject, userSubject } from '../domain/subjects.js';
@@ -188,6 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     commandEnv,
   };
   const engineLog = log.child({ component: 'engine' });
+  const spawner = new Spawner(undefined, engineLog);
   const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
   const role = daemonRole(options.serveOnly === true ? 'serve-only' : 'executing', {
     parts,
@@ -195,6 +197,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     baseEnv: daemonBaseEnv(env),
     logs,
     shell,
+    spawner,
     ...(options.serveOnly === true ? {} : { binDir: installGitpodCommands(layout) }),
   });
   const services = new ServiceEngine({ store, log: engineLog, environmentId, keepers: role.services });
@@ -274,6 +277,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // A port opened or closed shows on the dashboard at once (GetStatus lists the ports).
     daemonMethods: thenNotify(portMethods(ports), () => dashboard.statusChanged()),
     committed: () => store.committed(),
+    launched: () => role.launched(),
     log,
     front: dashboard,
   });
@@ -308,6 +312,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await store.committed();
   writeDaemonInfo(stateDir, info);
   log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace, shell }, 'Daemon listening');
+  // Ready before the first command needs it, once the daemon answers (it starts beside it).
+  if (options.serveOnly !== true) spawner.warm();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -320,6 +326,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dashboard.close();
       await server.close();
       logs.close();
+      spawner.close();
       stopRetrying();
       removeDaemonInfo(stateDir);
       store.close();

@@ -15,6 +15,10 @@ export class RoutingRuntime implements Runtime {
     return spec.runsOn?.docker !== undefined ? this.containers().start(spec) : this.machine.start(spec);
   }
 
+  settled(): Promise<void> {
+    return this.machine.settled?.() ?? Promise.resolve();
+  }
+
   adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
     return record.container !== undefined ? this.containers().adopt(record, spec) : this.machine.adopt(record, spec);
   }

@@ -100,6 +100,12 @@ export interface Runtime {
   /** Starts a session; rejects with LaunchError when it cannot. */
   start(spec: SessionSpec): Promise<Session>;
   /**
+   * Resolves once every start begun so far has its session or has failed, for a runtime whose
+   * starts take a moment (the machine's: a round trip to its spawner), so that an answer to
+   * StartService already shows STARTING. Not for starts that take long (a container's image pull).
+   */
+  settled?(): Promise<void>;
+  /**
    * Takes over a session a dead daemon started, if it still runs exactly as recorded; `spec` is
    * what its ready and stop commands run with (as it was started).
    */

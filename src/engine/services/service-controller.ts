@@ -50,6 +50,8 @@ export class ServiceController implements ServiceKeeper {
   private probing: ReadyProbing | null = null;
   /** A session is being started: reconcile must not start another. */
   private launching = false;
+  /** Settles once the last start has its session or failed. */
+  private launched: Promise<void> = Promise.resolve();
   private forced = false;
   private shuttingDown = false;
   private readonly idleWaiters: Array<() => void> = [];
@@ -75,7 +77,7 @@ export class ServiceController implements ServiceKeeper {
   }
 
   get up(): boolean {
-    return this.state.phase === 'starting' || this.state.phase === 'running';
+    return this.launching || this.state.phase === 'starting' || this.state.phase === 'running';
   }
 
   get id(): string {
@@ -104,6 +106,8 @@ export class ServiceController implements ServiceKeeper {
 
   shutdown(): Promise<void> {
     this.shuttingDown = true;
+    // A start under way: once its session is there (STARTING), it is stopped like any other.
+    if (this.launching) return this.launched.then(() => this.shutdown());
     if (!isActive(this.state)) return Promise.resolve();
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (this.state.phase !== 'stopping') this.dispatch({ type: 'StopRequested', force: false });
@@ -168,7 +172,7 @@ export class ServiceController implements ServiceKeeper {
     recordRun(this.parts, this.context.id, prepared);
     this.launching = true;
     const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
-    this.parts.runtime.start(prepared.spec).then(
+    this.launched = this.parts.runtime.start(prepared.spec).then(
       (started) => {
         faultPoint('after-spawn');
         this.launching = false;

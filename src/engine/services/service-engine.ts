@@ -204,7 +204,8 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
   /** Stops every running service in parallel by the stop rules (daemon shutdown). */
   async shutdown(): Promise<void> {
     this.options.keepers.close();
-    await Promise.all(this.registry.all().filter((entry) => entry.keeper.active).map((entry) => entry.keeper.shutdown()));
+    // `up` also counts a service whose start is under way (not active until it has its session).
+    await Promise.all(this.registry.all().filter((entry) => entry.keeper.active || entry.keeper.up).map((entry) => entry.keeper.shutdown()));
   }
 
   /** The log of a service's run (the current one or an earlier one still on disk). */
