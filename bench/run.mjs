@@ -669,8 +669,8 @@ async function w7() {
         const [, value, suffix] = match;
         return Number(value) * ({ us: 1e-3, ms: 1, s: 1e3, m: 6e4 })[suffix];
       };
-      const p50 = unit(/50%\s+(\S+)/.exec(output)[1]);
-      const p99 = unit(/99%\s+(\S+)/.exec(output)[1]);
+      const p50 = unit(/^\s+50%\s+(\S+)/m.exec(output)[1]);
+      const p99 = unit(/^\s+99%\s+(\S+)/m.exec(output)[1]);
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? '0';
       return { rps, p50, p99, non2xx };
     };

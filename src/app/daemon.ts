@@ -190,6 +190,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   const engineLog = log.child({ component: 'engine' });
   const spawner = new Spawner(undefined, engineLog);
+  // Its Node.js starts beside the rest of the daemon's start-up (on the other core), ready before the first command.
+  if (options.serveOnly !== true) spawner.warm();
   const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
   const role = daemonRole(options.serveOnly === true ? 'serve-only' : 'executing', {
     parts,
@@ -284,6 +286,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   try {
     await server.listen({ host, port });
   } catch (error) {
+    spawner.close();
     store.close();
     unlock();
     throw error;
@@ -312,8 +315,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await store.committed();
   writeDaemonInfo(stateDir, info);
   log.info({ url: baseUrl, stateDir, environmentId, workspace: settings.workspace, shell }, 'Daemon listening');
-  // Ready before the first command needs it, once the daemon answers (it starts beside it).
-  if (options.serveOnly !== true) spawner.warm();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -15,15 +15,25 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ExitInfo, ProcessIdentity } from '../../domain/service-lifecycle.js';
 import { LaunchError } from '../runtime.js';
 import { bootId } from './proc.js';
 import { waitExit } from './terminate.js';
 
-/** Built by `npm run build`; daemons running from `src/` (the tests) use the built one too. */
-const BUILT_MAIN = join(resolve(import.meta.dirname, '..', '..', '..'), 'dist', 'runtime', 'machine', 'spawner-main.js');
-const SIBLING_MAIN = join(import.meta.dirname, 'spawner-main.js');
+/** The package's root: the nearest directory above `from` that holds a package.json. */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+
+/**
+ * Built by `npm run build` (tsc); found from wherever this module is: tsc's dist/runtime/machine,
+ * the bundle's dist/cli, or src/ (daemons of the tests, which use the built one too).
+ */
+const SPAWNER_MAIN = join(packageRoot(import.meta.dirname), 'dist', 'runtime', 'machine', 'spawner-main.js');
 /** How often the exit of a command is polled once its spawner is gone. */
 const ORPHAN_EXIT_POLL_MS = 250;
 const ORPHAN_EXIT_NOTE = "tend's process spawner stopped while it ran, so its exit code is unknown";
@@ -93,7 +103,7 @@ export class Spawner {
   private closed = false;
 
   constructor(
-    private readonly main = existsSync(SIBLING_MAIN) ? SIBLING_MAIN : BUILT_MAIN,
+    private readonly main = SPAWNER_MAIN,
     private readonly log?: { warn(data: object, message: string): void },
   ) {}
 
