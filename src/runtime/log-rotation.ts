@@ -32,6 +32,8 @@ interface Tracked {
   watcher: FSWatcher | undefined;
   timer: NodeJS.Timeout | undefined;
   rotating: Promise<void> | undefined;
+  /** Told when the file changes (a STARTING service's probing listens). */
+  readonly listeners: Set<() => void>;
 }
 
 export class LogRotator {
@@ -48,10 +50,13 @@ export class LogRotator {
 
   track(path: string): void {
     if (this.active.has(path)) return;
-    const tracked: Tracked = { watcher: undefined, timer: undefined, rotating: undefined };
+    const tracked: Tracked = { watcher: undefined, timer: undefined, rotating: undefined, listeners: new Set() };
     this.active.set(path, tracked);
     try {
-      tracked.watcher = watch(path, { persistent: false }, () => this.soon(path));
+      tracked.watcher = watch(path, { persistent: false }, () => {
+        for (const listener of tracked.listeners) listener();
+        this.soon(path);
+      });
       tracked.watcher.on('error', () => {});
     } catch {
       // no inotify for this file: the interval still checks it
@@ -59,6 +64,14 @@ export class LogRotator {
     this.interval ??= setInterval(() => {
       for (const tracked of this.active.keys()) void this.check(tracked);
     }, this.checkMs).unref();
+  }
+
+  /** Calls `listener` whenever the tracked file changes (inotify); returns how to stop. */
+  onChange(path: string, listener: () => void): () => void {
+    const tracked = this.active.get(path);
+    if (tracked === undefined) return () => {};
+    tracked.listeners.add(listener);
+    return () => tracked.listeners.delete(listener);
   }
 
   untrack(path: string): void {

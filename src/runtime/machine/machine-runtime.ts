@@ -69,7 +69,15 @@ export class MachineRuntime implements Runtime {
     const { logs, clock, spawner, shell } = this.options;
     logs.track(record.logPath);
     void exited.then(() => logs.untrack(record.logPath));
-    const commands = { spawner, base: this.base, env: this.environment(spec), cwd: spec.workspace, shell };
+    const commands = {
+      spawner,
+      base: this.base,
+      baseEnv: this.baseEnv,
+      env: this.environment(spec),
+      cwd: spec.workspace,
+      shell,
+      logChanges: (path: string, listener: () => void) => logs.onChange(path, listener),
+    };
     return new MachineSession(record, exited, commands, clock, ownGroup);
   }
 

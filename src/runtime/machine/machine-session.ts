@@ -6,7 +6,8 @@ import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from 
 import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
-import { findSessionProcessesShared, ProcError } from './proc.js';
+import { canRunProbeShell, ProbeShell } from './probe-shell.js';
+import { findSessionProcessesShared, ProcError, SESSION_MARKER_VAR } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { killSession, SessionProcesses } from './terminate.js';
@@ -21,11 +22,17 @@ export interface SessionCommands {
   readonly cwd: string;
   /** Runs the ready and stop commands, as it ran the start command. */
   readonly shell: string;
+  /** What `base` stands for (a probe shell is started by the daemon itself, with the whole environment). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Tells when the session's log grows (its readiness may have changed). */
+  readonly logChanges: (path: string, listener: () => void) => () => void;
 }
 
 export class MachineSession implements Session {
   private readonly processes: SessionProcesses;
   private ended = false;
+  private probes = 0;
+  private probeShell: ProbeShell | undefined;
 
   constructor(
     readonly record: SessionRecord,
@@ -40,12 +47,51 @@ export class MachineSession implements Session {
       marker: record.runId,
       since: Number(record.identity.startTime),
     });
-    void exited.then(() => (this.ended = true));
+    void exited.then(() => {
+      this.ended = true;
+      this.endProbing();
+    });
   }
 
+  /**
+   * The first probe is a process of its own (most services are ready by then); a service that
+   * is not gets a probe shell for the rest (probe-shell.ts), when its shell is bash.
+   */
   probe(command: string): ProbeRun {
     const { spawner, shell, cwd, base, env } = this.commands;
-    return runProbeProcess(spawner, { command, shell, cwd, base, env, marker: this.record.runId });
+    this.probes += 1;
+    if (this.probes === 1 || this.ended || !canRunProbeShell(shell)) {
+      return runProbeProcess(spawner, { command, shell, cwd, base, env, marker: this.record.runId });
+    }
+    return this.shellFor(command).run();
+  }
+
+  /** After the first probe, where the shell is bash: the probe shell waits for the pause itself. */
+  probeLater(command: string, delayMs: number): ProbeRun | undefined {
+    if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
+    this.probes += 1;
+    return this.shellFor(command).run(delayMs);
+  }
+
+  private shellFor(command: string): ProbeShell {
+    const { shell, cwd, env, baseEnv } = this.commands;
+    this.probeShell ??= new ProbeShell({
+      command,
+      shell,
+      cwd,
+      env: { ...baseEnv, ...env, [SESSION_MARKER_VAR]: this.record.runId },
+      outputPath: `${this.record.logPath}.probe`,
+    });
+    return this.probeShell;
+  }
+
+  endProbing(): void {
+    this.probeShell?.close();
+    this.probeShell = undefined;
+  }
+
+  onActivity(listener: () => void): () => void {
+    return this.commands.logChanges(this.record.logPath, listener);
   }
 
   async stop(rules: StopRules): Promise<string | null> {
