@@ -540,26 +540,28 @@ function cpuOf(pids) {
   return { own, reaped };
 }
 
-/** The daemon and the Node.js helpers it runs (its own children running this Node). */
+/** The daemon's own children: the Node.js helpers it runs (its spawner), and the rest (probe shells). */
 function tendProcesses(pid) {
-  const pids = [pid];
+  const helpers = [pid];
+  const others = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readlinkSync(`/proc/${entry}/exe`) === process.execPath) pids.push(Number(entry));
+      if (ppid !== pid) continue;
+      (readlinkSync(`/proc/${entry}/exe`) === process.execPath ? helpers : others).push(Number(entry));
     } catch {}
   }
-  return pids;
+  return { helpers, others };
 }
 
 /**
  * 100 services that get ready 5 s after their start: latency from the moment the ready command
  * would pass (the flag file's mtime) until the daemon's status says RUNNING (seen through
- * WatchEvents); the CPU that tend (the daemon and its helpers; with and without the probes they
- * reaped) spends while they wait. `announce`: the service prints a line when it is ready, as
- * servers do; else it is silent.
+ * WatchEvents); the CPU that tend spends while they wait (4 s from 0.1 s after all are STARTING):
+ * the daemon and its Node.js helpers, and with the probes (the probe shells and every probe
+ * reaped). `announce`: the service prints a line when it is ready, as servers do; else it is silent.
  */
 async function slowReady(n, announce) {
   const tend = await startTend();
@@ -599,11 +601,15 @@ async function slowReady(n, announce) {
     })().catch(() => {});
     await Promise.all(services.map((service) => tend.call('StartService', { id: service.id })));
     await waitFor('STARTING', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_STARTING'), { intervalMs: 20 });
-    const pids = tendProcesses(tend.pid);
-    const cpu0 = cpuOf(pids);
+    // Probe shells start after the first probe: look for them once probing has begun.
+    await sleep(100);
+    const { helpers, others } = tendProcesses(tend.pid);
+    const cpu0 = cpuOf(helpers);
+    const all0 = cpuOf([...helpers, ...others]);
     const t0 = performance.now();
     await sleep(4000);
-    const cpu1 = cpuOf(pids);
+    const cpu1 = cpuOf(helpers);
+    const all1 = cpuOf([...helpers, ...others]);
     const seconds = (performance.now() - t0) / 1000;
     await waitFor('all RUNNING', () => runningAt.size === n, { timeoutMs: 60_000, intervalMs: 20 });
     watch.abort();
@@ -613,8 +619,9 @@ async function slowReady(n, announce) {
       latency: median(latencies),
       p90: latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
       tendCpu: ((cpu1.own - cpu0.own) / seconds) * 100,
-      allCpu: ((cpu1.own + cpu1.reaped - cpu0.own - cpu0.reaped) / seconds) * 100,
-      helpers: pids.length - 1,
+      allCpu: ((all1.own + all1.reaped - all0.own - all0.reaped) / seconds) * 100,
+      helpers: helpers.length - 1,
+      probeShells: others.length,
     };
   } finally {
     await tend.stop();
