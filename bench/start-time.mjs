@@ -9,8 +9,8 @@
 //
 // Not a test: nothing here runs in `npm test` or CI. bench/start-time fetches Node 22 and 24.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median } from './lib/common.mjs';
 
@@ -40,6 +40,8 @@ function once(node, script, tmp) {
   return ms;
 }
 
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+const loadBefore = loadAverage();
 const rows = [];
 for (const node of NODES) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
@@ -77,6 +79,6 @@ for (const node of NODES) {
 
 const header = ['Node', 'compile cache', 'main.js (no cache)', 'tend.js, warm cache', 'saved', 'tend.js, cache emptied before each run'];
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
-const text = `\`tend ${COMMAND.join(' ')}\`, medians of ${RUNS} runs each, interleaved\n\n${table}\n`;
+const text = `\`tend ${COMMAND.join(' ')}\`, medians of ${RUNS} runs each, interleaved; load average ${loadBefore} before, ${loadAverage()} after (${availableParallelism()} cores)\n\n${table}\n`;
 process.stdout.write(text);
 if (OUT) writeFileSync(OUT, text);
