@@ -50,6 +50,6 @@ if ! loads; then
   rm -f "$stage/rebuild.log"
   loads || { echo "build-image: better-sqlite3 does not load in Node $NODE_VERSION after its rebuild" >&2; exit 1; }
 fi
-DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$BASE" -t "$TAG" . >/dev/null
+DOCKER_BUILDKIT=0 docker build -q --network none --build-arg BASE="$BASE" -t "$TAG" . >/dev/null
 rm -rf "$stage"
 echo "$TAG"

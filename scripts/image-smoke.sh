@@ -18,6 +18,9 @@ case $version in
   "v$NODE_MAJOR".*) echo "image smoke test: the image runs Node $version" ;;
   *) echo "image smoke test: the image runs Node $version, not Node $NODE_MAJOR" >&2; exit 1 ;;
 esac
+# Its compile cache, made when the image was built, is for that Node.
+docker run --rm --network none --entrypoint /bin/sh "$TAG" -c "ls -d /tmp/node-compile-cache/$version-*/" >/dev/null ||
+  { echo "image smoke test: the image holds no compile cache for Node $version" >&2; exit 1; }
 
 docker run -d --name "$name" --network host -v "$PWD/fixtures/example:/workspace" "$TAG" \
   daemon --workspace /workspace --listen 127.0.0.1:0 >/dev/null
