@@ -48,8 +48,8 @@ export class ServiceController implements ServiceKeeper {
   /** A session that started after another one won the race (see killStray). */
   private stray: Session | null = null;
   private probing: ReadyProbing | null = null;
-  /** A session is being started: reconcile must not start another. */
-  private launching = false;
+  /** A session being started (reconcile must not start another; shutdown awaits it). */
+  private launching: Promise<void> | null = null;
   private forced = false;
   private shuttingDown = false;
   private readonly idleWaiters: Array<() => void> = [];
@@ -104,6 +104,8 @@ export class ServiceController implements ServiceKeeper {
 
   shutdown(): Promise<void> {
     this.shuttingDown = true;
+    // A launch in flight is not active yet: what it starts is stopped once it has started.
+    if (this.launching !== null) return this.launching.then(() => this.shutdown(), () => this.shutdown());
     if (!isActive(this.state)) return Promise.resolve();
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (this.state.phase !== 'stopping') this.dispatch({ type: 'StopRequested', force: false });
@@ -130,7 +132,7 @@ export class ServiceController implements ServiceKeeper {
   reconcile(): void {
     const state = this.state;
     if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    if (this.shuttingDown || this.launching) return;
+    if (this.shuttingDown || this.launching !== null) return;
     if (!isActive(state) && this.context.settled()) return;
     const { desiredPhase, session } = this.context.document().spec;
     if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
@@ -166,19 +168,18 @@ export class ServiceController implements ServiceKeeper {
     }
     this.run = { runId, secrets: prepared.secrets, output: {} };
     recordRun(this.parts, this.context.id, prepared);
-    this.launching = true;
     const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
-    this.parts.runtime.start(prepared.spec).then(
+    this.launching = this.parts.runtime.start(prepared.spec).then(
       (started) => {
         faultPoint('after-spawn');
-        this.launching = false;
+        this.launching = null;
         this.log.info({ pid: started.record.identity.pid, session }, 'Service spawned');
         this.stray = started;
         if (this.follow(started, prepared.spec.command)) this.stray = null;
         this.dispatch({ type: 'Spawned', session, runId, proc: started.record.identity, awaitsReady });
       },
       (error: unknown) => {
-        this.launching = false;
+        this.launching = null;
         if ((error as Error).name !== 'LaunchError') this.log.error({ err: error }, 'Starting the service failed');
         this.dispatch({ type: 'SpawnFailed', session, runId, message: `Cannot start service "${reference}": ${(error as Error).message}` });
       },

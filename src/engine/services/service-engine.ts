@@ -201,10 +201,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     this.registry.setDesired(entry, { ...entry.document.spec, desiredPhase: 'SERVICE_PHASE_DELETED' });
   }
 
-  /** Stops every running service in parallel by the stop rules (daemon shutdown). */
+  /** Stops every running (or launching) service in parallel by the stop rules (daemon shutdown). */
   async shutdown(): Promise<void> {
     this.options.keepers.close();
-    await Promise.all(this.registry.all().filter((entry) => entry.keeper.active).map((entry) => entry.keeper.shutdown()));
+    await Promise.all(this.registry.all().map((entry) => entry.keeper.shutdown()));
   }
 
   /** The log of a service's run (the current one or an earlier one still on disk). */
