@@ -12,6 +12,11 @@ import { executionsCommand, tasksCommand } from './tasks-command.js';
 import { runDown, runPrebuild, runTrigger, runUp, type UpOptions } from './up-command.js';
 import { runStatus } from './status-command.js';
 import { runMcp } from './mcp-command.js';
+import { runPs } from './ps-command.js';
+import { runLogs, type LogsOptions } from './logs-command.js';
+import { restartServices } from './services-command.js';
+import { completionScript, printNames, SHELLS } from './completion-command.js';
+import { addExamples } from './examples.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 import { didYouMean } from '../config/did-you-mean.js';
 import { findAutomationsFile, loadAutomationsFile } from '../config/load-file.js';
@@ -48,7 +53,7 @@ stateDirOption(program.command('env').description('print the exports that point 
     const info = readDaemonInfo(stateDir);
     const token = readToken(stateDir);
     if (info === undefined || token === undefined) {
-      throw new CliError(`No tend daemon is running for state directory ${stateDir}: start one with \`tend daemon\``);
+      throw new CliError(`No tend daemon is running for state directory ${stateDir}: \`tend up\` starts one`);
     }
     if (options.runner === true) {
       const runnerToken = readRunnerToken(stateDir);
@@ -65,12 +70,18 @@ stateDirOption(program.command('env').description('print the exports that point 
     );
   });
 
-stateDirOption(program.command('up').description('start the daemon, fire postEnvironmentStart and postDevcontainerStart, show progress and output; on a running daemon, attach'))
+stateDirOption(
+  program
+    .command('up [names...]')
+    .description('start the daemon, fire postEnvironmentStart and postDevcontainerStart (or start only the services and tasks named), then show everything live: a TUI on a terminal, prefixed output elsewhere; on a running daemon, attach'),
+)
   .option('--file <path>', 'automations file (default: .gitpod/automations.yaml or .ona/automations.yaml)')
-  .option('-d, --detach', 'return once services are RUNNING and tasks have ended; exit code 0 only if all succeeded')
+  .option('-d, --detach', 'return once services are RUNNING and tasks have ended, showing what it still waits for; exit code 0 only if all succeeded')
+  .option('--wait-timeout <duration>', 'with --detach: give up waiting after this long (exit 1, naming what was not ready); what runs goes on')
+  .option('--no-tui', 'the prefixed output stream, also on a terminal')
   .option('--retrigger', 'on a daemon that already fired the start triggers, fire them again (tasks run again)')
   .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL for the daemon it starts')
-  .action(async (options: UpOptions) => runUp(options));
+  .action(async (names: string[], options: UpOptions) => runUp(names, options));
 
 stateDirOption(program.command('down').description('stop the daemon and everything it runs')).action(async (options: StateDirOptions) =>
   runDown(options),
@@ -89,6 +100,20 @@ stateDirOption(program.command('trigger <names...>').description(`fire triggers 
 stateDirOption(program.command('prebuild').description('run the prebuild automations, then the beforeSnapshot tasks'))
   .option('--file <path>', 'automations file')
   .action(async (options: UpOptions) => runPrebuild(options));
+
+stateDirOption(program.command('ps').description('every service and task: kind, name, phase, pid, uptime, ports and why it failed'))
+  .option('--json', 'print the rows as JSON')
+  .action(async (options: StateDirOptions & { json?: boolean }) => runPs(options));
+
+stateDirOption(program.command('logs [names...]').description("everyone's output (or the named services' and tasks'), prefixed by name; -f follows across restarts"))
+  .option('-f, --follow', 'keep printing new output: next sessions, new executions, added services and tasks too')
+  .option('-t, --timestamps', 'prefix each line with the time it arrived (earlier lines have none: the logs keep no times)')
+  .option('-n, --tail <lines>', 'only the last N lines of each log (a number, or all)')
+  .action(async (names: string[], options: LogsOptions) => runLogs(names, options));
+
+stateDirOption(program.command('restart <names...>').description('restart services: stop each by the stop rules, start it again, wait until it is running'))
+  .option('--json', 'print the services as JSON')
+  .action(async (names: string[], options: StateDirOptions & { json?: boolean }) => restartServices(names, options));
 
 stateDirOption(program.command('status').description("the daemon, its automations file (and its problems) and what runs"))
   .option('--json', 'print it as JSON')
@@ -126,21 +151,51 @@ program
     process.stdout.write(`${JSON.stringify(automationsJsonSchema(), null, 2)}\n`);
   });
 
+const completion = program
+  .command('completion <shell>')
+  .description(`print the shell completion script (${SHELLS.join(', ')})`)
+  .action((shell: string) => {
+    process.stdout.write(completionScript(shell, program));
+  });
+// What the completion scripts call for names: the running daemon's services and tasks.
+stateDirOption(completion.command('names [what]', { hidden: true })).action(async (what: string | undefined, options: StateDirOptions) =>
+  printNames(what ?? 'all', options),
+);
+
 program.addCommand(servicesCommand());
 program.addCommand(tasksCommand());
 program.addCommand(executionsCommand());
+addExamples(program);
 
-program.exitOverride();
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
+/** Every usage error of every command exits 2 (commander's own exit with 1). */
+function exitOverrides(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) exitOverrides(sub);
+}
+exitOverrides(program);
+
+// Output into a pipe that closed (`tend logs | head`) is no failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' || error.code === 'EIO') process.exit(process.exitCode ?? 0);
+});
+// A background read that fails with an expected failure says so in one line, like the rest.
+process.on('unhandledRejection', (reason) => report(reason));
+
+function report(error: unknown): void {
   if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode;
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof CliError) {
     process.stderr.write(`tend: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`tend: ${(error as Error).stack ?? String(error)}\n`);
+    // Not an expected failure: a bug, whose stack is what a report needs.
+    process.stderr.write(`tend: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  report(error);
 }
