@@ -39,7 +39,7 @@ const INITIAL_LINES = 1000;
 
 export interface Terminal {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
-  readonly stdout: NodeJS.WriteStream;
+  readonly stdout: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number };
 }
 
 export interface TuiOptions {
@@ -160,8 +160,8 @@ export async function runTui(client: ApiClient, watch: ResourceWatch, scope: Sco
     onItem: (source, item) => {
       const key = keyOf(source);
       buffer(key).add(item);
-      // Scrolled up: the view stays on the same lines while more come.
-      if (key === ui.selected && ui.scroll > 0) ui = { ...ui, scroll: ui.scroll + 1 };
+      // Not following: the view stays on the same lines while more come.
+      if (key === ui.selected && !ui.follow) ui = { ...ui, scroll: ui.scroll + 1 };
       if (key === ui.selected) invalidate();
     },
   });
@@ -203,6 +203,13 @@ export async function runTui(client: ApiClient, watch: ResourceWatch, scope: Sco
   };
 
   const onKeypress = (sequence: string | undefined, key: Key | undefined): void => {
+    // Esc and then a key within readline's escape timeout arrive as one Meta key: they were two.
+    const typed = key?.sequence ?? sequence ?? '';
+    if (key?.meta === true && typed.length === 2 && typed.startsWith('\u001b') && typed[1] !== '[' && typed[1] !== 'O') {
+      onKeypress('\u001b', { name: 'escape', sequence: '\u001b' });
+      onKeypress(typed[1], { name: typed[1]!.toLowerCase(), sequence: typed[1], shift: typed[1] !== typed[1]!.toLowerCase() });
+      return;
+    }
     const current = rows();
     const result = onKey(ui, { ...key, sequence: key?.sequence ?? sequence }, context(current));
     ui = result.state;

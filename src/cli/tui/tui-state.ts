@@ -17,13 +17,15 @@ export interface SearchState {
 export interface UiState {
   /** The selected row's key (`service:<id>`, `task:<id>`). */
   readonly selected: string | null;
-  /** How many lines above the bottom the log shows; 0 follows new output. */
+  /** How many lines above the bottom the log shows. */
   readonly scroll: number;
+  /** New output moves the view (at the bottom); false once scrolled or at a match. */
+  readonly follow: boolean;
   readonly search: SearchState | null;
   readonly help: boolean;
 }
 
-export const INITIAL_UI: UiState = { selected: null, scroll: 0, search: null, help: false };
+export const INITIAL_UI: UiState = { selected: null, scroll: 0, follow: true, search: null, help: false };
 
 /** A key as Node's readline `keypress` event gives it. */
 export interface Key {
@@ -61,6 +63,12 @@ function clampScroll(scroll: number, context: KeyContext): number {
   return Math.max(0, Math.min(scroll, Math.max(0, context.logLength - context.pageSize)));
 }
 
+/** Scrolled to `scroll` lines above the bottom: at the bottom it follows again. */
+function scrolled(state: UiState, scroll: number, context: KeyContext): UiState {
+  const clamped = clampScroll(scroll, context);
+  return { ...state, scroll: clamped, follow: clamped === 0 };
+}
+
 /** The scroll position that shows `line` in the middle of the pane. */
 export function scrollTo(line: number, context: KeyContext): number {
   return clampScroll(context.logLength - 1 - line - Math.floor(context.pageSize / 2), context);
@@ -71,7 +79,7 @@ function move(state: UiState, context: KeyContext, by: number): UiState {
   const index = Math.max(0, Math.min(context.rows.length - 1, selectedIndex(state, context.rows) + by));
   const key = context.rows[index]!.key;
   // Another row's log: from its end, and a search starts again there.
-  return key === state.selected ? state : { ...state, selected: key, scroll: 0, search: state.search === null ? null : { ...state.search, line: null } };
+  return key === state.selected ? state : { ...state, selected: key, scroll: 0, follow: true, search: state.search === null ? null : { ...state.search, line: null } };
 }
 
 function jump(state: UiState, context: KeyContext, older: boolean): UiState {
@@ -83,7 +91,7 @@ function jump(state: UiState, context: KeyContext, older: boolean): UiState {
   const next = older ? lines.findLast((line) => line < from) : lines.find((line) => line > from);
   // Past the last match it wraps round, as less and vim do.
   const line = next ?? (older ? lines.at(-1)! : lines[0]!);
-  return { ...state, scroll: scrollTo(line, context), search: { ...search, line } };
+  return { ...state, scroll: scrollTo(line, context), follow: false, search: { ...search, line } };
 }
 
 function typeInSearch(state: UiState, search: SearchState, key: Key, context: KeyContext): { state: UiState; command: Command } {
@@ -118,13 +126,13 @@ export function onKey(state: UiState, key: Key, context: KeyContext): { state: U
     case 'down':
       return { state: move(state, context, 1), command: NONE };
     case 'pageup':
-      return { state: { ...state, scroll: clampScroll(state.scroll + Math.max(1, context.pageSize - 1), context) }, command: NONE };
+      return { state: scrolled(state, state.scroll + Math.max(1, context.pageSize - 1), context), command: NONE };
     case 'pagedown':
-      return { state: { ...state, scroll: clampScroll(state.scroll - Math.max(1, context.pageSize - 1), context) }, command: NONE };
+      return { state: scrolled(state, state.scroll - Math.max(1, context.pageSize - 1), context), command: NONE };
     case 'home':
-      return { state: { ...state, scroll: clampScroll(context.logLength, context) }, command: NONE };
+      return { state: scrolled(state, context.logLength, context), command: NONE };
     case 'end':
-      return { state: { ...state, scroll: 0 }, command: NONE };
+      return { state: scrolled(state, 0, context), command: NONE };
     case 'escape':
       return { state: { ...state, search: null }, command: NONE };
     case 'f1':
@@ -145,9 +153,9 @@ export function onKey(state: UiState, key: Key, context: KeyContext): { state: U
     case 'j':
       return { state: move(state, context, 1), command: NONE };
     case 'g':
-      return { state: { ...state, scroll: clampScroll(context.logLength, context) }, command: NONE };
+      return { state: scrolled(state, context.logLength, context), command: NONE };
     case 'G':
-      return { state: { ...state, scroll: 0 }, command: NONE };
+      return { state: scrolled(state, 0, context), command: NONE };
     case '/':
       return { state: { ...state, search: { query: '', editing: true, line: null } }, command: NONE };
     case 'n':

@@ -141,7 +141,7 @@ export function renderScreen(input: ViewInput, size: ScreenSize): string[] {
   const length = log?.length ?? 0;
   const end = Math.max(0, length - ui.scroll);
   const start = Math.max(0, end - logRows);
-  const where = ui.scroll === 0 ? 'following' : `lines ${start + 1}–${end} of ${length}`;
+  const where = ui.follow ? 'following' : `lines ${start + 1}–${end} of ${length}`;
   const barText = row === undefined ? '── output ' : `── ${row.name} · ${row.kind} · ${row.phase}${row.pid === null ? '' : ` · pid ${row.pid}`} · ${where} `;
   lines.push(styles.paint('cyan', fitWidth(barText + '─'.repeat(width), width)));
   lines.push(fitWidth(input.detail === '' ? '' : styles.paint(row?.tone === 'bad' ? 'red' : 'dim', input.detail), width, { ellipsis: true }));
