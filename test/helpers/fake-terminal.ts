@@ -6,7 +6,6 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 
-// eslint-disable-next-line no-control-regex
 const SEQUENCE = /\u001b\[(\??)([0-9;]*)([A-Za-z])|\u001b\][^\u0007]*\u0007/g;
 
 export class FakeTerminal {
