@@ -74,6 +74,13 @@ function describePending(
   return lines;
 }
 
+/** A ready command that passes at once says nothing; one that is slow, or failed a probe, does. */
+const SLOW_PROBE_MS = 400;
+
+export function worthSaying(entry: ReadinessEntry, now = Date.now()): boolean {
+  return entry.lastProbe !== null || now - Date.parse(entry.waitingSince) >= SLOW_PROBE_MS;
+}
+
 export async function waitSettled(
   client: ApiClient,
   watch: ResourceWatch,
@@ -104,7 +111,7 @@ export async function waitSettled(
       return;
     }
     for (const entry of readiness) {
-      if (!targets.serviceIds.includes(entry.serviceId)) continue;
+      if (!targets.serviceIds.includes(entry.serviceId) || !worthSaying(entry)) continue;
       const key = waitKey(entry);
       const last = said.get(entry.serviceId);
       if (last !== undefined && last.key === key && Date.now() - last.at < WAIT_REMINDER_MS) continue;

@@ -31,12 +31,13 @@ const NAME_COLOURS: readonly StyleFormat[] = ['cyan', 'yellow', 'green', 'magent
 export const MAX_PREFIX_WIDTH = 20;
 
 /**
- * `web          | ` prefixes, all as wide as the longest name known at the start (and never wider
- * than MAX_PREFIX_WIDTH), each name in its own colour.
+ * `web          | ` prefixes, all as wide as the longest name known (those given at the start, and
+ * any longer one that shows up later, such as a service added to the file), never wider than
+ * MAX_PREFIX_WIDTH, each name in its own colour.
  */
 export class Prefixes {
   private readonly colours = new Map<string, StyleFormat>();
-  readonly width: number;
+  width: number;
 
   constructor(
     private readonly styles: Styles,
@@ -51,6 +52,7 @@ export class Prefixes {
   }
 
   prefix(name: string): string {
+    this.width = Math.min(MAX_PREFIX_WIDTH, Math.max(this.width, [...name].length));
     if (!this.colours.has(name)) this.colours.set(name, name === 'tend' ? 'gray' : NAME_COLOURS[this.colours.size % NAME_COLOURS.length]!);
     return this.styles.paint(this.colours.get(name)!, `${this.label(name)} | `);
   }

@@ -16,6 +16,7 @@ import type { Service, TaskExecution } from '../domain/schema.js';
 import { describeWait, waitKey } from './daemon-facts.js';
 import { summarizeFailure } from './failure-reason.js';
 import { FactsWatch } from './facts-watch.js';
+import { worthSaying } from './settle-wait.js';
 import { Shutdown } from './shutdown.js';
 import { Prefixes, stylesFor } from './styles.js';
 import { shortEnum } from './table.js';
@@ -96,7 +97,7 @@ export async function followPlain(client: ApiClient, watch: ResourceWatch, scope
     if (shutdown.phase !== 'running') return;
     for (const entry of facts.status?.readiness ?? []) {
       const service = watch.services.get(entry.serviceId);
-      if (service === undefined || !scope.hasService(service)) continue;
+      if (service === undefined || !scope.hasService(service) || !worthSaying(entry)) continue;
       const key = waitKey(entry);
       if (waits.get(entry.serviceId) === key) continue;
       waits.set(entry.serviceId, key);
