@@ -46,7 +46,9 @@ function up(ws: { dir: string; tag: string }, ...args: string[]) {
     err: () => err,
     exited,
     see: (text: string | RegExp, timeoutMs = 10_000) =>
-      waitFor(() => (typeof text === 'string' ? out.includes(text) : text.test(out)), { what: `${String(text)} in the output:\n${out}${err}`, timeoutMs }),
+      waitFor(() => (typeof text === 'string' ? out.includes(text) : text.test(out)), { what: String(text), timeoutMs }).catch((error: Error) => {
+        throw new Error(`${error.message} in the output:\n${out}${err}`);
+      }),
   };
 }
 

@@ -73,7 +73,7 @@ export async function runLogs(names: readonly string[], options: LogsOptions): P
   try {
     const selected = selection(watch, names);
     const all = [...watch.services.values(), ...watch.tasks.values()].map((resource) => resource.metadata.reference ?? resource.id);
-    const prefixes = new Prefixes(stylesFor(process.stdout), all);
+    const prefixes = new Prefixes(stylesFor(process.stdout), names.length > 0 ? names : all);
     const print = (source: OutputSource, item: LogItem, live: boolean): void => {
       const time = options.timestamps !== true ? '' : `${live ? new Date().toISOString() : ''.padEnd(TIMESTAMP_WIDTH)} `;
       const text = item.kind === 'line' ? item.text : sectionHeader(item);

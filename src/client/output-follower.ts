@@ -105,7 +105,8 @@ export class OutputFollower {
     }
     if (url === undefined || url === '' || this.seen.has(url)) return;
     this.seen.add(url);
-    const initial = existing && !this.started ? this.options.initial(source) : 'all';
+    // A log that begins after following began is new output from its first line.
+    const initial = existing && !this.started ? this.options.initial(source) : 'fresh';
     const following = this.follow(source, url, initial).catch(() => {
       // The daemon went away or following stopped: the watch says which.
     });
@@ -114,7 +115,7 @@ export class OutputFollower {
     void following.finally(() => this.running.delete(following));
   }
 
-  private async follow(source: OutputSource, url: string, initial: InitialOutput): Promise<void> {
+  private async follow(source: OutputSource, url: string, initial: InitialOutput | 'fresh'): Promise<void> {
     const { signal } = this.abort;
     this.options.onLog?.(source, url);
     const query: Record<string, string> = { follow: 'true' };
@@ -122,7 +123,9 @@ export class OutputFollower {
     let skip = 0;
     let earlier = 0;
     let head: LogItem | undefined;
-    if (source.kind === 'service') {
+    if (initial === 'fresh') {
+      // All of it is new output.
+    } else if (source.kind === 'service') {
       // A service's log has its own tail; what it held before is counted only when asked.
       if (initial === 'new') query.tail = '0';
       else if (initial !== 'all') query.tail = String(initial.tail);
