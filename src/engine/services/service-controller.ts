@@ -295,6 +295,5 @@ export class ServiceController implements ServiceKeeper {
     if (wait === undefined) return null;
     return wait.lastProbe === null ? wait : { ...wait, lastProbe: { ...wait.lastProbe, output: this.secrets.mask(wait.lastProbe.output) } };
   }
-  /** The session's process while it runs (STARTING, RUNNING, STOPPING): GetStatus shows its pid and start. */
-  get process(): ProcessIdentity | null { return 'proc' in this.state ? this.state.proc : null; }
+  get process(): ProcessIdentity | null { return 'proc' in this.state ? this.state.proc : null; } // its session's, for GetStatus
 }
