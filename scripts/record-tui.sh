@@ -9,6 +9,7 @@ root=$(pwd)
 work=$(mktemp -d /tmp/tend-record.XXXXXX)
 socket="tend-record-$$"
 out=docs/tui-session.md
+mkdir -p docs
 cp -r fixtures/example "$work/example"
 t() { tmux -L "$socket" -f /dev/null "$@"; }
 cleanup() {
@@ -26,10 +27,12 @@ wait_for() { # wait_for TEXT [SECONDS]
   done
 }
 key() { t send-keys -t main "$1"; sleep 0.3; }
+# The temporary paths and the daemon's port differ from run to run; the recording shows fixed ones.
+tidy() { sed -e 's/[[:space:]]*$//' -e "s#$work#/work#g" -e "s#127\.0\.0\.1:${port:-none}#127.0.0.1:41237#g"; }
 shot() { # shot TITLE TEXT
-  { echo; echo "### $1"; echo; echo "$2"; echo; echo '```'; t capture-pane -t main -p | sed -e 's/[[:space:]]*$//' -e "s#$work#/work#g" -e 's#127\.0\.0\.1:[0-9]*#127.0.0.1:41237#g'; echo '```'; } >> "$out"
+  { echo; echo "### $1"; echo; echo "$2"; echo; echo '```'; t capture-pane -t main -p | tidy; echo '```'; } >> "$out"
 }
-tend() { node "$root/dist/cli/main.js" "$@" --workspace "$work/example" | sed -e "s#$work#/work#g"; }
+tend() { node "$root/dist/cli/main.js" "$@" --workspace "$work/example" | tidy; }
 
 cat > "$out" <<'EOF'
 # A session of `tend up` on fixtures/example
@@ -43,6 +46,7 @@ EOF
 t new-session -d -s main -x 100 -y 30 -c "$work/example" env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color node "$root/dist/cli/main.js" up
 t set-option -t main remain-on-exit on
 wait_for 'smoke-test task    succeeded'
+port=$(node -e 'console.log(new URL(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url).port)' "$work/example/.tend/daemon.json")
 wait_for 'GET /health'
 shot '1. `tend up`: every service and task, the selected one'"'"'s output' 'The start triggers fired; the API passed its ready command (RUNNING), the tasks ran in order. The selected row (▸) is the API server; below, its output as it comes.'
 
@@ -69,7 +73,7 @@ key Escape
 
 key '?'
 wait_for 'tend up: keys'
-shot '6. `?`: the keys' ''
+shot '6. `?`: the keys' 'The help takes the place of the output until Esc.'
 key Escape
 
 { echo; echo '### `tend ps` and `tend logs` in another terminal meanwhile'; echo; echo '```'; echo '$ tend ps'; tend ps; echo; echo '$ tend logs -n 2'; tend logs -n 2; echo '```'; } >> "$out"
@@ -80,5 +84,5 @@ until [ "$(t display-message -t main -p '#{pane_dead}')" = 1 ]; do
   if (($(date +%s) > deadline)); then echo 'tend up did not exit' >&2; exit 1; fi
   sleep 0.1
 done
-{ echo; echo '### 7. `q`: everything stopped by the stop rules, the terminal as it was'; echo; echo '```'; t capture-pane -t main -p -S - | grep -v '^$' | grep -v '^Pane is dead' | sed -e "s#$work#/work#g" -e 's#127\.0\.0\.1:[0-9]*#127.0.0.1:41237#g'; echo '```'; } >> "$out"
+{ echo; echo '### 7. `q`: everything stopped by the stop rules, the terminal as it was'; echo; echo '```'; t capture-pane -t main -p -J -S - | grep -v '^$' | grep -v '^Pane is dead' | tidy; echo '```'; } >> "$out"
 echo "wrote $out"

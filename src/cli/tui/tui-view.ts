@@ -87,20 +87,20 @@ function highlight(text: string, query: string, styles: Styles): string {
   return plain.replace(pattern, (match) => (styles.enabled ? styles.paint(['inverse', 'yellow'], match) : `[${match}]`));
 }
 
-const KEYS = '↑↓ select  s start  x stop  r restart  / search  n/N match  PgUp/PgDn scroll  ? help  d detach  q quit';
+const KEYS = '↑↓ select  s start  x stop  r restart  / search  PgUp/PgDn scroll  ? help  d detach  q quit';
 
 const HELP = [
   'tend up: keys',
   '',
-  '  ↑ ↓  k j        select a service or task',
-  '  s  t  F7  Enter start the service, run the task (a new execution)',
-  '  x  F9           stop the service, stop the task\'s running execution',
-  '  r  Ctrl-R       restart the service (stop by the stop rules, start); run the task again',
-  '  PgUp PgDn       scroll the output;  g Home: its start;  G End: follow new output',
-  '  /  Ctrl-F       search the output; Enter shows the last match, n older, N newer, Esc clears',
-  '  ?  F1           this help (Esc closes it)',
-  '  d               detach: leave the TUI, everything goes on running (`tend down` stops it)',
-  '  q  F10  Ctrl-C  quit: stop everything by the stop rules (again: force, SIGKILL)',
+  '  ↑ ↓  k j         select a service or task',
+  '  s  t  F7  Enter  start the service, run the task (a new execution)',
+  '  x  F9            stop the service, stop the task\'s running execution',
+  '  r  Ctrl-R        restart the service (stop by the stop rules, start); run the task again',
+  '  PgUp PgDn        scroll the output;  g Home: its start;  G End: follow new output',
+  '  /  Ctrl-F        search the output; Enter shows the last match, n older, N newer, Esc clears',
+  '  ?  F1            this help (Esc closes it)',
+  '  d                detach: leave the TUI, everything goes on running (`tend down` stops it)',
+  '  q  F10  Ctrl-C   quit: stop everything by the stop rules (again: force, SIGKILL)',
 ];
 
 function bottomLine(input: ViewInput, width: number): string {
