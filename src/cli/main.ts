@@ -7,12 +7,16 @@ import { CommanderError } from 'commander';
 import { CliError } from '../client/api-client.js';
 import { buildProgram } from './program.js';
 
-// Output into a pipe that closed (`tend logs | head`) is no failure.
+// Output into a pipe that closed (`tend logs | head`) is no failure. A terminal that closed (EIO)
+// is followed by SIGHUP: a foreground `tend up` still has to stop everything, so it goes on.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE' || error.code === 'EIO') process.exit(process.exitCode ?? 0);
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
 });
 // A background read that fails with an expected failure says so in one line, like the rest.
-process.on('unhandledRejection', (reason) => report(reason));
+process.on('unhandledRejection', (reason) => {
+  report(reason);
+  process.exit();
+});
 
 function report(error: unknown): void {
   if (error instanceof CommanderError) {

@@ -3,7 +3,7 @@
  * named (`tend up web build`) and what they depend on. And what it started itself, whose output it
  * shows from the start and whose end `--detach` waits for.
  */
-import type { Service, TaskExecution } from '../domain/schema.js';
+import type { Service, Task, TaskExecution } from '../domain/schema.js';
 
 export class Scope {
   private constructor(
@@ -28,6 +28,10 @@ export class Scope {
 
   hasService(service: Service): boolean {
     return this.only === undefined || this.only.serviceIds.has(service.id);
+  }
+
+  hasTask(task: Task): boolean {
+    return this.only === undefined || this.only.taskIds.has(task.id);
   }
 
   hasExecution(execution: TaskExecution): boolean {

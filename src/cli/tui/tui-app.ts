@@ -84,7 +84,7 @@ export async function runTui(client: ApiClient, watch: ResourceWatch, scope: Sco
   const rows = (): ResourceRow[] =>
     resourceRows({
       services: [...watch.services.values()].filter((service) => scope.hasService(service)),
-      tasks: [...watch.tasks.values()],
+      tasks: [...watch.tasks.values()].filter((task) => scope.hasTask(task)),
       latestExecution: (taskId) => watch.latestExecution(taskId),
       status: facts.status,
       ports: facts.ports,
@@ -229,6 +229,9 @@ export async function runTui(client: ApiClient, watch: ResourceWatch, scope: Sco
     invalidate();
   };
   process.once('exit', restore);
+  // A terminal that went away (SIGHUP follows: the stop goes on without it).
+  stdin.on('error', () => {});
+  stdout.on('error', () => {});
   writer.enter();
   emitKeypressEvents(stdin);
   if (stdin.isTTY === true) stdin.setRawMode?.(true);
