@@ -180,7 +180,8 @@ export async function runUp(names: readonly string[], options: UpOptions): Promi
     if (!ok) process.exitCode = 1;
     return;
   }
-  const useTui = options.tui !== false && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  // A terminal that cannot place the cursor (TERM=dumb) gets the stream.
+  const useTui = options.tui !== false && process.stdout.isTTY === true && process.stdin.isTTY === true && process.env.TERM !== 'dumb';
   if (useTui) {
     const { runTui } = await import('./tui/tui-app.js');
     process.exitCode = await runTui(client, watch, scope, { attached });
