@@ -11,7 +11,9 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]|\u001b(?!\[[0-9
 const RESET = '\u001b[0m';
 const TAB_WIDTH = 8;
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made on first use: loading ICU's break rules costs start-up time every command would pay.
+let cachedSegmenter: Intl.Segmenter | undefined;
+const graphemes = (text: string): Intl.Segments => (cachedSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text);
 
 function isWide(code: number): boolean {
   return (
@@ -49,7 +51,7 @@ export function stripAnsi(text: string): string {
 /** The columns a text takes on screen (escape sequences take none). */
 export function displayWidth(text: string): number {
   let width = 0;
-  for (const { segment } of segmenter.segment(stripAnsi(text))) width += graphemeWidth(segment);
+  for (const { segment } of graphemes(stripAnsi(text))) width += graphemeWidth(segment);
   return width;
 }
 
@@ -67,7 +69,7 @@ export function fitWidth(text: string, width: number, options: { ellipsis?: bool
   let styled = false;
   let last = 0;
   const take = (plain: string): boolean => {
-    for (const { segment } of segmenter.segment(plain)) {
+    for (const { segment } of graphemes(plain)) {
       const w = graphemeWidth(segment);
       if (used + w > room) return false;
       out += segment;
