@@ -14,6 +14,7 @@ import {
   isActive,
   transitionService,
   type ExitInfo,
+  type ProcessIdentity,
   type ServiceEffect,
   type ServiceEvent,
   type ServiceState,
@@ -30,8 +31,6 @@ import type { ReadinessWait, ReadyProbing } from './ready-probing.js';
 import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
 import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
-
-/** How much of a probe's output the daemon log gets on a change of result. */
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -289,5 +288,10 @@ export class ServiceController implements ServiceKeeper {
     const wait = this.state.phase === 'starting' ? this.probing?.waiting : undefined;
     if (wait === undefined) return null;
     return wait.lastProbe === null ? wait : { ...wait, lastProbe: { ...wait.lastProbe, output: this.secrets.mask(wait.lastProbe.output) } };
+  }
+
+  /** Its session's process while it has one (GetStatus `processes`). */
+  get process(): ProcessIdentity | null {
+    return 'proc' in this.state ? this.state.proc : null;
   }
 }
