@@ -236,7 +236,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await hasText(triggers.getByRole('status'), 'Fired manual: 0 services started, 0 executions created');
   });
 
-  it('shows the port a service opened (gitpod environment port open) as a link, on its item and in the header', async () => {
+  it('shows the ports of a service as links, on its item and in the header: one it opened (gitpod environment port open), one it was found listening on', async () => {
     const test = await dashboardDaemon();
     const { page } = await openPage(browser);
     await logIn(page, test);
@@ -256,6 +256,18 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await link.waitFor({ timeout: WAIT_MS });
     expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:${port}`);
     await page.getByRole('banner').getByRole('link', { name: `site :${port}` }).waitFor({ timeout: WAIT_MS });
+
+    // A port a service listens on without recording it is found, and shows on its item too.
+    const { service: quiet } = await test.client.environments.automations.services.create({
+      metadata: { reference: 'quiet' },
+      spec: { commands: { start: `exec node -e "require('http').createServer((q, r) => r.end('ok')).listen(0, '127.0.0.1')"` } },
+    });
+    await test.client.environments.automations.services.start({ id: quiet.id });
+    const listed = item(page, 'Service quiet');
+    await listed.getByText('RUNNING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    const found = listed.getByRole('link', { name: /^:\d+$/ });
+    await found.waitFor({ timeout: WAIT_MS });
+    expect(await found.getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('is usable by keyboard with a visible focus, readable at 360 px, light and dark', async () => {

@@ -1,6 +1,6 @@
 /**
  * The services, one list item each: reference and phase as text, how long it has been in that
- * phase (its uptime while RUNNING), the ports it opened, its failure in one line with the whole
+ * phase (its uptime while RUNNING), the ports it listens on or opened, its failure in one line with the whole
  * message on demand, and Start, Stop, Restart and its output.
  */
 import { automation } from './api.js';
@@ -12,9 +12,9 @@ import type { DaemonStatus, OpenPort, PhaseSince, Service } from './types.js';
 /** How long a stop may take before Restart gives up waiting (the daemon's stop timeout is 2 minutes by default). */
 const RESTART_WAIT_MS = 3 * 60 * 1000;
 
-/** The ports a service's commands opened, when the daemon records ports (GetStatus `ports`). */
+/** The ports of a service (GetStatus `ports`): those its processes listen on, and those its commands recorded. */
 export function portsOf(status: DaemonStatus | undefined, serviceId: string): readonly OpenPort[] {
-  return (status?.ports ?? []).filter((port) => port.openedBy?.serviceId === serviceId);
+  return (status?.ports ?? []).filter((port) => (port.serviceId ?? port.openedBy?.serviceId) === serviceId);
 }
 
 function since(times: PhaseSince | undefined, phase: string | undefined, now: number): string {

@@ -2,12 +2,16 @@
 export type { Service, Task, TaskExecution, TaskExecutionStep, TaskExecutionStepStatus } from '../../src/domain/schema.js';
 export type { PhaseSince, StepTimes } from '../../src/dashboard/observed-times.js';
 
-/** A port a command opened (`gitpod environment port open`), as GetStatus lists them once the daemon records ports. */
+/** A port as GetStatus lists it: found listening (a service's processes hold it) or recorded (`gitpod environment port open`). */
 export interface OpenPort {
   readonly port: number;
   readonly name?: string;
   readonly url: string;
   readonly listening?: boolean;
+  /** The service that listens on it, or whose command recorded it. */
+  readonly serviceId?: string | null;
+  readonly found?: boolean;
+  readonly recorded?: boolean;
   readonly openedBy?: { readonly serviceId?: string | null };
 }
 
