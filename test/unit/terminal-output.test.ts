@@ -117,6 +117,31 @@ describe('one-line reasons', () => {
       'Service "db": ready command "pg_isready ⏎ -h x" did not pass within 30s ⏎ last probe: exit 2',
     );
     expect(summarizeFailure(undefined)).toBeNull();
+    // Node's uncaught error: the error line, not the stack, the error's fields or Node's version.
+    const node = [
+      "node:events:497",
+      "      throw er; // Unhandled 'error' event",
+      '      ^',
+      '',
+      'Error: listen EADDRINUSE: address already in use 127.0.0.1:8787',
+      '    at Server.setupListenHandle [as _listen2] (node:net:1908:16)',
+      "Emitted 'error' event on Server instance at:",
+      '    at emitErrorNT (node:net:1944:8) {',
+      "  code: 'EADDRINUSE',",
+      '  errno: -98,',
+      '  port: 8787',
+      '}',
+      '',
+      'Node.js v20.20.2',
+    ].join('\n');
+    const crash = `Service "api": start command "PORT=8787 node server.js" exited with code 1; last output:\n${node}`;
+    expect(summarizeFailure(crash)?.line).toBe('exit 1: Error: listen EADDRINUSE: address already in use 127.0.0.1:8787');
+    // Who holds the port leads, when the daemon found out.
+    expect(summarizeFailure(`Port 8787 is held by pid 812 (node server.js), not by service "api": ${crash}`)?.line).toBe(
+      'exit 1: Port 8787 is held by pid 812 (node server.js), not by service "api"',
+    );
+    // A plain last line is kept as it is.
+    expect(summarizeFailure('Task "t": command "x" exited with code 2; last output:\nstarting\nwaiting for db')?.line).toBe('exit 2: waiting for db');
   });
 });
 
