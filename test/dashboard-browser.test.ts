@@ -270,6 +270,24 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     expect(await found.getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('shows what a STARTING service waits for: its ready command, its readiness timeout and what the last probe said', async () => {
+    const test = await dashboardDaemon();
+    const { page } = await openPage(browser);
+    await logIn(page, test);
+    const { service } = await test.client.environments.automations.services.create({
+      metadata: { reference: 'slow' },
+      spec: { commands: { start: 'exec sleep 60', ready: 'echo "db not up yet"; exit 3' }, readinessTimeout: '10m' } as never,
+    });
+    await test.client.environments.automations.services.start({ id: service.id });
+    const slow = item(page, 'Service slow');
+    await slow.getByText('STARTING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    const wait = slow.locator('.readiness');
+    await hasText(wait, /^Waiting for ready command echo "db not up yet"; exit 3 for [\d.]+ m?s \(readiness timeout 10m\): \d+ probes? so far, the last exited 3: db not up yet$/);
+    await test.client.environments.automations.services.stop({ id: service.id });
+    await slow.getByText('STOPPED', { exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await wait.count()).toBe(0);
+  });
+
   it('is usable by keyboard with a visible focus, readable at 360 px, light and dark', async () => {
     const test = await dashboardDaemon();
     const light = await openPage(browser, { viewport: { width: 360, height: 800 }, colorScheme: 'light' });

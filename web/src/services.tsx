@@ -1,13 +1,14 @@
 /**
  * The services, one list item each: reference and phase as text, how long it has been in that
- * phase (its uptime while RUNNING), the ports it listens on or opened, its failure in one line with the whole
+ * phase (its uptime while RUNNING), the ports it listens on or opened, what it waits for while
+ * STARTING (its ready command, what the last probe said), its failure in one line with the whole
  * message on demand, and Start, Stop, Restart and its output.
  */
 import { automation } from './api.js';
-import { firstLine, formatDuration, phaseName } from './format.js';
+import { describeProbes, firstLine, formatDuration, phaseName } from './format.js';
 import type { Live } from './live.js';
 import { OutcomeLine, useOutcome } from './outcome.js';
-import type { DaemonStatus, OpenPort, PhaseSince, Service } from './types.js';
+import type { DaemonStatus, OpenPort, PhaseSince, ReadinessWait, Service } from './types.js';
 
 /** How long a stop may take before Restart gives up waiting (the daemon's stop timeout is 2 minutes by default). */
 const RESTART_WAIT_MS = 3 * 60 * 1000;
@@ -27,7 +28,27 @@ function since(times: PhaseSince | undefined, phase: string | undefined, now: nu
 const isSettled = (service: Service | undefined): boolean =>
   service === undefined || service.status.phase === 'SERVICE_PHASE_STOPPED' || service.status.phase === 'SERVICE_PHASE_FAILED';
 
-function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | undefined; ports: readonly OpenPort[]; now: number; onLogs: () => void }) {
+function Waiting(props: { wait: ReadinessWait; now: number }) {
+  const { wait } = props;
+  const since = Date.parse(wait.waitingSince);
+  return (
+    <p class="readiness">
+      Waiting for ready command <code>{wait.readyCommand}</code>
+      {Number.isNaN(since) ? '' : ` for ${formatDuration(props.now - since)}`}
+      {wait.readinessTimeout === null ? ' (no readiness timeout)' : ` (readiness timeout ${wait.readinessTimeout})`}: {describeProbes(wait.probes, wait.lastProbe)}
+    </p>
+  );
+}
+
+function ServiceItem(props: {
+  service: Service;
+  live: Live;
+  times: PhaseSince | undefined;
+  ports: readonly OpenPort[];
+  wait: ReadinessWait | undefined;
+  now: number;
+  onLogs: () => void;
+}) {
   const { service, live } = props;
   const reference = service.metadata.reference ?? service.id;
   const [outcome, run] = useOutcome();
@@ -64,6 +85,7 @@ function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | 
           ))}
         </p>
       )}
+      {phase === 'SERVICE_PHASE_STARTING' && props.wait !== undefined && <Waiting wait={props.wait} now={props.now} />}
       {failure !== '' && (
         <details class="failure">
           <summary>{firstLine(failure)}</summary>
@@ -105,6 +127,7 @@ export function Services(props: { live: Live; services: readonly Service[]; now:
               live={props.live}
               times={state.serviceTimes[service.id]}
               ports={portsOf(state.status, service.id)}
+              wait={state.status?.readiness?.find((wait) => wait.serviceId === service.id)}
               now={props.now}
               onLogs={() => props.onLogs(service)}
             />

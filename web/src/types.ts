@@ -15,6 +15,16 @@ export interface OpenPort {
   readonly openedBy?: { readonly serviceId?: string | null };
 }
 
+/** What a STARTING service waits for (GetStatus `readiness`): its ready command, since when, what its last probe said. */
+export interface ReadinessWait {
+  readonly serviceId: string;
+  readonly readyCommand: string;
+  readonly waitingSince: string;
+  readonly probes: number;
+  readonly readinessTimeout: string | null;
+  readonly lastProbe: { readonly exitCode: number | null; readonly output: string; readonly killedAtBound: boolean } | null;
+}
+
 /** What tend.v1.DaemonService/GetStatus answers (the part the page shows). */
 export interface DaemonStatus {
   readonly daemon: { readonly url: string; readonly environmentId: string; readonly workspace: string; readonly pid: number };
@@ -28,6 +38,7 @@ export interface DaemonStatus {
     readonly lastError: string | null;
   } | null;
   readonly ports?: readonly OpenPort[];
+  readonly readiness?: readonly ReadinessWait[];
 }
 
 export interface ResourceEvent {
