@@ -80,9 +80,14 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await logIn(page, test);
     const web = item(page, 'Service web');
     await web.getByText('STOPPED', { exact: true }).waitFor({ timeout: WAIT_MS });
+    // What would do nothing cannot be pressed: Stop while it is down, Start while it is up.
+    const button = (name: string) => web.getByRole('button', { name, exact: true });
+    expect(await button('Stop').isDisabled()).toBe(true);
 
-    await web.getByRole('button', { name: 'Start', exact: true }).click();
+    await button('Start').click();
     await web.getByText('STARTING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await button('Start').isDisabled()).toBe(true);
+    expect(await button('Stop').isDisabled()).toBe(false);
     await hasText(web.getByRole('status'), 'Asked web to start');
     writeFileSync(join(test.dir, 'ready'), '');
     await web.getByText('RUNNING', { exact: true }).waitFor({ timeout: WAIT_MS });

@@ -55,6 +55,9 @@ function ServiceItem(props: {
   const phase = service.status.phase;
   const failure = service.status.failureMessage ?? '';
   const wanted = service.spec.desiredPhase;
+  // Start does nothing for a service that is up and wanted up; Stop nothing for one that is down.
+  const up = wanted === 'SERVICE_PHASE_RUNNING' && (phase === 'SERVICE_PHASE_STARTING' || phase === 'SERVICE_PHASE_RUNNING');
+  const down = phase === 'SERVICE_PHASE_STOPPED' || phase === 'SERVICE_PHASE_FAILED';
 
   const start = () => run(`Starting ${reference}…`, async () => (await automation('StartService', { id: service.id }), `Asked ${reference} to start`));
   const stop = () => run(`Stopping ${reference}…`, async () => (await automation('StopService', { id: service.id }), `Asked ${reference} to stop`));
@@ -93,10 +96,10 @@ function ServiceItem(props: {
         </details>
       )}
       <div class="actions">
-        <button type="button" onClick={start}>
+        <button type="button" onClick={start} disabled={up}>
           Start
         </button>
-        <button type="button" onClick={stop}>
+        <button type="button" onClick={stop} disabled={down}>
           Stop
         </button>
         <button type="button" onClick={restart}>
