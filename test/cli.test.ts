@@ -125,13 +125,17 @@ describe('tend tasks and executions', () => {
 
     const ok = await runCli(['tasks', 'start', 'build', '--wait', ...dir]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toBe('build: succeeded\n  install: succeeded\n  build: succeeded\n');
+    // Its output as it runs, each step under its header, then the outcome.
+    expect(ok.stdout).toMatch(/^install +\| ── install\ninstall +\| installing\ninstall +\| ── install \(succeeded, \d+\.\d s\)\nbuild +\| ── build\nbuild +\| building\nbuild +\| ── build \(succeeded, \d+\.\d s\)\n/);
+    expect(ok.stdout).toMatch(/\nbuild: succeeded\n  install: succeeded\n  build: succeeded\n$/);
+    expect(ok.stdout).not.toContain('[section-');
     const failed = await runCli(['tasks', 'start', 'broken', '--wait', ...dir]);
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toContain('broken: failed\n  broken: failed\n    Task "broken": command');
+    expect(failed.stdout).toMatch(/^no such file\nbroken: failed\n  broken: failed\n    Task "broken": command/);
     expect(failed.stdout).toContain('exited with code 7; last output:\n    no such file');
 
-    expect((await runCli(['tasks', 'logs', 'build', ...dir])).stdout).toMatch(/installing\n[^]*building\n/);
+    const logs = (await runCli(['tasks', 'logs', 'build', ...dir])).stdout;
+    expect(logs).toMatch(/^── install\ninstalling\n── install \(succeeded, \d+\.\d s\)\n── build\nbuilding\n── build \(succeeded, \d+\.\d s\)\n$/);
     const history = await runCli(['executions', 'list', ...dir]);
     expect(history.stdout).toMatch(/^EXECUTION\s+TASK\s+PHASE\s+STARTED BY\s+CREATED\n[0-9a-f-]{36}\s+broken\s+failed\s+manual/);
     const json = JSON.parse((await runCli(['executions', 'list', '--json', ...dir])).stdout);

@@ -564,21 +564,21 @@ describe('status upstream policy', () => {
   it('keeps only the latest status of a resource in the outbox, durably', async () => {
     const path = join(tempDir(), 'store.db');
     const store = new Store(path);
-    store.enqueueReport('service', 'a', '5', { phase: 'five' });
-    store.enqueueReport('service', 'a', '7', { phase: 'seven' });
-    store.enqueueReport('service', 'a', '6', { phase: 'six' });
-    store.enqueueReport('execution', 'a', '3', { phase: 'three' });
+    store.outbox.enqueue('service', 'a', '5', { phase: 'five' });
+    store.outbox.enqueue('service', 'a', '7', { phase: 'seven' });
+    store.outbox.enqueue('service', 'a', '6', { phase: 'six' });
+    store.outbox.enqueue('execution', 'a', '3', { phase: 'three' });
     await store.committed();
-    expect(store.outbox().map((entry) => [entry.kind, entry.version, JSON.parse(entry.body)])).toEqual([
+    expect(store.outbox.entries().map((entry) => [entry.kind, entry.version, JSON.parse(entry.body)])).toEqual([
       ['execution', 3n, { phase: 'three' }],
       ['service', 7n, { phase: 'seven' }],
     ]);
     // Delivered: removed, unless a newer one was queued meanwhile.
-    store.reportDelivered({ kind: 'service', id: 'a', version: 5n });
-    store.reportDelivered({ kind: 'execution', id: 'a', version: 3n });
+    store.outbox.delivered({ kind: 'service', id: 'a', version: 5n });
+    store.outbox.delivered({ kind: 'execution', id: 'a', version: 3n });
     store.close();
     const reopened = new Store(path);
-    expect(reopened.outbox().map((entry) => entry.version)).toEqual([7n]);
+    expect(reopened.outbox.entries().map((entry) => entry.version)).toEqual([7n]);
     expect(existsSync(path)).toBe(true);
     reopened.close();
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
@@ -128,8 +128,11 @@ describe('crash safety', () => {
       // Exactly once: every process of the session is in the recorded process group.
       const own = findProcesses([], SESSION_MARKER_VAR, runIdOf(service));
       expect(own.some((ref) => ref.pid === pids[index])).toBe(true);
-      // The service's own process: node for s0, the shell (bash, or sh where there is none) for the others.
-      expect(readFileSync(`/proc/${pids[index]}/stat`, 'latin1')).toMatch(index === 0 ? /\(node\)/ : /\((bash|sh)\)/);
+      // Still the program that was started: s0 exec'd this node (its thread name is `node` up to
+      // Node 22 and `MainThread` from Node 24, so compare the executable); the others are
+      // the shell (bash, or sh where there is none).
+      if (index === 0) expect(realpathSync(`/proc/${pids[index]}/exe`)).toBe(realpathSync(process.execPath));
+      else expect(readFileSync(`/proc/${pids[index]}/stat`, 'latin1')).toMatch(/\((bash|sh)\)/);
     });
     const headers = { authorization: `Bearer ${again.daemon.token}` };
     const ticks = async () => (await (await fetch(`${after[0]!.status!.logUrl}?follow=false`, { headers })).text()).split('\n').length;

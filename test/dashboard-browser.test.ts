@@ -80,9 +80,14 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await logIn(page, test);
     const web = item(page, 'Service web');
     await web.getByText('STOPPED', { exact: true }).waitFor({ timeout: WAIT_MS });
+    // What would do nothing cannot be pressed: Stop while it is down, Start while it is up.
+    const button = (name: string) => web.getByRole('button', { name, exact: true });
+    expect(await button('Stop').isDisabled()).toBe(true);
 
-    await web.getByRole('button', { name: 'Start', exact: true }).click();
+    await button('Start').click();
     await web.getByText('STARTING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await button('Start').isDisabled()).toBe(true);
+    expect(await button('Stop').isDisabled()).toBe(false);
     await hasText(web.getByRole('status'), 'Asked web to start');
     writeFileSync(join(test.dir, 'ready'), '');
     await web.getByText('RUNNING', { exact: true }).waitFor({ timeout: WAIT_MS });
@@ -236,7 +241,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await hasText(triggers.getByRole('status'), 'Fired manual: 0 services started, 0 executions created');
   });
 
-  it('shows the port a service opened (gitpod environment port open) as a link, on its item and in the header', async () => {
+  it('shows the ports of a service as links, on its item and in the header: one it opened (gitpod environment port open), one it was found listening on', async () => {
     const test = await dashboardDaemon();
     const { page } = await openPage(browser);
     await logIn(page, test);
@@ -256,6 +261,36 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     await link.waitFor({ timeout: WAIT_MS });
     expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:${port}`);
     await page.getByRole('banner').getByRole('link', { name: `site :${port}` }).waitFor({ timeout: WAIT_MS });
+
+    // A port a service listens on without recording it is found, and shows on its item too.
+    const { service: quiet } = await test.client.environments.automations.services.create({
+      metadata: { reference: 'quiet' },
+      spec: { commands: { start: `exec node -e "require('http').createServer((q, r) => r.end('ok')).listen(0, '127.0.0.1')"` } },
+    });
+    await test.client.environments.automations.services.start({ id: quiet.id });
+    const listed = item(page, 'Service quiet');
+    await listed.getByText('RUNNING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    const found = listed.getByRole('link', { name: /^:\d+$/ });
+    await found.waitFor({ timeout: WAIT_MS });
+    expect(await found.getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('shows what a STARTING service waits for: its ready command, its readiness timeout and what the last probe said', async () => {
+    const test = await dashboardDaemon();
+    const { page } = await openPage(browser);
+    await logIn(page, test);
+    const { service } = await test.client.environments.automations.services.create({
+      metadata: { reference: 'slow' },
+      spec: { commands: { start: 'exec sleep 60', ready: 'echo "db not up yet"; exit 3' }, readinessTimeout: '10m' } as never,
+    });
+    await test.client.environments.automations.services.start({ id: service.id });
+    const slow = item(page, 'Service slow');
+    await slow.getByText('STARTING', { exact: true }).waitFor({ timeout: WAIT_MS });
+    const wait = slow.locator('.readiness');
+    await hasText(wait, /^Waiting for ready command echo "db not up yet"; exit 3 for [\d.]+ m?s \(readiness timeout 10m\): \d+ probes? so far, the last exited 3: db not up yet$/);
+    await test.client.environments.automations.services.stop({ id: service.id });
+    await slow.getByText('STOPPED', { exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await wait.count()).toBe(0);
   });
 
   it('is usable by keyboard with a visible focus, readable at 360 px, light and dark', async () => {

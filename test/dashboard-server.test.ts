@@ -246,6 +246,6 @@ describe('tend dashboard', () => {
     const result = await runCli(['dashboard', '--url', '--state-dir', join(tempDir(), 'state')]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^tend: No tend daemon is running for state directory .*: start one with `tend daemon`\n$/);
+    expect(result.stderr).toMatch(/^tend: No tend daemon is running for state directory .*: `tend up` starts one\n$/);
   });
 });

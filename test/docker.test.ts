@@ -115,7 +115,15 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     const bad = await createService(td.client, 'crash', { start: 'echo boom; exit 7' }, inDocker());
     await td.client.environments.automations.services.start({ id: ok });
     await td.client.environments.automations.services.start({ id: bad });
-    await waitPhase(td.client, ok, 'SERVICE_PHASE_STOPPED', 30_000);
+    // STOPPED after its run, which names its log (before it runs, a service is STOPPED with none).
+    const done = await waitFor(
+      async () => {
+        const { service } = await td.client.environments.automations.services.retrieve({ id: ok });
+        return service.status?.phase === 'SERVICE_PHASE_STOPPED' && service.status.logUrl !== undefined ? service : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the service "done" STOPPED after its run' },
+    );
+    expect(done.status?.failureMessage).toBeUndefined();
     const failed = await waitPhase(td.client, bad, 'SERVICE_PHASE_FAILED', 30_000);
     expect(failed.status?.failureMessage).toContain('exited with code 7');
     expect(failed.status?.failureMessage).toContain('boom');

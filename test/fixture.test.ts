@@ -50,7 +50,8 @@ describe('fixtures/ona-style', () => {
     // The web server's port (recorded by its ready command), and the database's (found among its sockets).
     expect(status.stdout).toContain('\nports:\n');
     expect(status.stdout).toContain(`\n  ${web} web http://127.0.0.1:${web} (service web)\n`);
-    expect(status.stdout).toMatch(/\n {2}\d+ database http:\/\/127\.0\.0\.1:\d+ \(service database\)\n/);
+    expect(status.stdout).toMatch(/\n {2}\d+ database http:\/\/127\.0\.0\.1:\d+ \(service database\) \(found listening\)\n/);
+    expect(status.stdout).toMatch(/\nservice +database +running +\d+ +\S+ +\d+\n/);
     const setup = await tend('tasks', 'logs', 'setup');
     expect(setup.stdout).toContain('setup: the database accepts connections\nseed: inserting rows\nseed: 3 rows inserted\n');
     const database = await tend('services', 'logs', 'database');

@@ -95,8 +95,10 @@ describe('tend mcp: the tools, over stdio, against a real daemon', () => {
     // The session ends; the environment does not.
     await mcp.client.close();
     const status = await workspace.tend('status');
-    expect(status.code).toBe(0);
-    expect(status.stdout).toContain('service api: running');
+    expect(status.stdout).toMatch(/\nservice +api +running /);
+    // The failed task run above is what tend status says is not well.
+    expect(status.stdout).toContain('Not all is well: the latest execution of task "lint" failed (exit 3: 2 problems)');
+    expect(status.code).toBe(1);
   });
 
   it('answers a call that cannot be carried out with a tool error carrying the CLI message', async () => {

@@ -56,8 +56,8 @@ describe('ports', () => {
     const expected = [a, b].sort((x, y) => x - y);
     await waitFor(async () => JSON.stringify(await portsOf(td, id)) === JSON.stringify(expected), { what: 'both ports found' });
     const status = await runCli(['status', '--state-dir', td.stateDir]);
-    expect(status.stdout).toContain(`service web: running (ports ${expected.join(', ')})`);
-    expect(status.stdout).toContain(`${expected[0]} web http://127.0.0.1:${expected[0]} (service web)`);
+    expect(status.stdout).toMatch(new RegExp(`\\nservice +web +running +\\d+ +\\S+ +${expected.join(',')}`));
+    expect(status.stdout).toContain(`${expected[0]} web http://127.0.0.1:${expected[0]} (service web) (found listening)`);
     await td.client.environments.automations.services.stop({ id });
     await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED');
     expect(await portsOf(td, id)).toEqual([]);

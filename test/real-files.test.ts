@@ -139,7 +139,8 @@ describe('a ready command that takes its time', () => {
     expect(Date.parse(waiting.waitingSince)).toBeLessThanOrEqual(Date.parse(waiting.lastProbe.endedAt));
     expect((await getService(td.client, id)).status?.phase).toBe('SERVICE_PHASE_STARTING');
     const status = await runCli(['status', '--state-dir', td.stateDir]);
-    expect(status.stdout).toMatch(/service db: starting\n {2}waiting for ready command "sleep 0\.3; .*" since \d+s \(no readiness timeout\); \d+ probes so far, the last exited 2: db: no response\n/);
+    expect(status.stdout).toMatch(/\nservice +db +starting +\d+ +\d+s +ready command: exit 2: db: no response\n/);
+    expect(status.stdout).toMatch(/\nservice db: waiting for ready command "sleep 0\.3; .*" since \d+s \(no readiness timeout\); \d+ probes so far, the last exited 2: db: no response\n/);
     // One log line per change of the result, not one per probe.
     const changes = () => lines.filter((line) => line.includes('Ready probe result changed')).map((line) => JSON.parse(line) as { exitCode: number; output: string });
     expect(changes()).toEqual([expect.objectContaining({ exitCode: 2, output: 'db: no response\n' })]);

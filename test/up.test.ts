@@ -47,7 +47,7 @@ describe('tend up --detach, down, status, trigger', () => {
     const status = await tend('status');
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/automations file: .*automations\.yaml: ok/);
-    expect(status.stdout).toContain('service web: running');
+    expect(status.stdout).toMatch(/\nservice +web +running +\d+ +\d+s/);
 
     const trigger = await tend('trigger', 'manual');
     expect(trigger.stdout).toBe('Fired manual: started 0 services and 1 tasks\n');

@@ -8,6 +8,7 @@ import type { ServiceKeepers } from '../engine/services/service-keeper.js';
 import type { ExecutionKeepers } from '../engine/executions/execution-keeper.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { ReadinessWait } from '../engine/services/ready-probing.js';
+import type { ProcessIdentity } from '../domain/service-lifecycle.js';
 import type { EngineParts } from '../engine/settings.js';
 import { ServiceControllers } from '../engine/services/service-controllers.js';
 import { ReportedServices } from '../engine/services/reported-service.js';
@@ -30,6 +31,8 @@ export interface DaemonRole {
   recovered(): Promise<void>;
   /** The services waiting for their ready command, and what each waits for (none when serve-only). */
   waiting(): Array<{ readonly serviceId: string; readonly wait: ReadinessWait }>;
+  /** The process of each service whose session runs (none when serve-only). */
+  processes(): Array<{ readonly serviceId: string; readonly process: ProcessIdentity }>;
   /** The service a run id belongs to (a command names its run by TEND_SESSION_ID), if any. */
   serviceOfRun(runId: string): string | undefined;
   /** The ports the current run of a run's service listens on (undefined: the run is no service's). */
@@ -66,6 +69,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       executions: () => new ReportedExecutions(parts.store, parts.settings.layout),
       recovered: async () => {},
       waiting: () => [],
+      processes: () => [],
       serviceOfRun: () => undefined,
       portsOfRun: async () => undefined,
       foundPorts: async () => [],
@@ -100,6 +104,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       controllers.watchOutputs();
     },
     waiting: () => controllers.waiting(),
+    processes: () => controllers.processes(),
     serviceOfRun: (runId) => controllers.serviceOfRun(runId),
     portsOfRun: (runId) => controllers.portsOfRun(runId),
     foundPorts: () => controllers.foundPorts(),

@@ -1,7 +1,8 @@
 /**
  * What `tend status` shows (tend.v1.DaemonService/GetStatus): the daemon, its automations file,
  * its role, the triggers it fired, the shell of its commands, the services waiting for their
- * ready command (what they wait for and what the last probe said), and the environment's ports.
+ * ready command (what they wait for and what the last probe said), the pid and start of each
+ * running service's process, and the environment's ports.
  * Daemon-level, beside the API's resources: the public Service shape is left as the reference has it.
  */
 import { formatDuration } from '../domain/duration.js';
@@ -10,6 +11,8 @@ import type { PortRegistry } from '../engine/ports.js';
 import type { ReadinessWait } from '../engine/services/ready-probing.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { ControlPlane } from '../upstream/control-plane.js';
+import type { ProcessIdentity } from '../domain/service-lifecycle.js';
+import { processStartedAt } from '../runtime/machine/proc.js';
 import type { AutomationsWatcher } from './automations-watcher.js';
 
 export interface StatusParts {
@@ -21,6 +24,7 @@ export interface StatusParts {
   readonly automations: Automations;
   readonly services: ServiceEngine;
   readonly waiting: () => Array<{ readonly serviceId: string; readonly wait: ReadinessWait }>;
+  readonly processes: () => Array<{ readonly serviceId: string; readonly process: ProcessIdentity }>;
   readonly ports: PortRegistry;
 }
 
@@ -45,6 +49,11 @@ export async function daemonStatus(parts: StatusParts): Promise<Record<string, u
           ? null
           : { exitCode: wait.lastProbe.exitCode, output: wait.lastProbe.output, killedAtBound: wait.lastProbe.killedAtBound, endedAt: iso(wait.lastProbe.endedAt) },
     })),
+    // The process of each service whose session runs: its pid and since when (for ps and the TUI).
+    processes: parts.processes().map(({ serviceId, process }) => {
+      const startedAt = processStartedAt(process.startTime);
+      return { serviceId, pid: process.pid, startedAt: startedAt === null ? null : iso(startedAt) };
+    }),
     ports: await parts.ports.list(),
   };
 }

@@ -248,6 +248,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       automations,
       services,
       waiting: () => role.waiting(),
+      processes: () => role.processes(),
       ports,
     });
   const events = new ResourceEvents(services, tasks, executions);

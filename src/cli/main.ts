@@ -1,151 +1,38 @@
 #!/usr/bin/env node
 /**
- * The `tend` command. Scripts outside the project rely on the exact forms of these commands.
+ * The `tend` command: runs the command tree of `program.ts`. Every usage error exits 2 (commander
+ * itself exits 1); an expected failure (`CliError`) is one line on stderr, never a stack trace.
  */
-import { Command, CommanderError } from 'commander';
-import { readDaemonInfo, readRunnerToken, readToken, resolveStateDir } from '../app/state-dir.js';
-import { resolveWorkspace } from '../app/workspace.js';
+import { CommanderError } from 'commander';
 import { CliError } from '../client/api-client.js';
-import { stateDirOption, type StateDirOptions } from './options.js';
-import { servicesCommand } from './services-command.js';
-import { executionsCommand, tasksCommand } from './tasks-command.js';
-import { runDown, runPrebuild, runTrigger, runUp, type UpOptions } from './up-command.js';
-import { runStatus } from './status-command.js';
-import { runMcp } from './mcp-command.js';
-import { runDashboard, type DashboardCommandOptions } from './dashboard-command.js';
-import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
-import { didYouMean } from '../config/did-you-mean.js';
-import { findAutomationsFile, loadAutomationsFile } from '../config/load-file.js';
-import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
-import { automationsJsonSchema } from '../config/json-schema.js';
+import { buildProgram } from './program.js';
 
-const program = new Command('tend')
-  .description('A supervisor for development environments: runs automations.yaml and serves the Gitpod automations API')
-  .version('0.1.0')
-  .showHelpAfterError();
+// Output into a pipe that closed (`tend logs | head`) is no failure. A terminal that closed (EIO)
+// is followed by SIGHUP: a foreground `tend up` still has to stop everything, so it goes on.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+// A background read that fails with an expected failure says so in one line, like the rest.
+process.on('unhandledRejection', (reason) => {
+  report(reason);
+  process.exit();
+});
 
-stateDirOption(program.command('daemon').description('run the daemon in the foreground'))
-  .option('--listen <host:port>', 'address to listen on; port 0 picks a free port', '127.0.0.1:0')
-  .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a service', '2m')
-  .option('--task-stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a task execution', '10s')
-  .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
-  .option('--probe-interval <duration>', 'pause between ready probes for their first 400 ms (then it doubles up to 100 ms)', '20ms')
-  .option('--probe-timeout <duration>', 'how long one ready probe may run before it is killed (the readiness timeout still ends the wait)', '2m')
-  .option('--shell <path>', 'the shell that runs start, ready and stop commands on the machine (default: bash, else /bin/sh)')
-  .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')
-  .option('--max-log-size <size>', 'size of one session log before it is rotated (B, KiB, MiB, GiB)', '64MiB')
-  .option('--file <path>', 'automations file to load and watch (default: .gitpod/automations.yaml or .ona/automations.yaml)')
-  .option('--trigger <name...>', 'triggers to fire once the automations file is applied')
-  .option('--control-plane <url>', 'runner mode: run what this control plane lists and report every status back to it')
-  .option('--control-plane-token-file <path>', 'file with the token for the control plane (default: TEND_CONTROL_PLANE_TOKEN)')
-  .option('--serve-only', 'be a control plane: keep specs and serve the API, run nothing; runners report status with the runner token')
-  // Loaded only here: the server, store and engine are not needed by the other commands.
-  .action(async (options) => (await import('./daemon-command.js')).runDaemonCommand(options));
-
-stateDirOption(program.command('env').description('print the exports that point the SDK and CLI at the running daemon'))
-  .option('--runner', 'of a serve-only daemon: the exports a runner needs (TEND_CONTROL_PLANE_URL, TEND_CONTROL_PLANE_TOKEN, GITPOD_ENVIRONMENT_ID)')
-  .action((options: StateDirOptions & { runner?: boolean }) => {
-    const stateDir = resolveStateDir(options);
-    const info = readDaemonInfo(stateDir);
-    const token = readToken(stateDir);
-    if (info === undefined || token === undefined) {
-      throw new CliError(`No tend daemon is running for state directory ${stateDir}: start one with \`tend daemon\``);
-    }
-    if (options.runner === true) {
-      const runnerToken = readRunnerToken(stateDir);
-      if (runnerToken === undefined) {
-        throw new CliError(`The daemon of ${stateDir} is not serve-only, so runners cannot report to it: start it with \`tend daemon --serve-only\``);
-      }
-      process.stdout.write(
-        `export TEND_CONTROL_PLANE_URL=${info.url}\nexport TEND_CONTROL_PLANE_TOKEN=${runnerToken}\nexport GITPOD_ENVIRONMENT_ID=${info.environmentId}\n`,
-      );
-      return;
-    }
-    process.stdout.write(
-      `export GITPOD_BASE_URL=${info.url}\nexport GITPOD_API_KEY=${token}\nexport GITPOD_ENVIRONMENT_ID=${info.environmentId}\n`,
-    );
-  });
-
-stateDirOption(program.command('up').description('start the daemon, fire postEnvironmentStart and postDevcontainerStart, show progress and output; on a running daemon, attach'))
-  .option('--file <path>', 'automations file (default: .gitpod/automations.yaml or .ona/automations.yaml)')
-  .option('-d, --detach', 'return once services are RUNNING and tasks have ended; exit code 0 only if all succeeded')
-  .option('--retrigger', 'on a daemon that already fired the start triggers, fire them again (tasks run again)')
-  .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL for the daemon it starts')
-  .action(async (options: UpOptions) => runUp(options));
-
-stateDirOption(program.command('down').description('stop the daemon and everything it runs')).action(async (options: StateDirOptions) =>
-  runDown(options),
-);
-
-stateDirOption(program.command('trigger <names...>').description(`fire triggers on the running daemon (${TRIGGER_NAMES.join(', ')})`)).action(
-  async (names: string[], options: StateDirOptions) => {
-    const unknown = names.filter((name) => !(TRIGGER_NAMES as readonly string[]).includes(name));
-    if (unknown.length > 0) {
-      throw new CliError(`Unknown trigger ${unknown.map((name) => `"${name}"${didYouMean(name, TRIGGER_NAMES)}`).join(', ')}: use ${TRIGGER_NAMES.join(', ')}`, 2);
-    }
-    await runTrigger(names as TriggerName[], options);
-  },
-);
-
-stateDirOption(program.command('prebuild').description('run the prebuild automations, then the beforeSnapshot tasks'))
-  .option('--file <path>', 'automations file')
-  .action(async (options: UpOptions) => runPrebuild(options));
-
-stateDirOption(program.command('status').description("the daemon, its automations file (and its problems) and what runs"))
-  .option('--json', 'print it as JSON')
-  .action(async (options: StateDirOptions & { json?: boolean }) => runStatus(options));
-
-stateDirOption(program.command('dashboard').description("open the daemon's web dashboard in a browser (the URL logs in once)"))
-  .option('--url', 'only print the URL, on one line')
-  .action(async (options: DashboardCommandOptions) => runDashboard(options));
-
-stateDirOption(program.command('mcp').description('a Model Context Protocol server over stdio, for coding agents; starts the daemon if none runs'))
-  .option('--file <path>', 'automations file for the daemon it starts (default: .gitpod/automations.yaml or .ona/automations.yaml)')
-  .action(async (options: UpOptions) => runMcp(options, program.version() ?? ''));
-
-program
-  .command('validate [file]')
-  .description('check an automations file; prints every problem with its line and column')
-  .option('--workspace <dir>', 'where to look for the file (default: the nearest directory upward with one)')
-  .action((file: string | undefined, options: { workspace?: string }) => {
-    const path = file ?? findAutomationsFile(resolveWorkspace(options));
-    if (path === undefined) throw new CliError('No automations file found: give its path, or create .gitpod/automations.yaml', 2);
-    try {
-      const { file: parsed, warnings } = loadAutomationsFile(path);
-      const services = Object.keys(parsed.services ?? {}).length;
-      const tasks = Object.keys(parsed.tasks ?? {}).length;
-      for (const warning of warnings) process.stdout.write(`${formatProblem(path, { ...warning, message: `warning: ${warning.message}` })}\n`);
-      const warned = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})`;
-      process.stdout.write(`${path} is valid: ${services} service${services === 1 ? '' : 's'}, ${tasks} task${tasks === 1 ? '' : 's'}${warned}\n`);
-    } catch (error) {
-      if (!(error instanceof InvalidAutomationsFile)) throw error;
-      process.stdout.write(`${error.problems.map((problem) => formatProblem(path, problem)).join('\n')}\n`);
-      throw new CliError(`${path} has ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}`);
-    }
-  });
-
-program
-  .command('schema')
-  .description('print the JSON Schema of automations.yaml, for editors')
-  .action(() => {
-    process.stdout.write(`${JSON.stringify(automationsJsonSchema(), null, 2)}\n`);
-  });
-
-program.addCommand(servicesCommand());
-program.addCommand(tasksCommand());
-program.addCommand(executionsCommand());
-
-program.exitOverride();
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
+function report(error: unknown): void {
   if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode;
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof CliError) {
     process.stderr.write(`tend: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`tend: ${(error as Error).stack ?? String(error)}\n`);
+    // Not an expected failure: a bug, whose stack is what a report needs.
+    process.stderr.write(`tend: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  report(error);
 }

@@ -3,17 +3,67 @@ import type { Service } from '../domain/schema.js';
 import { connect, CliError, type ApiClient } from '../client/api-client.js';
 import { listAll } from '../client/list-all.js';
 import { findService } from '../client/lookups.js';
-import { formatTable, shortEnum } from './table.js';
+import { ResourceWatch } from '../client/resource-watch.js';
+import { bodyLines } from '../client/line-decoder.js';
+import { LogItemParser, sectionHeader } from '../client/log-items.js';
+import { oneLineCommand } from './daemon-facts.js';
+import { summarizeFailure } from './failure-reason.js';
+import { waitSettled } from './settle-wait.js';
+import { formatTable, shortEnum, terminalWidth } from './table.js';
 import { printJson } from './output.js';
 import { resolveStateDir } from '../app/state-dir.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 
-/** Copies a log stream to stdout. */
-export async function printLog(client: ApiClient, url: string, options: { follow?: boolean; tail?: string }): Promise<void> {
+/**
+ * Copies a log stream to stdout: a service's as its command wrote it; an execution's (`sections`)
+ * with its steps' framing turned into headers (`── build (succeeded, 1.2 s)`).
+ */
+export async function printLog(client: ApiClient, url: string, options: { follow?: boolean; tail?: string; sections?: boolean }): Promise<void> {
   const query: Record<string, string> = { follow: options.follow === true ? 'true' : 'false' };
   if (options.tail !== undefined) query.tail = options.tail;
   const response = await client.fetchLog(url, query);
-  for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
+  if (options.sections !== true) {
+    for await (const chunk of response.body ?? []) process.stdout.write(chunk as Uint8Array);
+    return;
+  }
+  const parser = new LogItemParser();
+  for await (const line of bodyLines(response.body as AsyncIterable<Uint8Array>)) {
+    const item = parser.parse(line);
+    process.stdout.write(`${item.kind === 'line' ? item.text : sectionHeader(item)}\n`);
+  }
+}
+
+/**
+ * `tend services restart NAME` and `tend restart NAME…`: each service stopped by the stop rules,
+ * started in a new session, and waited for until that session is RUNNING (or failed); exit 1 if
+ * one is not running.
+ */
+export async function restartServices(references: readonly string[], options: StateDirOptions & { json?: boolean }): Promise<void> {
+  const client = connect(resolveStateDir(options));
+  const found = await Promise.all(references.map((reference) => findService(client, reference)));
+  const watch = await ResourceWatch.start(client);
+  try {
+    const targets = { serviceIds: found.map((service) => service.id), executionIds: [] };
+    for (const service of found) {
+      await client.call('StopService', { id: service.id });
+      await watch.refresh('service', service.id);
+    }
+    await waitSettled(client, watch, targets);
+    for (const service of found) {
+      await client.call('StartService', { id: service.id });
+      await watch.refresh('service', service.id);
+    }
+    const { services } = await waitSettled(client, watch, targets);
+    if (services.length < found.length) throw new CliError('A service was deleted while it restarted: `tend ps` shows what there is');
+    if (options.json === true) printJson(services.length === 1 ? services[0] : services);
+    for (const service of services) {
+      const failure = service.status.phase === 'SERVICE_PHASE_FAILED' ? summarizeFailure(service.status.failureMessage) : null;
+      if (options.json !== true) process.stdout.write(`Restarted ${service.metadata.reference}: ${shortEnum(service.status.phase, 'SERVICE_PHASE_')}${failure === null ? '' : `: ${failure.line}`}\n`);
+      if (service.status.phase !== 'SERVICE_PHASE_RUNNING') process.exitCode = 1;
+    }
+  } finally {
+    watch.close();
+  }
 }
 
 export function servicesCommand(): Command {
@@ -29,10 +79,10 @@ export function servicesCommand(): Command {
         service.metadata.reference ?? '',
         shortEnum(service.status.phase, 'SERVICE_PHASE_'),
         shortEnum(service.spec.desiredPhase, 'SERVICE_PHASE_'),
-        service.spec.commands?.start ?? '',
-        (service.status.failureMessage ?? '').split('\n')[0] ?? '',
+        oneLineCommand(service.spec.commands?.start ?? ''),
+        summarizeFailure(service.status.phase === 'SERVICE_PHASE_FAILED' ? service.status.failureMessage : undefined)?.line ?? '',
       ]);
-      process.stdout.write(`${formatTable(['SERVICE', 'PHASE', 'WANTED', 'COMMAND', 'FAILURE'], rows)}\n`);
+      process.stdout.write(`${formatTable(['SERVICE', 'PHASE', 'WANTED', 'COMMAND', 'FAILURE'], rows, { maxWidth: terminalWidth(), shrink: 3 })}\n`);
     });
 
   for (const [name, method, verb] of [
@@ -49,6 +99,10 @@ export function servicesCommand(): Command {
         process.stdout.write(`${verb} ${reference}\n`);
       });
   }
+
+  stateDirOption(services.command('restart <reference>').description('stop a service by the stop rules, start it in a new session, and wait until it is running (or failed)'))
+    .option('--json', 'print the service as JSON')
+    .action(async (reference: string, options: StateDirOptions & { json?: boolean }) => restartServices([reference], options));
 
   stateDirOption(services.command('logs <reference>').description("print a service's output"))
     .option('-f, --follow', 'keep printing while the service runs')

@@ -1,19 +1,62 @@
 import { Command } from 'commander';
 import { resolveStateDir } from '../app/state-dir.js';
-import type { Task, TaskExecution } from '../domain/schema.js';
-import { CliError, connect } from '../client/api-client.js';
+import type { Service, Task, TaskExecution } from '../domain/schema.js';
+import { oneLineCommand } from './daemon-facts.js';
+import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { sectionHeader } from '../client/log-items.js';
+import { OutputFollower } from '../client/output-follower.js';
+import { ResourceWatch } from '../client/resource-watch.js';
+import { executionEnded } from './settle-wait.js';
+import { Prefixes, stylesFor } from './styles.js';
 import { listAll } from '../client/list-all.js';
 import { findTask } from '../client/lookups.js';
 import { stateDirOption, type StateDirOptions } from './options.js';
 import { printJson } from './output.js';
 import { printLog } from './services-command.js';
-import { formatTable, shortEnum } from './table.js';
+import { formatTable, shortEnum, terminalWidth } from './table.js';
 
-const WAIT_POLL_MS = 100;
-
-/** Ended, steps and all: an execution is FAILED as soon as a step fails, while others still run. */
-function finished(execution: TaskExecution): boolean {
-  return execution.metadata.completedAt !== undefined;
+/**
+ * Runs a task and, with `wait`, streams its output as it runs (a step's lines under its name when
+ * there are several), then its outcome. Output is followed until the log ends, not until the
+ * phase says the execution ended: its other steps may still be writing.
+ */
+async function startTask(client: ApiClient, reference: string, options: { wait?: boolean; json?: boolean }): Promise<void> {
+  const task = await findTask(client, reference);
+  if (options.wait !== true) {
+    const { taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('StartTask', { id: task.id });
+    if (options.json === true) return printJson(execution);
+    process.stdout.write(`Started ${reference}: execution ${execution.id}\n`);
+    return;
+  }
+  const watch = await ResourceWatch.start(client);
+  try {
+    const { taskExecution: started } = await client.call<{ taskExecution: TaskExecution }>('StartTask', { id: task.id });
+    const steps = started.spec.plan.flatMap((group) => group.steps).length;
+    const prefixes = new Prefixes(stylesFor(process.stdout), started.spec.plan.flatMap((group) => group.steps.map((step) => step.label)));
+    const outputs = new OutputFollower(watch, {
+      includeService: () => false,
+      includeExecution: (execution) => execution.id === started.id,
+      initial: () => 'all',
+      onItem: (_source, item) => {
+        if (options.json === true) return;
+        if (item.kind !== 'line') process.stdout.write(`${prefixes.prefix(item.title)}${sectionHeader(item)}\n`);
+        else process.stdout.write(`${steps > 1 && item.section !== null ? prefixes.prefix(item.section) : ''}${item.text}\n`);
+      },
+    }).start();
+    await watch.refresh('execution', started.id);
+    const execution = await watch.until(() => {
+      const current = watch.executions.get(started.id);
+      return current !== undefined && executionEnded(current) ? current : undefined;
+    });
+    await outputs.drained();
+    outputs.stop();
+    const last = watch.executions.get(started.id) ?? execution;
+    if (options.json === true) printJson(last);
+    else process.stdout.write(describeExecution(last, reference));
+    if (last.status.phase !== 'TASK_EXECUTION_PHASE_SUCCEEDED') process.exitCode = 1;
+  } finally {
+    watch.close();
+  }
 }
 
 export function tasksCommand(): Command {
@@ -25,35 +68,23 @@ export function tasksCommand(): Command {
       const client = connect(resolveStateDir(options));
       const list = await listAll<Task>(client.call, 'ListTasks', 'tasks');
       if (options.json === true) return printJson(list);
-      const byId = new Map(list.map((task) => [task.id, task.metadata.reference ?? task.id]));
+      // What a task depends on may be tasks and services: their references, never ids.
+      const services = await listAll<Service>(client.call, 'ListServices', 'services');
+      const byId = new Map([...list, ...services].map((resource) => [resource.id, resource.metadata.reference ?? resource.id]));
       const rows = list.map((task) => [
         task.metadata.reference ?? '',
-        task.spec.command ?? '',
+        oneLineCommand(task.spec.command ?? ''),
         task.dependsOn.map((id) => byId.get(id) ?? id).join(','),
       ]);
-      process.stdout.write(`${formatTable(['TASK', 'COMMAND', 'DEPENDS ON'], rows)}\n`);
+      process.stdout.write(`${formatTable(['TASK', 'COMMAND', 'DEPENDS ON'], rows, { maxWidth: terminalWidth(), shrink: 1 })}\n`);
     });
 
   stateDirOption(tasks.command('start <reference>').description('start a task (and its dependencies) as a new execution'))
     .option('--wait', 'wait until it ends; the exit code is 0 only if it succeeded')
     .option('--json', 'print the execution as JSON')
-    .action(async (reference: string, options: StateDirOptions & { wait?: boolean; json?: boolean }) => {
-      const client = connect(resolveStateDir(options));
-      const task = await findTask(client, reference);
-      let { taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('StartTask', { id: task.id });
-      if (options.wait !== true) {
-        if (options.json === true) return printJson(execution);
-        process.stdout.write(`Started ${reference}: execution ${execution.id}\n`);
-        return;
-      }
-      while (!finished(execution)) {
-        await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-        ({ taskExecution: execution } = await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id: execution.id }));
-      }
-      if (options.json === true) printJson(execution);
-      else process.stdout.write(describeExecution(execution, reference));
-      if (execution.status.phase !== 'TASK_EXECUTION_PHASE_SUCCEEDED') process.exitCode = 1;
-    });
+    .action(async (reference: string, options: StateDirOptions & { wait?: boolean; json?: boolean }) =>
+      startTask(connect(resolveStateDir(options)), reference, options),
+    );
 
   stateDirOption(tasks.command('logs <reference>').description("print the output of a task's latest execution"))
     .option('-f, --follow', 'keep printing while it runs')
@@ -66,7 +97,7 @@ export function tasksCommand(): Command {
       });
       const url = taskExecutions?.[0]?.status.logUrl;
       if (url === undefined) throw new CliError(`Task "${reference}" has not run yet: it has no log`);
-      await printLog(client, url, options);
+      await printLog(client, url, { ...options, sections: true });
     });
 
   return tasks;

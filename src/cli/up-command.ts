@@ -2,35 +2,39 @@
  * `tend up`, `tend down`, `tend trigger`, `tend prebuild`: the everyday commands. `up` starts a
  * daemon for the workspace (or uses the running one) and fires the start triggers it has not
  * fired yet; on a daemon that already fired them it attaches instead: it shows the current state
- * and new output, starts nothing again, and `--retrigger` fires them on purpose. Like
- * `docker compose up`, it then shows each service's phase and everyone's output prefixed by name.
+ * and new output, starts nothing again, and `--retrigger` fires them on purpose. `tend up NAME…`
+ * starts only those services and tasks (a task's execution brings what it depends on). Then, on
+ * a terminal, the TUI (`tui/`); elsewhere, or with `--no-tui`, the prefixed stream of
+ * `up-follow.ts`; with `--detach`, the wait of `settle-wait.ts` and a report.
  */
 import { readDaemonInfo, resolveStateDir } from '../app/state-dir.js';
 import { hasTrigger } from '../config/convert.js';
+import { didYouMean } from '../config/did-you-mean.js';
 import type { Service, Task, TaskExecution, TriggerName } from '../domain/schema.js';
+import { parseDuration } from '../domain/duration.js';
 import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { ResourceWatch } from '../client/resource-watch.js';
 import { describeOrphans, findOrphans, stopOrphans } from '../app/orphans.js';
 import { ensureDaemon, stopDaemon, type DaemonProcessOptions } from './daemon-process.js';
-
-export { ensureDaemon };
-import { listAll } from '../client/list-all.js';
-import { describeWait, getStatus, waitKey, type DaemonStatus } from './status-command.js';
+import { getStatus, type DaemonStatus } from './daemon-facts.js';
+import { waitSettled, type WaitTargets } from './settle-wait.js';
 import { describeExecution } from './tasks-command.js';
 import { shortEnum } from './table.js';
-import { followUp, type Followed } from './up-follow.js';
+import { followPlain } from './up-follow.js';
+import { Scope } from './up-scope.js';
+
+export { ensureDaemon };
 
 export interface UpOptions extends DaemonProcessOptions {
   detach?: boolean;
   retrigger?: boolean;
+  /** false with `--no-tui`. */
+  tui?: boolean;
+  waitTimeout?: string;
 }
 
 /** What `tend up` fires (SPEC §5). */
 export const START_TRIGGERS: readonly TriggerName[] = ['postEnvironmentStart', 'postDevcontainerStart'];
-
-const POLL_MS = 200;
-/** How often the waiting line is repeated while nothing about the wait changed. */
-const WAIT_REMINDER_MS = 10_000;
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 interface FireResult {
   serviceIds: string[];
@@ -42,45 +46,15 @@ export function fire(client: ApiClient, triggers: readonly TriggerName[]): Promi
   return client.call('FireTrigger', { triggers }, 'tend.v1.DaemonService');
 }
 
+/** Fires, then reads the services it started, so a wait never judges them by what they were before. */
+async function fireWatched(client: ApiClient, watch: ResourceWatch, triggers: readonly TriggerName[]): Promise<FireResult> {
+  const fired = await fire(client, triggers);
+  await Promise.all(fired.serviceIds.map((id) => watch.refresh('service', id).catch(() => {})));
+  return fired;
+}
+
 function failed(execution: TaskExecution): boolean {
   return execution.status.phase !== 'TASK_EXECUTION_PHASE_SUCCEEDED';
-}
-
-function settledService(service: Service): boolean {
-  const phase = service.status.phase;
-  return phase === 'SERVICE_PHASE_RUNNING' || phase === 'SERVICE_PHASE_FAILED' || phase === 'SERVICE_PHASE_STOPPED';
-}
-
-/** Ended, steps and all (FAILED comes as soon as a step fails, while others still run). */
-function finishedExecution(execution: TaskExecution): boolean {
-  return execution.metadata.completedAt !== undefined;
-}
-
-/**
- * Waits until every service is past STARTING and every execution has ended; meanwhile, what a
- * STARTING service waits for and what its last probe said, whenever that changes (never silence).
- */
-async function waitSettled(client: ApiClient, fired: Followed) {
-  const said = new Map<string, { key: string; at: number }>();
-  for (;;) {
-    const services = await Promise.all(fired.serviceIds.map(async (id) => (await client.call<{ service: Service }>('GetService', { id })).service));
-    const executions = await Promise.all(
-      fired.executionIds.map(async (id) => (await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id })).taskExecution),
-    );
-    if (services.every(settledService) && executions.every(finishedExecution)) return { services, executions };
-    if (services.some((service) => service.status.phase === 'SERVICE_PHASE_STARTING')) {
-      const tracked = new Set(fired.serviceIds);
-      for (const entry of (await getStatus(client)).readiness ?? []) {
-        if (!tracked.has(entry.serviceId)) continue;
-        const key = waitKey(entry);
-        const last = said.get(entry.serviceId);
-        if (last !== undefined && last.key === key && Date.now() - last.at < WAIT_REMINDER_MS) continue;
-        said.set(entry.serviceId, { key, at: Date.now() });
-        process.stdout.write(`tend: service ${entry.service}: ${describeWait(entry)}\n`);
-      }
-    }
-    await sleep(POLL_MS);
-  }
 }
 
 function checkFile(status: DaemonStatus): void {
@@ -88,7 +62,7 @@ function checkFile(status: DaemonStatus): void {
   if (problems.length > 0) throw new CliError(`The automations file has problems:\n${problems.join('\n')}`);
 }
 
-function report(services: Service[], executions: TaskExecution[], names: Map<string, string>): { ok: boolean; text: string } {
+function report(services: Service[], executions: TaskExecution[], watch: ResourceWatch): { ok: boolean; text: string } {
   const lines: string[] = [];
   let ok = true;
   for (const service of services) {
@@ -100,42 +74,65 @@ function report(services: Service[], executions: TaskExecution[], names: Map<str
     }
   }
   for (const execution of executions) {
-    const reference = names.get(execution.metadata.taskId) ?? execution.metadata.taskId;
+    const reference = watch.tasks.get(execution.metadata.taskId)?.metadata.reference ?? execution.metadata.taskId;
     lines.push(`task ${describeExecution(execution, reference).trimEnd()}`);
     if (failed(execution)) ok = false;
   }
   return { ok, text: `${lines.join('\n')}\n` };
 }
 
-async function taskNames(client: ApiClient): Promise<Map<string, string>> {
-  const tasks = await listAll<Task>(client.call, 'ListTasks', 'tasks');
-  return new Map(tasks.map((task) => [task.id, task.metadata.reference ?? task.id]));
-}
-
 /** On attach: the services the start triggers name, and the latest execution of each task they name. */
-async function startTriggered(client: ApiClient): Promise<Followed> {
-  const services = await listAll<Service>(client.call, 'ListServices', 'services');
-  const tasks = await listAll<Task>(client.call, 'ListTasks', 'tasks');
-  const executionIds: string[] = [];
-  for (const task of tasks.filter((candidate) => hasTrigger(candidate.metadata.triggeredBy, START_TRIGGERS))) {
-    const { taskExecutions } = await client.call<{ taskExecutions?: TaskExecution[] }>('ListTaskExecutions', {
-      filter: { taskIds: [task.id] },
-      pagination: { pageSize: 1 },
-    });
-    if (taskExecutions?.[0] !== undefined) executionIds.push(taskExecutions[0].id);
-  }
-  const serviceIds = services.filter((service) => hasTrigger(service.metadata.triggeredBy, START_TRIGGERS)).map((service) => service.id);
+function startTriggered(watch: ResourceWatch): WaitTargets {
+  const serviceIds = [...watch.services.values()].filter((service) => hasTrigger(service.metadata.triggeredBy, START_TRIGGERS)).map((service) => service.id);
+  const executionIds = [...watch.tasks.values()]
+    .filter((task) => hasTrigger(task.metadata.triggeredBy, START_TRIGGERS))
+    .flatMap((task) => watch.latestExecution(task.id)?.id ?? []);
   return { serviceIds, executionIds };
 }
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
-export async function runUp(options: UpOptions): Promise<void> {
+/** `tend up NAME…`: starts those services and tasks; what the tasks' plans hold is theirs too. */
+async function startNamed(client: ApiClient, watch: ResourceWatch, names: readonly string[]): Promise<{ scope: Scope; targets: WaitTargets; said: string }> {
+  const services = [...watch.services.values()];
+  const tasks = [...watch.tasks.values()];
+  const known = [...services, ...tasks].map((resource) => resource.metadata.reference ?? resource.id);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new CliError(`No service or task ${unknown.map((name) => `"${name}"${didYouMean(name, known)}`).join(', ')}: \`tend ps\` lists them all`);
+  }
+  const namedServices = services.filter((service) => names.includes(service.metadata.reference ?? ''));
+  const namedTasks = tasks.filter((task) => names.includes(task.metadata.reference ?? ''));
+  for (const service of namedServices) {
+    await client.call('StartService', { id: service.id });
+    await watch.refresh('service', service.id);
+  }
+  const executions: TaskExecution[] = [];
+  for (const task of namedTasks) executions.push((await client.call<{ taskExecution: TaskExecution }>('StartTask', { id: task.id })).taskExecution);
+  const planServices = executions.flatMap((execution) => execution.spec.plan.flatMap((group) => group.steps.flatMap((step) => step.serviceId ?? [])));
+  const serviceIds = [...new Set([...namedServices.map((service) => service.id), ...planServices])];
+  const started = { serviceIds, executionIds: executions.map((execution) => execution.id) };
+  const said = `started ${plural(namedServices.length, 'service')} and ${plural(executions.length, 'task')} (${names.join(', ')})`;
+  return { scope: Scope.named(serviceIds, namedTasks.map((task) => task.id), started), targets: started, said };
+}
+
+function waitTimeoutMs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new CliError(`Invalid --wait-timeout: ${parsed.message}`, 2);
+  return parsed.ms;
+}
+
+export async function runUp(names: readonly string[], options: UpOptions): Promise<void> {
+  const timeoutMs = waitTimeoutMs(options.waitTimeout);
+  if (timeoutMs !== undefined && options.detach !== true) throw new CliError('--wait-timeout goes with --detach: `tend up --detach --wait-timeout 2m`', 2);
   const { client, started } = await ensureDaemon(options);
   let status: DaemonStatus;
+  let watch: ResourceWatch;
   try {
     status = await getStatus(client);
     checkFile(status);
+    watch = await ResourceWatch.start(client);
   } catch (error) {
     if (started) await stopDaemon(client.info);
     throw error;
@@ -143,29 +140,54 @@ export async function runUp(options: UpOptions): Promise<void> {
   const where = `${client.info.url} (state in ${client.stateDir})`;
   const unfired = START_TRIGGERS.filter((name) => !(status.firedTriggers ?? []).includes(name));
   const triggers = options.retrigger === true ? START_TRIGGERS : unfired;
-  let followed: Followed;
-  if (triggers.length === 0) {
-    followed = await startTriggered(client);
+  let scope: Scope;
+  let targets: WaitTargets;
+  const attached = names.length === 0 && triggers.length === 0;
+  if (names.length > 0) {
+    let named: Awaited<ReturnType<typeof startNamed>>;
+    try {
+      named = await startNamed(client, watch, names);
+    } catch (error) {
+      watch.close();
+      if (started) await stopDaemon(client.info);
+      throw error;
+    }
+    ({ scope, targets } = named);
+    process.stdout.write(`tend: ${where}; ${named.said}\n`);
+  } else if (attached) {
+    targets = startTriggered(watch);
+    scope = Scope.everything({ serviceIds: [], executionIds: [] });
     process.stdout.write(
       `tend: attached to the running daemon at ${where}: its start triggers already fired, so nothing is started again ` +
-        `(\`tend up --retrigger\` fires them again); ${plural(followed.serviceIds.length, 'service')}, ${plural(followed.executionIds.length, 'task')}\n`,
+        `(\`tend up --retrigger\` fires them again); ${plural(targets.serviceIds.length, 'service')}, ${plural(targets.executionIds.length, 'task')}\n`,
     );
   } else {
-    const fired = await fire(client, triggers);
+    const fired = await fireWatched(client, watch, triggers);
     const already = fired.alreadyRunningServiceIds ?? [];
-    const startedServices = fired.serviceIds.length - already.length;
     const note = already.length === 0 ? '' : ` (${plural(already.length, 'service')} already running)`;
-    process.stdout.write(`tend: ${where}; fired ${triggers.join(', ')}: started ${startedServices} services and ${fired.executionIds.length} tasks${note}\n`);
-    followed = fired;
+    process.stdout.write(`tend: ${where}; fired ${triggers.join(', ')}: started ${fired.serviceIds.length - already.length} services and ${fired.executionIds.length} tasks${note}\n`);
+    targets = { serviceIds: fired.serviceIds, executionIds: fired.executionIds };
+    scope = Scope.everything(targets);
   }
   if (options.detach === true) {
-    const { services, executions } = await waitSettled(client, followed);
-    const { ok, text } = report(services, executions, await taskNames(client));
+    const settled = await waitSettled(client, watch, targets, { timeoutMs });
+    watch.close();
+    if (settled.notReady.length > 0) {
+      throw new CliError(`Timed out after ${options.waitTimeout} waiting for ${settled.notReady.join('; ')}; they go on in the background (\`tend status\`, \`tend logs -f\`)`);
+    }
+    const { ok, text } = report(settled.services, settled.executions, watch);
     process.stdout.write(text);
     if (!ok) process.exitCode = 1;
     return;
   }
-  await followUp(client, followed, await taskNames(client), { attached: triggers.length === 0 });
+  // A terminal that cannot place the cursor (TERM=dumb) gets the stream.
+  const useTui = options.tui !== false && process.stdout.isTTY === true && process.stdin.isTTY === true && process.env.TERM !== 'dumb';
+  if (useTui) {
+    const { runTui } = await import('./tui/tui-app.js');
+    process.exitCode = await runTui(client, watch, scope, { attached });
+  } else {
+    process.exitCode = await followPlain(client, watch, scope, { attached });
+  }
 }
 
 /** How long the processes a dead daemon left get between SIGTERM and SIGKILL from `tend down`. */
@@ -202,21 +224,23 @@ export async function runTrigger(names: TriggerName[], options: { stateDir?: str
  */
 export async function runPrebuild(options: UpOptions): Promise<void> {
   const { client, started } = await ensureDaemon(options);
+  let watch: ResourceWatch | undefined;
   try {
     checkFile(await getStatus(client));
-    const names = await taskNames(client);
-    const prebuild = await waitSettled(client, await fire(client, ['prebuild']));
-    const snapshot = await waitSettled(client, await fire(client, ['beforeSnapshot']));
+    watch = await ResourceWatch.start(client);
+    const prebuild = await waitSettled(client, watch, await fireWatched(client, watch, ['prebuild']));
+    const snapshot = await waitSettled(client, watch, await fireWatched(client, watch, ['beforeSnapshot']));
     const executions = [...prebuild.executions, ...snapshot.executions];
-    process.stdout.write(report(prebuild.services, executions, names).text);
-    const tasks = await listAll<Task>(client.call, 'ListTasks', 'tasks');
-    const required = new Set(tasks.filter((task) => task.spec.prebuildRequiresSuccess === true).map((task) => task.id));
+    process.stdout.write(report(prebuild.services, executions, watch).text);
+    const required = new Set([...watch.tasks.values()].filter((task: Task) => task.spec.prebuildRequiresSuccess === true).map((task) => task.id));
     const broken = executions.filter((execution) => required.has(execution.metadata.taskId) && failed(execution));
     if (broken.length > 0) {
-      process.stdout.write(`prebuild failed: ${broken.map((execution) => `"${names.get(execution.metadata.taskId)}"`).join(', ')} must succeed (prebuildRequiresSuccess)\n`);
+      const names = broken.map((execution) => `"${watch?.tasks.get(execution.metadata.taskId)?.metadata.reference ?? execution.metadata.taskId}"`);
+      process.stdout.write(`prebuild failed: ${names.join(', ')} must succeed (prebuildRequiresSuccess)\n`);
       process.exitCode = 1;
     }
   } finally {
+    watch?.close();
     if (started) await stopDaemon(client.info);
   }
 }

@@ -1,146 +1,133 @@
 /**
- * The foreground of `tend up`, like `docker compose up`: phase changes, what a STARTING service
- * waits for, and everyone's output prefixed by name, until Ctrl-C stops everything. Attached to a
- * daemon that was already running, it shows new output only: a service's current log from its
- * end on, a running execution's log past what it held when `tend up` attached.
+ * The foreground of `tend up` without the TUI (`--no-tui`, or stdout is not a terminal), like
+ * `docker compose up`: phase changes, what a STARTING service waits for, and everyone's output
+ * prefixed by name (a task's steps under readable headers), following the event stream: a
+ * service's next session, an execution started later, a service added by an edit of the file all
+ * show. Attached to a daemon that was already running, it shows new output only. It ends when
+ * the stop it was asked for is done (Ctrl-C, SIGTERM, SIGHUP; see `shutdown.ts`), or when the
+ * daemon stopped by other means (`tend down`: exit 0) or died (exit 1).
  */
-import type { Service, TaskExecution } from '../domain/schema.js';
+import { stateFile } from '../app/state-dir.js';
 import type { ApiClient } from '../client/api-client.js';
-import { stopDaemon } from './daemon-process.js';
-import { describeWait, getStatus, waitKey } from './status-command.js';
+import { sectionHeader, type LogItem } from '../client/log-items.js';
+import { OutputFollower, type OutputSource } from '../client/output-follower.js';
+import type { ResourceChange, ResourceWatch, WatchEnd } from '../client/resource-watch.js';
+import type { Service, TaskExecution } from '../domain/schema.js';
+import { describeWait, waitKey } from './daemon-facts.js';
+import { summarizeFailure } from './failure-reason.js';
+import { FactsWatch } from './facts-watch.js';
+import { executionEnded, worthSaying } from './settle-wait.js';
+import { Shutdown } from './shutdown.js';
+import { Prefixes, stylesFor } from './styles.js';
 import { shortEnum } from './table.js';
+import type { Scope } from './up-scope.js';
 
-const POLL_MS = 200;
+/** How long a task's outcome line waits for the end of its output. */
+const OUTCOME_AFTER_OUTPUT_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-export interface Followed {
-  readonly serviceIds: readonly string[];
-  readonly executionIds: readonly string[];
+/** How often what a STARTING service waits for is read again. */
+const READINESS_POLL_MS = 250;
+
+/** A line to stdout; a closed terminal (SIGHUP) must not end `tend up` before the stop is done. */
+function writeLine(line: string): void {
+  if (process.stdout.writable) process.stdout.write(`${line}\n`);
 }
 
-/** The key of a log's part before its first section marker (a one-step execution, a service). */
-const UNSECTIONED = '';
-const SECTION_CREATE = /^\[section-create\] (\{.*\})$/;
-
-/** How many complete lines each section of a log holds now (a service's log is one section). */
-async function linesSoFar(client: ApiClient, url: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const response = await client.fetchLog(url, { follow: 'false' }).catch(() => undefined);
-  if (response === undefined) return counts;
-  const lines = (await response.text()).split('\n');
-  lines.pop();
-  let section = UNSECTIONED;
-  for (const line of lines) {
-    const create = SECTION_CREATE.exec(line);
-    if (create !== null) {
-      section = (JSON.parse(create[1]!) as { id: string }).id;
-      continue;
-    }
-    if (!line.startsWith('[section-end] ')) counts.set(section, (counts.get(section) ?? 0) + 1);
-  }
-  return counts;
+/** What the end of a foreground means for the user, in one line, and its exit code. */
+export function describeEnd(end: WatchEnd, stateDir: string): { line: string; code: number } {
+  if (end === 'stopped') return { line: 'tend: the daemon was stopped (`tend down`): everything it ran is stopped', code: 0 };
+  return {
+    line: `tend: the daemon exited unexpectedly (its log: ${stateFile.daemonLog(stateDir)}): \`tend up\` starts it again and takes over what it left running`,
+    code: 1,
+  };
 }
 
-export async function followUp(client: ApiClient, followed: Followed, names: Map<string, string>, options: { attached: boolean }): Promise<void> {
-  const color = process.stdout.isTTY === true;
-  const palette = [36, 33, 32, 35, 34, 31];
-  const colorOf = new Map<string, number>();
-  const prefix = (name: string): string => {
-    if (!colorOf.has(name)) colorOf.set(name, palette[colorOf.size % palette.length]!);
-    const label = `${name.padEnd(12)} | `;
-    return color ? `\u001b[${colorOf.get(name)}m${label}\u001b[0m` : label;
-  };
-  const seen = new Set<string>();
-  /** Streams a log; `skip` holds how many lines of each section were there before (attached). */
-  const follow = (url: string, name: string, query: Record<string, string>, skip: Map<string, number> = new Map()): void => {
-    void (async () => {
-      const response = await client.fetchLog(url, { follow: 'true', ...query }).catch(() => undefined);
-      if (response?.body == null) return;
-      let section = name;
-      let left = skip.get(UNSECTIONED) ?? 0;
-      let pending = '';
-      const print = (line: string): void => {
-        const create = SECTION_CREATE.exec(line);
-        if (create !== null) {
-          const { id, title } = JSON.parse(create[1]!) as { id: string; title: string };
-          section = title;
-          left = skip.get(id) ?? 0;
-          return;
-        }
-        if (line.startsWith('[section-end] ')) return;
-        if (left > 0) {
-          left -= 1;
-          return;
-        }
-        process.stdout.write(`${prefix(section)}${line}\n`);
-      };
-      for await (const chunk of response.body) {
-        const lines = (pending + Buffer.from(chunk as Uint8Array).toString('utf8')).split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) print(line);
-      }
-      if (pending !== '') print(pending);
-    })();
-  };
+export async function followPlain(client: ApiClient, watch: ResourceWatch, scope: Scope, options: { attached: boolean }): Promise<number> {
+  process.stdout.on('error', () => {
+    // The terminal went away (SIGHUP): the stop goes on without it.
+  });
+  const names = [...watch.services.values(), ...watch.tasks.values()].map((resource) => resource.metadata.reference ?? resource.id);
+  const prefixes = new Prefixes(stylesFor(process.stdout), ['tend', ...names]);
+  const say = (line: string): void => writeLine(line.startsWith('tend: ') ? `${prefixes.prefix('tend')}${line.slice(6)}` : line);
+  const shutdown = new Shutdown(client, (line) => say(line)).listen();
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('tend: stopping everything (Ctrl-C again does not hurry it: the stop rules apply)\n');
-    void stopDaemon(client.info).then(() => process.exit(0));
+  const print = (source: OutputSource, item: LogItem): void => {
+    if (item.kind === 'line') writeLine(`${prefixes.prefix(item.section ?? source.name)}${item.text}`);
+    else writeLine(`${prefixes.prefix(item.title)}${sectionHeader(item)}`);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const outputs = new OutputFollower(watch, {
+    includeService: (service) => scope.hasService(service),
+    includeExecution: (execution) => scope.hasExecution(execution),
+    // Just started: the output of what `tend up` started, from its start. Attached: new output only.
+    initial: (source) => (!options.attached && scope.started(source.id) ? 'all' : 'new'),
+    onItem: print,
+    compact: true,
+  });
 
   const phases = new Map<string, string>();
+  const phaseLine = (change: ResourceChange): void => {
+    if (change.kind === 'service' && scope.hasService(change.service)) servicePhase(change.service);
+    if (change.kind === 'execution' && scope.hasExecution(change.execution)) executionPhase(change.execution);
+  };
+  const servicePhase = (service: Service): void => {
+    const phase = shortEnum(service.status.phase, 'SERVICE_PHASE_');
+    if (phases.get(service.id) === phase) return;
+    phases.set(service.id, phase);
+    const why = phase === 'failed' ? `: ${summarizeFailure(service.status.failureMessage)?.line ?? ''}` : '';
+    say(`tend: service ${service.metadata.reference ?? service.id}: ${phase}${why}`);
+  };
+  const executionPhase = (execution: TaskExecution): void => {
+    const phase = shortEnum(execution.status.phase, 'TASK_EXECUTION_PHASE_');
+    if (phases.get(execution.id) === phase) return;
+    phases.set(execution.id, phase);
+    const name = watch.tasks.get(execution.metadata.taskId)?.metadata.reference ?? execution.metadata.taskId;
+    const failure = summarizeFailure(execution.status.failureMessage);
+    const line = `tend: task ${name}: ${phase}${failure === null ? '' : `: ${failure.line}`}`;
+    if (isRunning(execution)) return say(line);
+    // An outcome after the output it ends (the log may still be draining), as docker compose does.
+    void Promise.race([outputs.logEnded(execution.status.logUrl), sleep(OUTCOME_AFTER_OUTPUT_MS)]).then(() => say(line));
+  };
+
+  const starting = (): boolean =>
+    [...watch.services.values()].some((service) => scope.hasService(service) && service.status.phase === 'SERVICE_PHASE_STARTING');
+  const facts = new FactsWatch(client, watch, { intervalMs: READINESS_POLL_MS, wanted: starting, ports: false });
   const waits = new Map<string, string>();
-  let first = true;
-  while (!stopping) {
-    let starting = false;
-    for (const id of followed.serviceIds) {
-      const service = (await client.call<{ service: Service }>('GetService', { id }).catch(() => undefined))?.service;
-      if (service === undefined) continue;
-      const name = service.metadata.reference ?? id;
-      const phase = shortEnum(service.status.phase, 'SERVICE_PHASE_');
-      if (service.status.phase === 'SERVICE_PHASE_STARTING') starting = true;
-      if (phases.get(id) !== phase) {
-        phases.set(id, phase);
-        const why = service.status.phase === 'SERVICE_PHASE_FAILED' ? `: ${service.status.failureMessage?.split('\n')[0] ?? ''}` : '';
-        process.stdout.write(`${prefix('tend')}service ${name}: ${phase}${why}\n`);
-      }
-      const url = service.status.logUrl;
-      if (url !== undefined && url !== '' && !seen.has(url)) {
-        seen.add(url);
-        // The session that ran before `tend up` attached: from now on only.
-        follow(url, name, options.attached && first ? { tail: '0' } : {});
-      }
+  facts.on('change', () => {
+    if (shutdown.phase !== 'running') return;
+    for (const entry of facts.status?.readiness ?? []) {
+      const service = watch.services.get(entry.serviceId);
+      if (service === undefined || !scope.hasService(service) || !worthSaying(entry)) continue;
+      const key = waitKey(entry);
+      if (waits.get(entry.serviceId) === key) continue;
+      waits.set(entry.serviceId, key);
+      say(`tend: service ${entry.service}: ${describeWait(entry)}`);
     }
-    for (const id of followed.executionIds) {
-      const execution = (await client.call<{ taskExecution: TaskExecution }>('GetTaskExecution', { id }).catch(() => undefined))?.taskExecution;
-      if (execution === undefined) continue;
-      const name = names.get(execution.metadata.taskId) ?? execution.metadata.taskId;
-      const phase = shortEnum(execution.status.phase, 'TASK_EXECUTION_PHASE_');
-      if (phases.get(id) !== phase) {
-        phases.set(id, phase);
-        const why = execution.status.failureMessage !== undefined ? `: ${execution.status.failureMessage.split('\n')[0]}` : '';
-        process.stdout.write(`${prefix('tend')}task ${name}: ${phase}${why}\n`);
-      }
-      const url = execution.status.logUrl;
-      if (url === undefined || url === '' || seen.has(url)) continue;
-      seen.add(url);
-      if (!(options.attached && first)) follow(url, name, {});
-      else if (!['succeeded', 'failed', 'stopped'].includes(phase)) follow(url, name, {}, await linesSoFar(client, url));
-    }
-    if (starting) {
-      for (const entry of (await getStatus(client).catch(() => undefined))?.readiness ?? []) {
-        const key = waitKey(entry);
-        if (waits.get(entry.serviceId) === key) continue;
-        waits.set(entry.serviceId, key);
-        process.stdout.write(`${prefix('tend')}service ${entry.service}: ${describeWait(entry)}\n`);
-      }
-    }
-    first = false;
-    await sleep(POLL_MS);
-  }
+  });
+
+  for (const service of watch.services.values()) if (scope.hasService(service)) servicePhase(service);
+  for (const execution of watch.executions.values()) if (scope.hasExecution(execution) && (scope.started(execution.id) || isRunning(execution))) executionPhase(execution);
+  watch.on('change', phaseLine);
+  outputs.start();
+  await facts.start().catch(() => facts);
+
+  const code = await Promise.race([
+    shutdown.done,
+    watch.ended.then(async (end) => {
+      if (shutdown.phase !== 'running') return shutdown.done;
+      const { line, code: exitCode } = describeEnd(end, client.stateDir);
+      say(line);
+      return exitCode;
+    }),
+  ]);
+  watch.off('change', phaseLine);
+  outputs.stop();
+  facts.close();
+  watch.close();
+  shutdown.release();
+  return code;
+}
+
+function isRunning(execution: TaskExecution): boolean {
+  return !executionEnded(execution);
 }

@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The daemon's Connect error code, when the failure is its answer (`not_found`, …). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -22,12 +24,14 @@ export interface ApiClient {
   call<T>(method: string, body: unknown, service?: string): Promise<T>;
   /** GET of a log this daemon serves (masked as every served log); `signal` ends a followed one. */
   fetchLog(url: string, query: Record<string, string>, signal?: AbortSignal): Promise<Response>;
+  /** Opens `EventService/WatchEvents`: a JSON event a line until `signal` aborts or the daemon stops. */
+  watchEvents(signal: AbortSignal): Promise<Response>;
 }
 
 export function connect(stateDir: string): ApiClient {
   const info = readDaemonInfo(stateDir);
   if (info === undefined) {
-    throw new CliError(`No tend daemon is running for state directory ${stateDir}: start one with \`tend daemon\``);
+    throw new CliError(`No tend daemon is running for state directory ${stateDir}: \`tend up\` starts one`);
   }
   const token = readToken(stateDir);
   if (token === undefined) throw new CliError(`Cannot read the API token in ${stateDir}/token`);
@@ -54,12 +58,13 @@ export function apiClient(info: DaemonInfo, token: string, stateDir = ''): ApiCl
       const text = await response.text();
       if (!response.ok) {
         let message = text;
+        let code: string | undefined;
         try {
-          message = (JSON.parse(text) as { message?: string }).message ?? text;
+          ({ message = text, code } = JSON.parse(text) as { message?: string; code?: string });
         } catch {
           // not JSON: show it as it came
         }
-        throw new CliError(message);
+        throw new CliError(message, 1, code);
       }
       return JSON.parse(text) as T;
     },
@@ -78,6 +83,22 @@ export function apiClient(info: DaemonInfo, token: string, stateDir = ''): ApiCl
         throw new CliError(`Cannot reach the tend daemon at ${info.url}: ${(error as Error).message}`);
       }
       if (!response.ok) throw new CliError(`Cannot read the log at ${url}: HTTP ${response.status}`);
+      return response;
+    },
+    async watchEvents(signal: AbortSignal): Promise<Response> {
+      let response: Response;
+      try {
+        response = await fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ environmentId: info.environmentId }),
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw new CliError(`Cannot reach the tend daemon at ${info.url}: ${(error as Error).message}`);
+      }
+      if (!response.ok || response.body === null) throw new CliError(`Cannot follow the daemon's events at ${info.url}: HTTP ${response.status}`);
       return response;
     },
   };

@@ -32,6 +32,7 @@ export const finished = (execution: TaskExecution): boolean =>
 export function waitForExecution(client: ApiClient, id: string, options: { timeoutMs: number; signal: AbortSignal; progress: Progress | undefined }) {
   return waitUntil(() => getExecution(client, id), finished, {
     ...options,
+    events: client,
     describe: (execution) => `execution ${execution.id}: ${execution.status.phase.replace('TASK_EXECUTION_PHASE_', '')}`,
   });
 }

@@ -5,7 +5,7 @@
  * an execution's ends with it. Follows only use a running daemon: they never start one.
  */
 import type { ApiClient } from '../client/api-client.js';
-import { pause } from './waiting.js';
+import { pause } from './pause.js';
 
 /** Updates of one log are sent at most this often: a chatty command is not a flood. */
 export const NOTIFY_EVERY_MS = 250;

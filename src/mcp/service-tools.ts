@@ -115,7 +115,7 @@ interface WaitOptions {
 }
 
 function waitFor(client: ApiClient, id: string, settled: (service: Service) => boolean, options: WaitOptions): Promise<Waited<Service>> {
-  return waitUntil(() => getService(client, id), settled, { ...options, describe: (service) => serviceLine(serviceItem(service)) });
+  return waitUntil(() => getService(client, id), settled, { ...options, events: client, describe: (service) => serviceLine(serviceItem(service)) });
 }
 
 export function registerServiceTools(server: McpServer, context: McpContext): void {

@@ -12,6 +12,7 @@ import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.j
 import { ApiError } from '../domain/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { parseRunRecord, parseStepRecords } from './records.js';
+import { OutboxTable } from './outbox.js';
 import { RunsTable } from './runs.js';
 import type {
   Service,
@@ -40,15 +41,6 @@ function storageFailure(error: unknown, stateDir: string): ApiError {
     return new ApiError('resource_exhausted', `The disk of the state directory ${stateDir} is full: the change was not saved; free some space and try again`);
   }
   return new ApiError('unavailable', `Cannot save to the state directory ${stateDir} (${code}: ${(error as Error).message}): the change was not saved`);
-}
-
-/** What the outbox holds: the latest status of one resource, not yet acknowledged upstream. */
-export interface OutboxEntry {
-  readonly kind: 'service' | 'execution';
-  readonly id: string;
-  readonly version: bigint;
-  /** The status as JSON text: parsed only when it is sent (most rows of a pass wait). */
-  readonly body: string;
 }
 
 export interface StoredService {
@@ -117,6 +109,8 @@ export class Store {
   private readonly statements;
   /** The runs whose logs are served, with their secrets (see runs.ts). */
   readonly runs: RunsTable;
+  /** Runner mode: the status reports not yet acknowledged upstream (see outbox.ts). */
+  readonly outbox: OutboxTable;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -179,25 +173,10 @@ export class Store {
          )`,
       ),
       deleteExecution: this.db.prepare<[string]>('DELETE FROM task_executions WHERE id = ?'),
-      // A newer status replaces the queued one; an older one never replaces a newer.
-      enqueue: this.db.prepare<[string, string, bigint, string]>(
-        `INSERT INTO outbox (kind, id, version, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, body = excluded.body
-         WHERE excluded.version > outbox.version`,
-      ),
-      outbox: this.db.prepare<[], { kind: string; id: string; version: bigint; body: string }>(
-        'SELECT kind, id, version, body FROM outbox ORDER BY version',
-      ).safeIntegers(),
-      outboxDepth: this.db.prepare<[], { depth: number }>('SELECT count(*) AS depth FROM outbox'),
-      delivered: this.db.prepare<[string, string, bigint]>('DELETE FROM outbox WHERE kind = ? AND id = ? AND version = ?'),
-      getDeliveredReport: this.db.prepare<[string, string], { body: string }>('SELECT body FROM delivered_reports WHERE kind = ? AND id = ?'),
-      setDeliveredReport: this.db.prepare<[string, string, string]>(
-        'INSERT INTO delivered_reports (kind, id, body) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body',
-      ),
-      forgetDeliveredReport: this.db.prepare<[string, string]>('DELETE FROM delivered_reports WHERE kind = ? AND id = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
     this.runs = new RunsTable(this.db, (apply) => this.write(apply));
+    this.outbox = new OutboxTable(this.db, (apply) => this.write(apply));
   }
 
   /** Every pending migration in one transaction: one fsync for a new store, not one per migration. */
@@ -235,43 +214,6 @@ export class Store {
   nextVersion(): string {
     this.version += 1n;
     return this.version.toString();
-  }
-
-  /** Queues a status report in the transaction of the status change it reports. */
-  enqueueReport(kind: OutboxEntry['kind'], id: string, version: string, body: unknown): void {
-    this.write(() => this.statements.enqueue.run(kind, id, BigInt(version), JSON.stringify(body)));
-  }
-
-  /** Every queued report, oldest version first. */
-  outbox(): OutboxEntry[] {
-    return this.statements.outbox.all().map((row) => ({
-      kind: row.kind as OutboxEntry['kind'],
-      id: row.id,
-      version: row.version,
-      body: row.body,
-    }));
-  }
-
-  outboxDepth(): number {
-    return this.statements.outboxDepth.get()?.depth ?? 0;
-  }
-
-  /**
-   * Removes a delivered report, unless a newer status of the resource was queued meanwhile. `sent`:
-   * what the control plane took (kept as the resource's last delivered report; null forgets it).
-   */
-  reportDelivered(entry: Pick<OutboxEntry, 'kind' | 'id' | 'version'>, sent?: unknown): void {
-    this.write(() => {
-      this.statements.delivered.run(entry.kind, entry.id, entry.version);
-      if (sent === null) this.statements.forgetDeliveredReport.run(entry.kind, entry.id);
-      else if (sent !== undefined) this.statements.setDeliveredReport.run(entry.kind, entry.id, JSON.stringify(sent));
-    });
-  }
-
-  /** The last report of a resource that the control plane took, if any. */
-  deliveredReport(kind: OutboxEntry['kind'], id: string): unknown {
-    const row = this.statements.getDeliveredReport.get(kind, id);
-    return row === undefined ? undefined : JSON.parse(row.body);
   }
 
   /**

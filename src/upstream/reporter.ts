@@ -21,7 +21,8 @@ import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { ServiceStatus, ServiceStatusReport, TaskExecution, TaskExecutionStatusReport } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
-import type { OutboxEntry, Store } from '../store/store.js';
+import type { OutboxEntry } from '../store/outbox.js';
+import type { Store } from '../store/store.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { UpstreamError, type ConnectClient } from './connect-client.js';
 
@@ -125,13 +126,13 @@ export class StatusReporter {
     // Listeners run in the tick of the status change: the outbox row joins its transaction.
     options.services.on('change', (kind, service) => {
       if (kind === 'status' && service.status.statusVersion !== undefined) {
-        options.store.enqueueReport('service', service.id, service.status.statusVersion, service.status);
+        options.store.outbox.enqueue('service', service.id, service.status.statusVersion, service.status);
         this.kick();
       }
     });
     options.executions.on('execution', (kind, execution) => {
       if (kind === 'status') {
-        options.store.enqueueReport('execution', execution.id, execution.status.statusVersion, execution.status);
+        options.store.outbox.enqueue('execution', execution.id, execution.status.statusVersion, execution.status);
         this.kick();
       }
     });
@@ -147,7 +148,7 @@ export class StatusReporter {
       reachable: this.failures === 0,
       lastReportAt: this.lastReportAt,
       lastError: this.lastError,
-      outboxDepth: this.options.store.outboxDepth(),
+      outboxDepth: this.options.store.outbox.depth(),
     };
   }
 
@@ -169,7 +170,7 @@ export class StatusReporter {
 
   private pump(): void {
     if (this.closed || this.paused) return;
-    for (const entry of this.options.store.outbox()) {
+    for (const entry of this.options.store.outbox.entries()) {
       if (this.inFlight.size >= this.concurrency) break;
       const key = `${entry.kind}/${entry.id}`;
       if (this.inFlight.has(key)) continue;
@@ -188,7 +189,7 @@ export class StatusReporter {
     let sent: ServiceStatusReport | null | undefined;
     try {
       if (entry.kind === 'service') {
-        const report = serviceReport(JSON.parse(entry.body) as ServiceStatus, store.deliveredReport('service', entry.id) as ServiceStatusReport | undefined);
+        const report = serviceReport(JSON.parse(entry.body) as ServiceStatus, store.outbox.lastDelivered('service', entry.id) as ServiceStatusReport | undefined);
         await transport.reportService(entry.id, report);
         // What the control plane now holds: the next report clears what this one set (a deleted service's, nothing).
         sent = report.phase === 'SERVICE_PHASE_DELETED' ? null : { ...report, output: Object.fromEntries(Object.entries(report.output ?? {}).filter(([, value]) => value !== '')) };
@@ -224,7 +225,7 @@ export class StatusReporter {
       } else if (!gone) {
         log.error({ ...resource, status: upstream.status, code: upstream.code, err: upstream.message }, 'Control plane refused a status report: not retried');
       }
-      store.reportDelivered(entry, gone ? null : undefined);
+      store.outbox.delivered(entry, gone ? null : undefined);
       return;
     }
     if (this.closed) return;
@@ -232,7 +233,7 @@ export class StatusReporter {
     this.failures = 0;
     this.lastError = null;
     this.lastReportAt = new Date().toISOString();
-    store.reportDelivered(entry, sent);
+    store.outbox.delivered(entry, sent);
   }
 
   /**
@@ -245,7 +246,7 @@ export class StatusReporter {
     this.kick();
     while (Date.now() < deadline && this.failures === 0 && !this.closed) {
       await this.options.store.committed().catch(() => {});
-      if (this.inFlight.size === 0 && this.options.store.outboxDepth() === 0) return;
+      if (this.inFlight.size === 0 && this.options.store.outbox.depth() === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

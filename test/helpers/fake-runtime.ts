@@ -129,10 +129,13 @@ export class FakeRuntime implements Runtime {
   /** Set to make the next start fail with this message. */
   failNext: string | null = null;
   sweeps = 0;
+  /** While set, starts wait until it resolves (a launch in flight, as a slow container's). */
+  startGate: Promise<void> | null = null;
 
   constructor(private readonly clock: Clock & { elapsed: number }) {}
 
   async start(spec: SessionSpec): Promise<Session> {
+    if (this.startGate !== null) await this.startGate;
     if (this.failNext !== null) {
       const message = this.failNext;
       this.failNext = null;

@@ -258,4 +258,24 @@ describe('recovery policy (FakeRuntime)', () => {
     expect(outcomes.map((outcome) => outcome.exitCode)).toEqual([2, null, 0, 0]);
     expect(outcomes.at(-1)?.output).toBe('READY');
   });
+
+  it('a daemon shutdown while a service is still launching waits for the launch, then stops what it started', async () => {
+    const engine = await policyEngine();
+    const id = await service(engine, { start: 'serve' });
+    let release!: () => void;
+    engine.runtime.startGate = new Promise((resolve) => (release = resolve));
+    engine.services.start(id);
+    await engine.clock.settle();
+    expect(engine.runtime.sessions).toHaveLength(0);
+    let done = false;
+    const shutdown = engine.services.shutdown().then(() => (done = true));
+    await engine.clock.settle();
+    expect(done).toBe(false);
+    release();
+    await shutdown;
+    const session = engine.runtime.last();
+    expect(session.actions.map((action) => action.what)).toEqual(['SIGTERM']);
+    expect(session.alive).toBe(false);
+    expect(engine.phase(id)).toBe('SERVICE_PHASE_STOPPED');
+  });
 });

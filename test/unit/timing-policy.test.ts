@@ -90,7 +90,7 @@ describe('timings on a FakeClock', () => {
     // Pauses of between half and all of 100, 200, 400 ms: with this jitter 75, 150, 300.
     await clock.advance(1000);
     expect(attempts).toEqual([0, 75, 225, 525]);
-    expect(store.outboxDepth()).toBe(0);
+    expect(store.outbox.depth()).toBe(0);
     expect(reporter.health()).toMatchObject({ reachable: true, lastError: null });
     await reporter.close();
     store.close();

@@ -38,3 +38,11 @@ export function ownLogId(logUrl: string | undefined, daemonUrl: string | undefin
   if (daemonUrl !== undefined && new URL(daemonUrl).origin !== url.origin) return { elsewhere: url.origin };
   return { id: decodeURIComponent(id) };
 }
+
+/** What a ready probe's wait has come to, in words: `3 probes so far, the last exited 1: not yet`. */
+export function describeProbes(probes: number, last: { exitCode: number | null; output: string; killedAtBound: boolean } | null): string {
+  if (last === null) return 'no probe has ended yet';
+  const how = last.killedAtBound ? 'was killed at the per-probe bound' : last.exitCode === null ? 'was killed' : `exited ${last.exitCode}`;
+  const said = last.output.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  return `${probes} probe${probes === 1 ? '' : 's'} so far, the last ${how}${said === '' ? ' and printed nothing' : `: ${said}`}`;
+}

@@ -1,20 +1,21 @@
 /**
  * The services, one list item each: reference and phase as text, how long it has been in that
- * phase (its uptime while RUNNING), the ports it opened, its failure in one line with the whole
+ * phase (its uptime while RUNNING), the ports it listens on or opened, what it waits for while
+ * STARTING (its ready command, what the last probe said), its failure in one line with the whole
  * message on demand, and Start, Stop, Restart and its output.
  */
 import { automation } from './api.js';
-import { firstLine, formatDuration, phaseName } from './format.js';
+import { describeProbes, firstLine, formatDuration, phaseName } from './format.js';
 import type { Live } from './live.js';
 import { OutcomeLine, useOutcome } from './outcome.js';
-import type { DaemonStatus, OpenPort, PhaseSince, Service } from './types.js';
+import type { DaemonStatus, OpenPort, PhaseSince, ReadinessWait, Service } from './types.js';
 
 /** How long a stop may take before Restart gives up waiting (the daemon's stop timeout is 2 minutes by default). */
 const RESTART_WAIT_MS = 3 * 60 * 1000;
 
-/** The ports a service's commands opened, when the daemon records ports (GetStatus `ports`). */
+/** The ports of a service (GetStatus `ports`): those its processes listen on, and those its commands recorded. */
 export function portsOf(status: DaemonStatus | undefined, serviceId: string): readonly OpenPort[] {
-  return (status?.ports ?? []).filter((port) => port.openedBy?.serviceId === serviceId);
+  return (status?.ports ?? []).filter((port) => (port.serviceId ?? port.openedBy?.serviceId) === serviceId);
 }
 
 function since(times: PhaseSince | undefined, phase: string | undefined, now: number): string {
@@ -27,13 +28,36 @@ function since(times: PhaseSince | undefined, phase: string | undefined, now: nu
 const isSettled = (service: Service | undefined): boolean =>
   service === undefined || service.status.phase === 'SERVICE_PHASE_STOPPED' || service.status.phase === 'SERVICE_PHASE_FAILED';
 
-function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | undefined; ports: readonly OpenPort[]; now: number; onLogs: () => void }) {
+function Waiting(props: { wait: ReadinessWait; now: number }) {
+  const { wait } = props;
+  const since = Date.parse(wait.waitingSince);
+  return (
+    <p class="readiness">
+      Waiting for ready command <code>{wait.readyCommand}</code>
+      {Number.isNaN(since) ? '' : ` for ${formatDuration(props.now - since)}`}
+      {wait.readinessTimeout === null ? ' (no readiness timeout)' : ` (readiness timeout ${wait.readinessTimeout})`}: {describeProbes(wait.probes, wait.lastProbe)}
+    </p>
+  );
+}
+
+function ServiceItem(props: {
+  service: Service;
+  live: Live;
+  times: PhaseSince | undefined;
+  ports: readonly OpenPort[];
+  wait: ReadinessWait | undefined;
+  now: number;
+  onLogs: () => void;
+}) {
   const { service, live } = props;
   const reference = service.metadata.reference ?? service.id;
   const [outcome, run] = useOutcome();
   const phase = service.status.phase;
   const failure = service.status.failureMessage ?? '';
   const wanted = service.spec.desiredPhase;
+  // Start does nothing for a service that is up and wanted up; Stop nothing for one that is down.
+  const up = wanted === 'SERVICE_PHASE_RUNNING' && (phase === 'SERVICE_PHASE_STARTING' || phase === 'SERVICE_PHASE_RUNNING');
+  const down = phase === 'SERVICE_PHASE_STOPPED' || phase === 'SERVICE_PHASE_FAILED';
 
   const start = () => run(`Starting ${reference}…`, async () => (await automation('StartService', { id: service.id }), `Asked ${reference} to start`));
   const stop = () => run(`Stopping ${reference}…`, async () => (await automation('StopService', { id: service.id }), `Asked ${reference} to stop`));
@@ -64,6 +88,7 @@ function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | 
           ))}
         </p>
       )}
+      {phase === 'SERVICE_PHASE_STARTING' && props.wait !== undefined && <Waiting wait={props.wait} now={props.now} />}
       {failure !== '' && (
         <details class="failure">
           <summary>{firstLine(failure)}</summary>
@@ -71,10 +96,10 @@ function ServiceItem(props: { service: Service; live: Live; times: PhaseSince | 
         </details>
       )}
       <div class="actions">
-        <button type="button" onClick={start}>
+        <button type="button" onClick={start} disabled={up}>
           Start
         </button>
-        <button type="button" onClick={stop}>
+        <button type="button" onClick={stop} disabled={down}>
           Stop
         </button>
         <button type="button" onClick={restart}>
@@ -105,6 +130,7 @@ export function Services(props: { live: Live; services: readonly Service[]; now:
               live={props.live}
               times={state.serviceTimes[service.id]}
               ports={portsOf(state.status, service.id)}
+              wait={state.status?.readiness?.find((wait) => wait.serviceId === service.id)}
               now={props.now}
               onLogs={() => props.onLogs(service)}
             />

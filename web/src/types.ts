@@ -2,13 +2,27 @@
 export type { Service, Task, TaskExecution, TaskExecutionStep, TaskExecutionStepStatus } from '../../src/domain/schema.js';
 export type { PhaseSince, StepTimes } from '../../src/dashboard/observed-times.js';
 
-/** A port a command opened (`gitpod environment port open`), as GetStatus lists them once the daemon records ports. */
+/** A port as GetStatus lists it: found listening (a service's processes hold it) or recorded (`gitpod environment port open`). */
 export interface OpenPort {
   readonly port: number;
   readonly name?: string;
   readonly url: string;
   readonly listening?: boolean;
+  /** The service that listens on it, or whose command recorded it. */
+  readonly serviceId?: string | null;
+  readonly found?: boolean;
+  readonly recorded?: boolean;
   readonly openedBy?: { readonly serviceId?: string | null };
+}
+
+/** What a STARTING service waits for (GetStatus `readiness`): its ready command, since when, what its last probe said. */
+export interface ReadinessWait {
+  readonly serviceId: string;
+  readonly readyCommand: string;
+  readonly waitingSince: string;
+  readonly probes: number;
+  readonly readinessTimeout: string | null;
+  readonly lastProbe: { readonly exitCode: number | null; readonly output: string; readonly killedAtBound: boolean } | null;
 }
 
 /** What tend.v1.DaemonService/GetStatus answers (the part the page shows). */
@@ -24,6 +38,7 @@ export interface DaemonStatus {
     readonly lastError: string | null;
   } | null;
   readonly ports?: readonly OpenPort[];
+  readonly readiness?: readonly ReadinessWait[];
 }
 
 export interface ResourceEvent {

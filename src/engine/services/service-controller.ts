@@ -14,6 +14,7 @@ import {
   isActive,
   transitionService,
   type ExitInfo,
+  type ProcessIdentity,
   type ServiceEffect,
   type ServiceEvent,
   type ServiceState,
@@ -31,8 +32,6 @@ import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
 import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
 
-/** How much of a probe's output the daemon log gets on a change of result. */
-
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
   readonly runId: string;
@@ -48,10 +47,8 @@ export class ServiceController implements ServiceKeeper {
   /** A session that started after another one won the race (see killStray). */
   private stray: Session | null = null;
   private probing: ReadyProbing | null = null;
-  /** A session is being started: reconcile must not start another. */
-  private launching = false;
-  /** Settles once the last start has its session or failed. */
-  private launched: Promise<void> = Promise.resolve();
+  /** A session being started (reconcile must not start another; shutdown awaits it). */
+  private launching: Promise<void> | null = null;
   private forced = false;
   private shuttingDown = false;
   private readonly idleWaiters: Array<() => void> = [];
@@ -77,7 +74,7 @@ export class ServiceController implements ServiceKeeper {
   }
 
   get up(): boolean {
-    return this.launching || this.state.phase === 'starting' || this.state.phase === 'running';
+    return this.launching !== null || this.state.phase === 'starting' || this.state.phase === 'running';
   }
 
   get id(): string {
@@ -106,8 +103,8 @@ export class ServiceController implements ServiceKeeper {
 
   shutdown(): Promise<void> {
     this.shuttingDown = true;
-    // A start under way: once its session is there (STARTING), it is stopped like any other.
-    if (this.launching) return this.launched.then(() => this.shutdown());
+    // A launch in flight is not active yet: what it starts is stopped once it has started.
+    if (this.launching !== null) return this.launching.then(() => this.shutdown(), () => this.shutdown());
     if (!isActive(this.state)) return Promise.resolve();
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (this.state.phase !== 'stopping') this.dispatch({ type: 'StopRequested', force: false });
@@ -134,7 +131,7 @@ export class ServiceController implements ServiceKeeper {
   reconcile(): void {
     const state = this.state;
     if (!isActive(state)) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    if (this.shuttingDown || this.launching) return;
+    if (this.shuttingDown || this.launching !== null) return;
     if (!isActive(state) && this.context.settled()) return;
     const { desiredPhase, session } = this.context.document().spec;
     if (desiredPhase === 'SERVICE_PHASE_RUNNING') {
@@ -170,19 +167,18 @@ export class ServiceController implements ServiceKeeper {
     }
     this.run = { runId, secrets: prepared.secrets, output: {} };
     recordRun(this.parts, this.context.id, prepared);
-    this.launching = true;
     const awaitsReady = (document.spec.commands?.ready ?? '').trim() !== '';
-    this.launched = this.parts.runtime.start(prepared.spec).then(
+    this.launching = this.parts.runtime.start(prepared.spec).then(
       (started) => {
         faultPoint('after-spawn');
-        this.launching = false;
+        this.launching = null;
         this.log.info({ pid: started.record.identity.pid, session }, 'Service spawned');
         this.stray = started;
         if (this.follow(started, prepared.spec.command)) this.stray = null;
         this.dispatch({ type: 'Spawned', session, runId, proc: started.record.identity, awaitsReady });
       },
       (error: unknown) => {
-        this.launching = false;
+        this.launching = null;
         if ((error as Error).name !== 'LaunchError') this.log.error({ err: error }, 'Starting the service failed');
         this.dispatch({ type: 'SpawnFailed', session, runId, message: `Cannot start service "${reference}": ${(error as Error).message}` });
       },
@@ -292,5 +288,10 @@ export class ServiceController implements ServiceKeeper {
     const wait = this.state.phase === 'starting' ? this.probing?.waiting : undefined;
     if (wait === undefined) return null;
     return wait.lastProbe === null ? wait : { ...wait, lastProbe: { ...wait.lastProbe, output: this.secrets.mask(wait.lastProbe.output) } };
+  }
+
+  /** Its session's process while it has one (GetStatus `processes`). */
+  get process(): ProcessIdentity | null {
+    return 'proc' in this.state ? this.state.proc : null;
   }
 }

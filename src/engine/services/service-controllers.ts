@@ -4,7 +4,7 @@
  * changes to its controller.
  */
 import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { NEW_SERVICE } from '../../domain/service-lifecycle.js';
+import { NEW_SERVICE, type ProcessIdentity } from '../../domain/service-lifecycle.js';
 import { serviceStatus } from '../../domain/service-status.js';
 import type { ListeningPort } from '../../runtime/runtime.js';
 import type { StoredService } from '../../store/store.js';
@@ -107,6 +107,16 @@ export class ServiceControllers implements ServiceKeepers {
       if (wait !== null) waiting.push({ serviceId, wait });
     }
     return waiting;
+  }
+
+  /** The process of each service whose session runs, for its pid and uptime. */
+  processes(): Array<{ readonly serviceId: string; readonly process: ProcessIdentity }> {
+    const processes = [];
+    for (const [controller, serviceId] of this.controllers) {
+      const process = controller.process;
+      if (process !== null) processes.push({ serviceId, process });
+    }
+    return processes;
   }
 
   /** The log of a service's run: the current one or an earlier one still on disk. */

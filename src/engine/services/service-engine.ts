@@ -201,11 +201,10 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
     this.registry.setDesired(entry, { ...entry.document.spec, desiredPhase: 'SERVICE_PHASE_DELETED' });
   }
 
-  /** Stops every running service in parallel by the stop rules (daemon shutdown). */
+  /** Stops every running (or launching) service in parallel by the stop rules (daemon shutdown). */
   async shutdown(): Promise<void> {
     this.options.keepers.close();
-    // `up` also counts a service whose start is under way (not active until it has its session).
-    await Promise.all(this.registry.all().filter((entry) => entry.keeper.active || entry.keeper.up).map((entry) => entry.keeper.shutdown()));
+    await Promise.all(this.registry.all().map((entry) => entry.keeper.shutdown()));
   }
 
   /** The log of a service's run (the current one or an earlier one still on disk). */

@@ -50,6 +50,27 @@ export function bootId(): string {
   return cachedBootId;
 }
 
+/** Clock ticks a second of /proc/<pid>/stat's times (USER_HZ: 100 on every Linux that Node runs on). */
+const CLOCK_TICKS_PER_SECOND = 100;
+let cachedBootTimeMs: number | null | undefined;
+
+/** When a process started (ms since the epoch), from its start time in ticks after boot; null if unknown. */
+export function processStartedAt(startTime: string): number | null {
+  if (cachedBootTimeMs === undefined) {
+    let stat = '';
+    try {
+      stat = procRead('/proc/stat', () => readFileSync('/proc/stat', 'latin1')) ?? '';
+    } catch {
+      return null;
+    }
+    const line = /^btime (\d+)$/m.exec(stat);
+    cachedBootTimeMs = line === null ? null : Number(line[1]) * 1000;
+  }
+  const ticks = Number(startTime);
+  if (cachedBootTimeMs === null || startTime === '' || !Number.isFinite(ticks)) return null;
+  return cachedBootTimeMs + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** A process's stat line, or null when it is gone; throws ProcError when /proc cannot be read. */
 export function readProcStat(pid: number): ProcStat | null {
   const text = procRead(`/proc/${pid}/stat`, () => readFileSync(`/proc/${pid}/stat`, 'latin1'));
