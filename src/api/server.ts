@@ -27,6 +27,7 @@ import { automationHandlers, isReadMethod, resolveHandler } from './automation-s
 import { parseBody, sendError, sendJson } from './connect.js';
 import { answerJson } from './json-answer.js';
 import { followExecutionLog, followLog } from './log-stream.js';
+import { LogWakeup, type ChangeSubscription } from './log-wakeup.js';
 import { maskStream } from './mask-stream.js';
 import type { DaemonMethod } from './port-methods.js';
 import { checkContentType, collectBody, decodeBody, readBody, STREAM_TYPES } from './request-body.js';
@@ -125,6 +126,11 @@ export function buildServer(options: ServerOptions): ApiServer {
   const streams = new EventStreams();
   const logsTokens = new LogsTokens();
   const handlers = automationHandlers(services, tasks, executions, automations, options.environmentId);
+  // A session or step that ends changes its resource: followers look whether their log ended.
+  const resourceChanges: ChangeSubscription = (listener) => {
+    options.events.on('event', listener);
+    return () => options.events.off('event', listener);
+  };
   const findLog = (logId: string): LogSource | undefined =>
     LOG_ID.test(logId) ? (services.logSource(logId) ?? executions.logSource(logId)) : undefined;
   const body = (call: Call): unknown => readBody(call.request.headers, call.body);
@@ -208,14 +214,19 @@ export function buildServer(options: ServerOptions): ApiServer {
     response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     response.flushHeaders();
     if (request.method === 'HEAD') return void response.end();
+    const wakeup = new LogWakeup(resourceChanges);
     const chunks =
-      source.kind === 'file' ? followLog(source.path, { follow, tailLines, isLive: source.isLive }) : followExecutionLog(source, { follow });
+      source.kind === 'file'
+        ? followLog(source.path, { follow, tailLines, isLive: source.isLive, wakeup })
+        : followExecutionLog(source, { follow, wakeup });
     // Commands get the API token (GITPOD_API_KEY): a log never gives it to a reader, who may hold
     // only a logs token.
     const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), token]));
-    pipeline(stream, response).catch(() => {
-      // the reader went away
-    });
+    pipeline(stream, response)
+      .catch(() => {
+        // the reader went away
+      })
+      .finally(() => wakeup.close());
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

@@ -3,7 +3,8 @@
  * can neither block them nor lose what they write by being slow. A log over the cap is rotated:
  * its last `cap` bytes are copied to `<log>.1` (replacing the previous one) and it is truncated;
  * the command keeps appending at the new end. The check runs when the file grows (inotify), at
- * most every `minCheckMs`, and once a second as a fallback; the copy runs off the event loop.
+ * most every `minCheckMs`; only a file that cannot be watched is checked once a second instead.
+ * An idle log costs nothing. The copy runs off the event loop.
  *
  * The bound on disk: at most twice the cap, plus what the command writes while one rotation runs
  * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during that
@@ -59,11 +60,11 @@ export class LogRotator {
       });
       tracked.watcher.on('error', () => {});
     } catch {
-      // no inotify for this file: the interval still checks it
+      // no inotify for this file: the interval checks it
+      this.interval ??= setInterval(() => {
+        for (const [path, tracked] of this.active) if (tracked.watcher === undefined) void this.check(path);
+      }, this.checkMs).unref();
     }
-    this.interval ??= setInterval(() => {
-      for (const tracked of this.active.keys()) void this.check(tracked);
-    }, this.checkMs).unref();
   }
 
   /** Calls `listener` whenever the tracked file changes (inotify); returns how to stop. */
