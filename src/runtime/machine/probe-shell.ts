@@ -128,7 +128,15 @@ export class ProbeShell {
   private process(): ChildProcess {
     if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     const { shell, command, outputPath, cwd, env } = this.spec;
-    const child = spawn(shell, ['-c', SCRIPT, shell, command, outputPath], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    // --norc: its stdin is a socket (Node's pipes are socketpairs), and bash takes a shell whose
+    // stdin is a socket for one started by sshd, reading ~/.bashrc (pyenv's init there took
+    // seconds for 100 shells at once).
+    const child = spawn(shell, ['--norc', '-c', SCRIPT, shell, command, outputPath], {
+      cwd,
+      env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     this.child = child;
     this.buffered = '';
     child.stdin?.on('error', () => {});
