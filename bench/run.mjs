@@ -253,6 +253,13 @@ async function idleUsage(pid, seconds = 10) {
   return { rss: median(rss), cpu: ((cpuSeconds(pid) - cpu0) / seconds) * 100 };
 }
 
+/**
+ * Idle is measured once each system has had 10 s without a request (the same for all): what a
+ * start leaves to do later (V8 giving back the young generation it grew, pm2's first metrics)
+ * is not idle.
+ */
+const IDLE_SETTLE_MS = 10_000;
+
 async function w3() {
   const n = 100;
   const results = {};
@@ -260,7 +267,7 @@ async function w3() {
     const dir = scratch('floor-idle');
     const script = `const { spawn } = require('child_process'); for (let i = 0; i < ${n}; i++) spawn('/bin/sh', ['-c', 'exec sleep 3600'], { detached: true, stdio: 'ignore' }); setInterval(() => {}, 1 << 30);`;
     const child = spawnTracked(process.execPath, ['-e', script], { cwd: dir, detached: true });
-    await sleep(1000);
+    await sleep(IDLE_SETTLE_MS);
     results.floor = await idleUsage(child.pid);
     process.kill(-child.pid, 'SIGKILL');
   }
@@ -272,8 +279,18 @@ async function w3() {
       await tend.call('UpsertAutomationsFile', { automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: 'exec sleep 3600' }, triggeredBy: ['manual'] }])) } });
       await tend.call('FireTrigger', { triggers: ['manual'] }, 'tend.v1.DaemonService');
       await waitFor('idle services', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'));
-      await sleep(1000);
+      await sleep(IDLE_SETTLE_MS);
       results.tend = await idleUsage(tend.pid);
+      // The spawner (a Node.js process of its own) is tend's too: its memory beside the daemon's.
+      for (const helper of tendProcesses(tend.pid).helpers.slice(1)) {
+        const rollup = readFileSync(`/proc/${helper}/smaps_rollup`, 'latin1');
+        const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+        const daemonRollup = readFileSync(`/proc/${tend.pid}/smaps_rollup`, 'latin1');
+        const daemonPrivate = Number(/^Private_Dirty:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0) + Number(/^Private_Clean:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0);
+        notes.push(
+          `W3 tend's spawner process: RSS ${(kib('Rss') / 1024).toFixed(1)} MiB, of it private ${((kib('Private_Clean') + kib('Private_Dirty')) / 1024).toFixed(1)} MiB (the rest is Node's code, shared with the daemon; the daemon's private memory: ${(daemonPrivate / 1024).toFixed(1)} MiB)`,
+        );
+      }
     } finally {
       await tend.stop();
       cleanup();
@@ -283,7 +300,7 @@ async function w3() {
     const pm2 = await startPm2();
     try {
       pm2.pm2('start', pm2.ecosystem(names(n).map((name) => pm2.app(name, 'exec sleep 3600'))));
-      await sleep(2000);
+      await sleep(IDLE_SETTLE_MS);
       results.pm2 = await idleUsage(pm2.pid);
     } finally {
       pm2.stop();
@@ -294,7 +311,7 @@ async function w3() {
     const sv = await startSupervisord(names(n).map((name) => ({ name, command: 'exec sleep 3600' })));
     try {
       sv.ctl('start', 'all');
-      await sleep(1000);
+      await sleep(IDLE_SETTLE_MS);
       results.supervisord = await idleUsage(sv.pid);
     } finally {
       await sv.stop();

@@ -9,6 +9,12 @@ import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rota
 import type { LogWakeup } from './log-wakeup.js';
 
 const CHUNK_BYTES = 64 * 1024;
+/** How often to look for a starting step's log file (it is there within milliseconds). */
+const FILE_WAIT_MS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 export interface FollowOptions {
   readonly follow: boolean;
@@ -126,6 +132,8 @@ export async function* followExecutionLog(source: ExecutionLogSource, options: {
     }
     if (step.progress() === undefined) continue;
     if (framed) yield Buffer.from(`[section-create] ${JSON.stringify({ id: step.id, title: step.title })}\n`);
+    // A step is RUNNING a moment before its command's log file is there (the spawner makes it).
+    while (options.follow && step.writesOutput && !existsSync(step.path) && step.progress()?.ended === false) await sleep(FILE_WAIT_MS);
     if (existsSync(step.path)) {
       yield* followLog(step.path, {
         follow: options.follow,

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { ApiError } from '../domain/errors.js';
 import type { LogSource } from '../engine/log-source.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { buildServer } from '../api/server.js';
 import { browserUrl, Dashboard, type DashboardOptions } from '../dashboard/dashboard.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -24,12 +24,12 @@ import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
 import { revertRefusedWrites } from '../engine/refused-writes.js';
 import type { TriggerName } from '../domain/schema.js';
-import { AutomationsWatcher } from './automations-watcher.js';
+import type { AutomationsWatcher } from './automations-watcher.js';
 import { LogRotator } from '../runtime/log-rotation.js';
 import { Store } from '../store/store.js';
 import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
-import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
+import type { ControlPlane, ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
 import { daemonStatus } from './daemon-status.js';
 import { installGitpodCommands } from './gitpod-commands.js';
@@ -219,12 +219,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
-      : new ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, clock, log: log.child({ component: 'control-plane' }) });
+      : // Loaded only in runner mode, and the watcher (chokidar) only with a file to watch.
+        new (await import('../upstream/control-plane.js')).ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, clock, log: log.child({ component: 'control-plane' }) });
   const automations = new Automations(services, tasks, executions, store, log.child({ component: 'automations' }));
   const watcher =
     options.automationsFile === undefined
       ? undefined
-      : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
+      : new (await import('./automations-watcher.js')).AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
   const ports = new PortRegistry({
     store,
     clock,
