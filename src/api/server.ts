@@ -8,11 +8,8 @@
  * known service that tend does not serve is `unimplemented`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../domain/logger.js';
 import { ApiError } from '../domain/errors.js';
-import type { LogSource } from '../engine/log-source.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { TaskEngine } from '../engine/tasks/task-engine.js';
@@ -26,9 +23,7 @@ import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { parseBody, sendError, sendJson } from './connect.js';
 import { answerJson } from './json-answer.js';
-import { followExecutionLog, followLog } from './log-stream.js';
-import { LogWakeup, type ChangeSubscription } from './log-wakeup.js';
-import { maskStream } from './mask-stream.js';
+import { logRoute } from './log-route.js';
 import type { DaemonMethod } from './port-methods.js';
 import { checkContentType, collectBody, decodeBody, readBody, STREAM_TYPES } from './request-body.js';
 import { withQueryPagination } from './query-pagination.js';
@@ -70,8 +65,6 @@ export interface Front {
   handles(request: IncomingMessage): boolean;
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
-
-const LOG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function toApiError(error: unknown, log: Logger): ApiError {
   if (error instanceof ApiError) return error;
@@ -126,13 +119,6 @@ export function buildServer(options: ServerOptions): ApiServer {
   const streams = new EventStreams();
   const logsTokens = new LogsTokens();
   const handlers = automationHandlers(services, tasks, executions, automations, options.environmentId);
-  // A session or step that ends changes its resource: followers look whether their log ended.
-  const resourceChanges: ChangeSubscription = (listener) => {
-    options.events.on('event', listener);
-    return () => options.events.off('event', listener);
-  };
-  const findLog = (logId: string): LogSource | undefined =>
-    LOG_ID.test(logId) ? (services.logSource(logId) ?? executions.logSource(logId)) : undefined;
   const body = (call: Call): unknown => readBody(call.request.headers, call.body);
   const query = (call: Call): Record<string, string> => Object.fromEntries(call.query);
 
@@ -200,34 +186,11 @@ export function buildServer(options: ServerOptions): ApiServer {
     'tend.v1.DaemonService': daemonService,
   };
 
-  const serveLog = (request: IncomingMessage, response: ServerResponse, logId: string, search: URLSearchParams): void => {
-    const source = findLog(logId);
-    if (source === undefined) throw new ApiError('not_found', `Log "${logId}" not found`);
-    const tail = search.get('tail') ?? undefined;
-    const tailLines = tail === undefined ? undefined : Number(tail);
-    if (tailLines !== undefined && (!Number.isInteger(tailLines) || tailLines < 0)) {
-      throw new ApiError('invalid_argument', `Invalid "tail" "${tail}": give a whole number of lines`);
-    }
-    const followParam = search.get('follow');
-    const follow = followParam !== 'false' && followParam !== '0';
-    // The answer starts at once, before any output: a follower knows the log is there.
-    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    response.flushHeaders();
-    if (request.method === 'HEAD') return void response.end();
-    const wakeup = new LogWakeup(resourceChanges);
-    const chunks =
-      source.kind === 'file'
-        ? followLog(source.path, { follow, tailLines, isLive: source.isLive, wakeup })
-        : followExecutionLog(source, { follow, wakeup });
-    // Commands get the API token (GITPOD_API_KEY): a log never gives it to a reader, who may hold
-    // only a logs token.
-    const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), token]));
-    pipeline(stream, response)
-      .catch(() => {
-        // the reader went away
-      })
-      .finally(() => wakeup.close());
-  };
+  const serveLog = logRoute({
+    find: (logId) => services.logSource(logId) ?? executions.logSource(logId),
+    events: options.events,
+    token,
+  });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = request.url ?? '/';
