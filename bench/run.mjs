@@ -206,8 +206,12 @@ async function w2Extras() {
     tendKill = (performance.now() - t0) / 1000;
     const b = await make('tree', tree);
     await tend.call('StartService', { id: b });
-    await waitFor('tree pids', () => readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').length === 2, { timeoutMs: 10_000 }).catch(() => {});
-    const treePids = readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').map(Number);
+    const treeFile = () => (existsSync(join(dir, 'tree')) ? readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').filter(Boolean) : []);
+    await waitFor('tree pids', () => treeFile().length === 2, { timeoutMs: 30_000 }).catch(async () => {
+      const { service } = await tend.call('GetService', { id: b });
+      console.error(`  W2 tree did not start: ${service.status.phase} ${service.status.failureMessage ?? ''}`);
+    });
+    const treePids = treeFile().map(Number);
     await tend.call('StopService', { id: b });
     await waitFor('tree stopped', async () => (await tend.call('GetService', { id: b })).service.status.phase === 'SERVICE_PHASE_STOPPED');
     tendSurvivors = treePids.filter(alive).length;
