@@ -396,8 +396,9 @@ async function w4() {
       const sampling = rssGrowth(tend.pid);
       const start = performance.now();
       await tend.call('StartService', { id: service.id });
-      const running = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.session);
-      const path = join(tend.stateDir, 'logs', `${running}.log`);
+      // The log is named by the run (the last part of its logUrl), not by the session.
+      const logUrl = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.logUrl);
+      const path = join(tend.stateDir, 'logs', `${logUrl.slice(logUrl.lastIndexOf('/') + 1)}.log`);
       await waitLog(path);
       times.tend = (performance.now() - start) / 1000;
       growth.tend = sampling.stop();
