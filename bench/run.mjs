@@ -6,7 +6,8 @@
 //
 // Not a test: nothing here runs in `npm test` or CI.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
@@ -34,7 +35,7 @@ const option = (name, fallback) => {
 };
 const SIZES = option('n', '10,100,500').split(',').map(Number);
 const REPEAT = Number(option('repeat', '3'));
-const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W7,W8,W9').split(',');
+const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W6b,W7,W8,W9,W10').split(',');
 const OUT = option('out', undefined);
 const SKIP_PEERS = args.includes('--skip-peers');
 process.env.BENCH_RUN = randomUUID();
@@ -205,8 +206,12 @@ async function w2Extras() {
     tendKill = (performance.now() - t0) / 1000;
     const b = await make('tree', tree);
     await tend.call('StartService', { id: b });
-    await waitFor('tree pids', () => readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').length === 2, { timeoutMs: 10_000 }).catch(() => {});
-    const treePids = readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').map(Number);
+    const treeFile = () => (existsSync(join(dir, 'tree')) ? readFileSync(join(dir, 'tree'), 'utf8').trim().split('\n').filter(Boolean) : []);
+    await waitFor('tree pids', () => treeFile().length === 2, { timeoutMs: 30_000 }).catch(async () => {
+      const { service } = await tend.call('GetService', { id: b });
+      console.error(`  W2 tree did not start: ${service.status.phase} ${service.status.failureMessage ?? ''}`);
+    });
+    const treePids = treeFile().map(Number);
     await tend.call('StopService', { id: b });
     await waitFor('tree stopped', async () => (await tend.call('GetService', { id: b })).service.status.phase === 'SERVICE_PHASE_STOPPED');
     tendSurvivors = treePids.filter(alive).length;
@@ -252,6 +257,13 @@ async function idleUsage(pid, seconds = 10) {
   return { rss: median(rss), cpu: ((cpuSeconds(pid) - cpu0) / seconds) * 100 };
 }
 
+/**
+ * Idle is measured once each system has had 10 s without a request (the same for all): what a
+ * start leaves to do later (V8 giving back the young generation it grew, pm2's first metrics)
+ * is not idle.
+ */
+const IDLE_SETTLE_MS = 10_000;
+
 async function w3() {
   const n = 100;
   const results = {};
@@ -259,7 +271,7 @@ async function w3() {
     const dir = scratch('floor-idle');
     const script = `const { spawn } = require('child_process'); for (let i = 0; i < ${n}; i++) spawn('/bin/sh', ['-c', 'exec sleep 3600'], { detached: true, stdio: 'ignore' }); setInterval(() => {}, 1 << 30);`;
     const child = spawnTracked(process.execPath, ['-e', script], { cwd: dir, detached: true });
-    await sleep(1000);
+    await sleep(IDLE_SETTLE_MS);
     results.floor = await idleUsage(child.pid);
     process.kill(-child.pid, 'SIGKILL');
   }
@@ -271,8 +283,18 @@ async function w3() {
       await tend.call('UpsertAutomationsFile', { automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: 'exec sleep 3600' }, triggeredBy: ['manual'] }])) } });
       await tend.call('FireTrigger', { triggers: ['manual'] }, 'tend.v1.DaemonService');
       await waitFor('idle services', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'));
-      await sleep(1000);
+      await sleep(IDLE_SETTLE_MS);
       results.tend = await idleUsage(tend.pid);
+      // The spawner (a Node.js process of its own) is tend's too: its memory beside the daemon's.
+      for (const helper of tendProcesses(tend.pid).helpers.slice(1)) {
+        const rollup = readFileSync(`/proc/${helper}/smaps_rollup`, 'latin1');
+        const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+        const daemonRollup = readFileSync(`/proc/${tend.pid}/smaps_rollup`, 'latin1');
+        const daemonPrivate = Number(/^Private_Dirty:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0) + Number(/^Private_Clean:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0);
+        notes.push(
+          `W3 tend's spawner process: RSS ${(kib('Rss') / 1024).toFixed(1)} MiB, of it private ${((kib('Private_Clean') + kib('Private_Dirty')) / 1024).toFixed(1)} MiB (the rest is Node's code, shared with the daemon; the daemon's private memory: ${(daemonPrivate / 1024).toFixed(1)} MiB)`,
+        );
+      }
     } finally {
       await tend.stop();
       cleanup();
@@ -282,7 +304,7 @@ async function w3() {
     const pm2 = await startPm2();
     try {
       pm2.pm2('start', pm2.ecosystem(names(n).map((name) => pm2.app(name, 'exec sleep 3600'))));
-      await sleep(2000);
+      await sleep(IDLE_SETTLE_MS);
       results.pm2 = await idleUsage(pm2.pid);
     } finally {
       pm2.stop();
@@ -293,7 +315,7 @@ async function w3() {
     const sv = await startSupervisord(names(n).map((name) => ({ name, command: 'exec sleep 3600' })));
     try {
       sv.ctl('start', 'all');
-      await sleep(1000);
+      await sleep(IDLE_SETTLE_MS);
       results.supervisord = await idleUsage(sv.pid);
     } finally {
       await sv.stop();
@@ -374,8 +396,9 @@ async function w4() {
       const sampling = rssGrowth(tend.pid);
       const start = performance.now();
       await tend.call('StartService', { id: service.id });
-      const running = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.session);
-      const path = join(tend.stateDir, 'logs', `${running}.log`);
+      // The log is named by the run (the last part of its logUrl), not by the session.
+      const logUrl = await waitFor('session', async () => (await tend.call('GetService', { id: service.id })).service.status.logUrl);
+      const path = join(tend.stateDir, 'logs', `${logUrl.slice(logUrl.lastIndexOf('/') + 1)}.log`);
       await waitLog(path);
       times.tend = (performance.now() - start) / 1000;
       growth.tend = sampling.stop();
@@ -523,6 +546,122 @@ async function w6() {
   row('W6 readiness latency (ready 300 ms after start)', 20, { tend: median(latencies) });
 }
 
+// ---- W6b readiness latency of slow services, and what their wait costs (tend) ---------------------
+
+/** The CPU seconds of `pids` (user + system), and of what they reaped (their probes). */
+function cpuOf(pids) {
+  let own = 0;
+  let reaped = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+      own += (Number(fields[11]) + Number(fields[12])) / 100;
+      reaped += (Number(fields[13]) + Number(fields[14])) / 100;
+    } catch {}
+  }
+  return { own, reaped };
+}
+
+/** The daemon's own children: the Node.js helpers it runs (its spawner), and the rest (probe shells). */
+function tendProcesses(pid) {
+  const helpers = [pid];
+  const others = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      (readlinkSync(`/proc/${entry}/exe`) === process.execPath ? helpers : others).push(Number(entry));
+    } catch {}
+  }
+  return { helpers, others };
+}
+
+/**
+ * 100 services that get ready 5 s after their start: latency from the moment the ready command
+ * would pass (the flag file's mtime) until the daemon's status says RUNNING (seen through
+ * WatchEvents); the CPU that tend spends while they wait (4 s from 0.1 s after all are STARTING):
+ * the daemon and its Node.js helpers, and with the probes (the probe shells and every probe
+ * reaped). `announce`: the service prints a line when it is ready, as servers do; else it is silent.
+ */
+async function slowReady(n, announce) {
+  const tend = await startTend();
+  try {
+    const dir = tend.dir;
+    const list = names(n);
+    const start = (name) => `sleep 5; touch ${dir}/ready-${name}; ${announce ? 'echo listening; ' : ''}exec sleep 3600`;
+    await tend.call('UpsertAutomationsFile', {
+      automationsFile: { services: Object.fromEntries(list.map((name) => [name, { commands: { start: start(name), ready: `test -f ${dir}/ready-${name}` } }])) },
+    });
+    const services = await tend.listAll('ListServices', 'services');
+    const nameOf = new Map(services.map((service) => [service.id, service.metadata.reference]));
+    const runningAt = new Map();
+    const watch = new AbortController();
+    const response = await fetch(`${tend.url}/gitpod.v1.EventService/WatchEvents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tend.token}`, 'content-type': 'application/jsonl' },
+      body: JSON.stringify({ environmentId: JSON.parse(readFileSync(join(tend.stateDir, 'daemon.json'), 'utf8')).environmentId }),
+      signal: watch.signal,
+    });
+    const reading = (async () => {
+      let buffered = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body) {
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+          const event = JSON.parse(buffered.slice(0, end));
+          buffered = buffered.slice(end + 1);
+          const id = event.resourceId;
+          if (event.resourceType !== 'RESOURCE_TYPE_SERVICE' || runningAt.has(id) || !nameOf.has(id)) continue;
+          const seen = Date.now();
+          void tend.call('GetService', { id }).then(({ service }) => {
+            if (service.status.phase === 'SERVICE_PHASE_RUNNING' && !runningAt.has(id)) runningAt.set(id, seen);
+          });
+        }
+      }
+    })().catch(() => {});
+    await Promise.all(services.map((service) => tend.call('StartService', { id: service.id })));
+    await waitFor('STARTING', async () => (await tend.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_STARTING'), { intervalMs: 20 });
+    // Probe shells start after the first probe: look for them once probing has begun.
+    await sleep(100);
+    const { helpers, others } = tendProcesses(tend.pid);
+    const cpu0 = cpuOf(helpers);
+    const all0 = cpuOf([...helpers, ...others]);
+    const t0 = performance.now();
+    await sleep(4000);
+    const cpu1 = cpuOf(helpers);
+    const all1 = cpuOf([...helpers, ...others]);
+    const seconds = (performance.now() - t0) / 1000;
+    await waitFor('all RUNNING', () => runningAt.size === n, { timeoutMs: 60_000, intervalMs: 20 });
+    watch.abort();
+    await reading;
+    const latencies = [...runningAt].map(([id, seen]) => (seen - statSync(join(dir, `ready-${nameOf.get(id)}`)).mtimeMs) / 1000);
+    return {
+      latency: median(latencies),
+      p90: latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
+      tendCpu: ((cpu1.own - cpu0.own) / seconds) * 100,
+      allCpu: ((all1.own + all1.reaped - all0.own - all0.reaped) / seconds) * 100,
+      helpers: helpers.length - 1,
+      probeShells: others.length,
+    };
+  } finally {
+    await tend.stop();
+    cleanup();
+  }
+}
+
+async function w6b() {
+  const n = 100;
+  for (const announce of [true, false]) {
+    const result = await slowReady(n, announce);
+    const what = announce ? 'prints a line when ready' : 'silent';
+    rows.push([`W6b readiness latency, ready 5 s after start (${what}): median, p90`, String(n), '-', '-', '-', `${fmt(result.latency)}, ${fmt(result.p90)}`, '-', '-']);
+    rows.push([`W6b CPU while ${n} wait (${what}): tend; with its probes`, String(n), '-', '-', '-', `${result.tendCpu.toFixed(1)} %; ${result.allCpu.toFixed(1)} %`, '-', '-']);
+    console.error(`  W6b ${what}: ${JSON.stringify(result)}`);
+  }
+}
+
 // ---- W7 API under load (tend) ----------------------------------------------------------------------
 
 async function w7() {
@@ -559,8 +698,8 @@ async function w7() {
         const [, value, suffix] = match;
         return Number(value) * ({ us: 1e-3, ms: 1, s: 1e3, m: 6e4 })[suffix];
       };
-      const p50 = unit(/50%\s+(\S+)/.exec(output)[1]);
-      const p99 = unit(/99%\s+(\S+)/.exec(output)[1]);
+      const p50 = unit(/^\s+50%\s+(\S+)/m.exec(output)[1]);
+      const p99 = unit(/^\s+99%\s+(\S+)/m.exec(output)[1]);
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? '0';
       return { rps, p50, p99, non2xx };
     };
@@ -608,20 +747,93 @@ async function w8() {
   notes.push(`W8: the same ${n} services on a standalone tend: ${fmt(median(standalone))}; through a control plane ${ratio(median(upstream), median(standalone))} of that`);
 }
 
-// ---- W9 the dashboard's page (weight, time to first render) -----------------------------------------
+// ---- W9 daemon start until it answers ---------------------------------------------------------------
+
+/** Spawns `argv` and resolves with the seconds until `answers()` is true; the process is killed after. */
+async function startUntil(argv, answers, env = {}) {
+  const start = performance.now();
+  const child = spawnTracked(argv[0], argv.slice(1), { env: { ...process.env, ...env } });
+  try {
+    await waitFor(`${argv[0]} to answer`, answers, { timeoutMs: 30_000, intervalMs: 1 });
+    return (performance.now() - start) / 1000;
+  } finally {
+    child.kill('SIGKILL');
+    await waitFor('it to exit', () => child.exitCode !== null || child.signalCode !== null);
+  }
+}
+
+/** POSTs over node:http (lighter than fetch, which matters when polling every millisecond); the status, or undefined. */
+function post(target, headers, body) {
+  return new Promise((resolve) => {
+    const request = httpRequest({ ...target, method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode));
+    });
+    request.on('error', () => resolve(undefined));
+    request.end(body);
+  });
+}
 
 async function w9() {
+  const runs = Math.max(REPEAT, 5);
+  const times = { floor: [], tend: [], supervisord: [] };
+  for (let index = 0; index < runs; index++) {
+    {
+      // The floor: a Node.js process that listens and answers.
+      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const script = `require('node:http').createServer((q, s) => s.end('{}')).listen(${port}, '127.0.0.1')`;
+      times.floor.push(await startUntil([process.execPath, '-e', script], async () => (await post({ host: '127.0.0.1', port }, {}, '{}')) === 200));
+    }
+    {
+      const dir = scratch('tend-start');
+      const stateDir = join(dir, 'state');
+      let url;
+      const argv = [process.execPath, join(import.meta.dirname, '../dist/cli/main.js'), 'daemon', '--workspace', dir, '--state-dir', stateDir];
+      times.tend.push(
+        await startUntil(argv, async () => {
+          if (url === undefined) {
+            try {
+              url = JSON.parse(readFileSync(join(stateDir, 'daemon.json'), 'utf8')).url;
+            } catch {
+              return false;
+            }
+          }
+          const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+          const { hostname, port } = new URL(url);
+          return (await post({ host: hostname, port, path: '/tend.v1.DaemonService/GetStatus' }, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, '{}')) === 200;
+        }, { TEND_LOG_LEVEL: 'warn' }),
+      );
+    }
+    if (peers.supervisord === null) {
+      const dir = scratch('sv-start');
+      const sock = join(dir, 'supervisor.sock');
+      const conf = join(dir, 'supervisord.conf');
+      writeFileSync(conf, [`[unix_http_server]`, `file=${sock}`, '[supervisord]', 'nodaemon=true', `logfile=${join(dir, 'supervisord.log')}`, `pidfile=${join(dir, 'supervisord.pid')}`, '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface', ''].join('\n'));
+      const body = "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName><params></params></methodCall>";
+      times.supervisord.push(await startUntil(['supervisord', '-c', conf], async () => existsSync(sock) && (await post({ socketPath: sock, path: '/RPC2' }, { 'content-type': 'text/xml' }, body)) === 200));
+    }
+    cleanup();
+  }
+  const values = { floor: median(times.floor), tend: median(times.tend) };
+  if (times.supervisord.length > 0) values.supervisord = median(times.supervisord);
+  row('W9 daemon start until it answers', 1, values);
+  notes.push('W9: floor: a Node.js process listening with node:http; supervisord: until its XML-RPC answers on its socket; pm2: not measured (its CLI starts its daemon)');
+}
+
+// ---- W10 the dashboard's page (weight, time to first render) ----------------------------------------
+
+async function w10() {
   const missing = chromiumAvailable();
-  if (missing !== null) return void notes.push(`W9: not measured: ${missing}`);
+  if (missing !== null) return void notes.push(`W10: not measured: ${missing}`);
   const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
   for (const n of [10, 100]) {
     const { weight, cold, warm } = await dashboardLoad(n, Math.max(REPEAT, 5));
     if (n === 10) {
-      rows.push(['W9 dashboard page weight (gzip on the wire; unpacked)', String(weight.files), '-', '-', '-', `${kib(weight.wire)}; ${kib(weight.raw)}`, '-', '-']);
+      rows.push(['W10 dashboard page weight (gzip on the wire; unpacked)', String(weight.files), '-', '-', '-', `${kib(weight.wire)}; ${kib(weight.raw)}`, '-', '-']);
     }
     const ms = (values) => fmt(median(values) / 1000);
-    rows.push([`W9 dashboard first render, empty cache (first paint)`, String(n), '-', '-', '-', `${ms(cold.map((run) => run.render))} (${ms(cold.map((run) => run.paint))})`, '-', '-']);
-    rows.push([`W9 dashboard first render, warm cache`, String(n), '-', '-', '-', ms(warm.map((run) => run.render)), '-', '-']);
+    rows.push([`W10 dashboard first render, empty cache (first paint)`, String(n), '-', '-', '-', `${ms(cold.map((run) => run.render))} (${ms(cold.map((run) => run.paint))})`, '-', '-']);
+    rows.push([`W10 dashboard first render, warm cache`, String(n), '-', '-', '-', ms(warm.map((run) => run.render)), '-', '-']);
   }
 }
 
@@ -632,7 +844,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 try {
-  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7, W8: w8, W9: w9 };
+  const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W6b: w6b, W7: w7, W8: w8, W9: w9, W10: w10 };
   for (const [name, fn] of Object.entries(workloads)) {
     if (!ONLY.includes(name) && !(name === 'W1' && ONLY.includes('W2'))) continue;
     console.error(`${name}...`);

@@ -1,4 +1,4 @@
-// W9: the dashboard's page on loopback, in Debian's chromium (headless, playwright-core): its
+// W10: the dashboard's page on loopback, in Debian's chromium (headless, playwright-core): its
 // weight as served (gzip) and the time from opening the login link to the first render of the
 // services (the page's `tend:first-render` mark), with an empty cache and with a warm one.
 import { existsSync } from 'node:fs';

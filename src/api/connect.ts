@@ -4,7 +4,7 @@
  * JSON's rules (`proto-json.ts`: null, proto names, enum numbers, unknown fields dropped) and
  * then checked strictly: a wrong type or an unknown enum name is refused with its path.
  */
-import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { ApiError, invalidArgument, isRetryable } from '../domain/errors.js';
 import { normalizeProtoJson } from './proto-json.js';
@@ -41,17 +41,22 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   return result.data;
 }
 
-export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
-  return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(body));
+/** A 200 answer with a JSON body already serialised (see json-answer.ts). */
+export function sendJson(response: ServerResponse, json: string): void {
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  response.end(json);
 }
 
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
-  return reply
-    .code(error.httpStatus)
-    .headers(error.headers)
-    .header('content-type', 'application/json')
-    .header('x-should-retry', isRetryable(error.code) ? 'true' : 'false')
-    .send(JSON.stringify({ code: error.code, message: error.message }));
+export function sendError(response: ServerResponse, error: ApiError, extraHeaders: Readonly<Record<string, string>> = {}): void {
+  const json = JSON.stringify({ code: error.code, message: error.message });
+  response.writeHead(error.httpStatus, {
+    ...error.headers,
+    ...extraHeaders,
+    'content-type': 'application/json',
+    'x-should-retry': isRetryable(error.code) ? 'true' : 'false',
+    'content-length': Buffer.byteLength(json),
+  });
+  response.end(json);
 }
 
 export { ApiError };

@@ -24,7 +24,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxConnections: 512,
 };
 
-/** The options of `http.createServer` (through fastify's `http`) that enforce the timeouts. */
+/** The options of `http.createServer` that enforce the timeouts. */
 export function httpServerOptions(limits: ServerLimits): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
   return {
     headersTimeout: limits.headersTimeoutMs,

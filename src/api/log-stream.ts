@@ -6,15 +6,23 @@ import { existsSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { ExecutionLogSource } from '../engine/log-source.js';
 import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
+import type { LogWakeup } from './log-wakeup.js';
 
 const CHUNK_BYTES = 64 * 1024;
-const FOLLOW_POLL_MS = 50;
+/** How often to look for a starting step's log file (it is there within milliseconds). */
+const FILE_WAIT_MS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 export interface FollowOptions {
   readonly follow: boolean;
   /** Start at the last `tailLines` lines; undefined: from the start. */
   readonly tailLines: number | undefined;
   readonly isLive: () => boolean;
+  /** Says when to read again while following (the file grew, or the session may have ended). */
+  readonly wakeup: LogWakeup;
 }
 
 async function tailOffset(file: FileHandle, size: number, lines: number): Promise<number> {
@@ -73,6 +81,7 @@ async function* rotatedRest(path: string, offset: number, rotation: Rotation): A
 
 export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
+  if (options.follow) options.wakeup.watch(path);
   try {
     const { size } = await file.stat();
     let offset = options.tailLines === undefined ? 0 : await tailOffset(file, size, options.tailLines);
@@ -101,17 +110,11 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
         continue;
       }
       if (!live) return;
-      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      await options.wakeup.next();
     }
   } finally {
     await file.close();
   }
-}
-
-const STEP_WAIT_MS = 50;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -120,26 +123,29 @@ function sleep(ms: number): Promise<void> {
  * `[section-create] {"id","title"}` and `[section-end] {"id","outcome","secondsElapsed"}` lines.
  * Steps of one group run together; their outputs come one after the other, never interleaved.
  */
-export async function* followExecutionLog(source: ExecutionLogSource, options: { follow: boolean }): AsyncGenerator<Buffer> {
+export async function* followExecutionLog(source: ExecutionLogSource, options: { follow: boolean; wakeup: LogWakeup }): AsyncGenerator<Buffer> {
   const framed = source.steps.length > 1;
   for (const step of source.steps) {
     while (step.progress() === undefined && !source.isFinished()) {
       if (!options.follow) return;
-      await sleep(STEP_WAIT_MS);
+      await options.wakeup.next();
     }
     if (step.progress() === undefined) continue;
     if (framed) yield Buffer.from(`[section-create] ${JSON.stringify({ id: step.id, title: step.title })}\n`);
+    // A step is RUNNING a moment before its command's log file is there (the spawner makes it).
+    while (options.follow && step.writesOutput && !existsSync(step.path) && step.progress()?.ended === false) await sleep(FILE_WAIT_MS);
     if (existsSync(step.path)) {
       yield* followLog(step.path, {
         follow: options.follow,
         tailLines: undefined,
         isLive: () => step.progress()?.ended === false,
+        wakeup: options.wakeup,
       });
     }
     // A service step has no output file: wait for its end before the next step's output.
     while (step.progress()?.ended !== true) {
       if (!options.follow) return;
-      await sleep(STEP_WAIT_MS);
+      await options.wakeup.next();
     }
     const progress = step.progress();
     if (progress?.ended !== true) return;

@@ -4,6 +4,7 @@
  * size bound, so a small bomb cannot grow past it), any other encoding is `unimplemented`, the
  * JSON may nest at most MAX_NESTING levels, and malformed JSON is `invalid_argument`.
  */
+import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { ApiError, invalidArgument } from '../domain/errors.js';
 
@@ -94,4 +95,31 @@ export function parseJsonBody(bytes: Buffer): unknown {
 export function readBody(headers: BodyHeaders, raw: Buffer | undefined, accepted: readonly string[] = UNARY_TYPES): unknown {
   checkContentType(headers, accepted);
   return parseJsonBody(decodeBody(headers, raw ?? Buffer.alloc(0)));
+}
+
+function tooLarge(): ApiError {
+  return new ApiError('resource_exhausted', `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+}
+
+/**
+ * The raw bytes of a request's body, refused beyond MAX_BODY_BYTES (as announced by its
+ * Content-Length, or as they arrive). What is not read is discarded by Node, so the connection
+ * stays usable for the answer.
+ */
+export function collectBody(request: IncomingMessage): Promise<Buffer> {
+  if (Number(request.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      request.off('data', onData);
+      request.resume();
+      reject(tooLarge());
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    request.once('error', reject);
+  });
 }

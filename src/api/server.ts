@@ -1,18 +1,15 @@
 /**
- * The HTTP surface: Connect unary JSON on `POST /<service>/<Method>` (the automation service, the
+ * The HTTP surface, on plain node:http with tend's own routing (fastify cost 7 MiB and tens of
+ * milliseconds of start-up for what these few routes need): Connect unary JSON on `POST /<service>/<Method>` (the automation service, the
  * event stream, the logs token, tend's own DaemonService) and the log streams behind
  * `status.logUrl`. Every request carries the bearer token (a `front`, the dashboard, answers its
  * own paths before that). Connect's rules for the envelope of a call: POST only (405 otherwise),
  * a content type the method takes (415 otherwise), a gzipped body is inflated, a method of a
  * known service that tend does not serve is `unimplemented`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../domain/logger.js';
 import { ApiError } from '../domain/errors.js';
-import type { LogSource } from '../engine/log-source.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { TaskEngine } from '../engine/tasks/task-engine.js';
@@ -25,10 +22,10 @@ import { EventStreams, readRequestEnvelope, refuseStream, streamEvents } from '.
 import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
 import { parseBody, sendError, sendJson } from './connect.js';
-import { followExecutionLog, followLog } from './log-stream.js';
-import { maskStream } from './mask-stream.js';
+import { answerJson } from './json-answer.js';
+import { logRoute } from './log-route.js';
 import type { DaemonMethod } from './port-methods.js';
-import { checkContentType, decodeBody, MAX_BODY_BYTES, readBody, STREAM_TYPES } from './request-body.js';
+import { checkContentType, collectBody, decodeBody, readBody, STREAM_TYPES } from './request-body.js';
 import { withQueryPagination } from './query-pagination.js';
 
 export interface ServerOptions {
@@ -54,6 +51,8 @@ export interface ServerOptions {
   readonly daemonMethods?: Readonly<Record<string, DaemonMethod>>;
   /** Resolves once every write so far is on disk: a response acknowledges only durable writes. */
   readonly committed: () => Promise<void>;
+  /** Resolves once every command start begun so far has its process: an answer to a change shows its effect. */
+  readonly launched?: () => Promise<void>;
   readonly log: Logger;
   /** Timeouts and the connection cap; default DEFAULT_SERVER_LIMITS. */
   readonly limits?: Partial<ServerLimits>;
@@ -67,20 +66,8 @@ export interface Front {
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    caller: Caller;
-  }
-}
-
-const LOG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 function toApiError(error: unknown, log: Logger): ApiError {
   if (error instanceof ApiError) return error;
-  const code = (error as { code?: string }).code;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new ApiError('resource_exhausted', `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
   log.error({ err: error }, 'Request failed unexpectedly');
   return new ApiError('internal', 'Internal error: the daemon log has the details');
 }
@@ -89,103 +76,72 @@ function unserved(service: string, method: string): ApiError {
   return new ApiError('unimplemented', `Method "${method}" of ${service} is not implemented by tend`);
 }
 
-type Route = FastifyRequest<{ Params: { method: string }; Querystring: Record<string, string | undefined> }>;
+/** The daemon's HTTP server. */
+export interface ApiServer {
+  readonly server: Server;
+  listen(address: { host: string; port: number }): Promise<void>;
+  /** Ends every event stream, then closes every connection (followed logs included). */
+  close(): Promise<void>;
+}
 
-export function buildServer(options: ServerOptions): FastifyInstance {
+/** One request, as the handlers see it. */
+interface Call {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly caller: Caller;
+  /** The method segment of `/<service>/<method>`. */
+  readonly method: string;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+}
+
+/** Methods that are not POST on a service path are refused with 405; any other is an unknown endpoint. */
+const OTHER_METHODS = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const SERVICES = new Set<string>(Object.keys(SERVED_METHODS));
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+export function buildServer(options: ServerOptions): ApiServer {
   const { token, services, tasks, executions, automations, log } = options;
   const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
-  const respond = async (reply: FastifyReply, body: unknown): Promise<FastifyReply> => {
+  const apiLog = log.child({ component: 'api' });
+  const respond = async (call: Call, body: unknown, changed = false): Promise<void> => {
+    if (changed) await options.launched?.();
     await options.committed();
-    return sendJson(reply, body);
+    sendJson(call.response, answerJson(body));
   };
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: MAX_BODY_BYTES,
-    http: httpServerOptions(limits),
-    requestTimeout: httpServerOptions(limits).requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // No inactivity timeout: event streams and followed logs may be silent for long.
-    connectionTimeout: 0,
-    // Event streams and followed logs never end by themselves: close them when the daemon stops.
-    forceCloseConnections: true,
-  });
-  const guard = new ConnectionGuard(app.server, limits);
   const streams = new EventStreams();
-  app.addHook('preClose', (done) => {
-    streams.endAll();
-    done();
-  });
   const logsTokens = new LogsTokens();
   const handlers = automationHandlers(services, tasks, executions, automations, options.environmentId);
-  const findLog = (logId: string): LogSource | undefined =>
-    LOG_ID.test(logId) ? (services.logSource(logId) ?? executions.logSource(logId)) : undefined;
+  const body = (call: Call): unknown => readBody(call.request.headers, call.body);
+  const query = (call: Call): Record<string, string> => Object.fromEntries(call.query);
 
-  // Bodies are read by us (request-body.ts) so that every problem becomes a Connect error.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const rawBody = (request: FastifyRequest): Buffer | undefined => (Buffer.isBuffer(request.body) ? request.body : undefined);
-  const body = (request: FastifyRequest): unknown => readBody(request.headers, rawBody(request));
-
-  const front = options.front;
-  if (front !== undefined) {
-    // Registered before the token check: what the front answers never reaches the API's hooks.
-    app.addHook('onRequest', async (request, reply) => {
-      if (!front.handles(request.raw)) return;
-      reply.hijack();
-      await front.handle(request.raw, reply.raw);
-      return reply;
-    });
-  }
-  app.decorateRequest('caller', null as unknown as Caller);
-  app.addHook('onRequest', async (request) => {
-    const scope = authenticate(request.headers.authorization, token, logsTokens, options.runnerToken);
-    const subject = scope === 'full' ? options.subjects.token : scope === 'runner' ? (options.subjects.runnerToken ?? options.subjects.token) : {};
-    request.caller = { scope, subject };
-    guard.authenticated(request.raw.socket);
-    if (scope === 'logs' && !(request.method === 'GET' && request.url.startsWith('/logs/'))) {
-      throw new ApiError('permission_denied', 'This token can only read logs (it came from CreateEnvironmentLogsToken): use the API token');
-    }
-  });
-
-  app.setErrorHandler((error, _request, reply) => sendError(reply, toApiError(error, log)));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new ApiError('not_found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`)),
-  );
-
-  // Every method of these services is a POST (none is marked idempotent): anything else is 405.
-  for (const service of Object.keys(SERVED_METHODS) as ServedService[]) {
-    app.route<{ Params: { method: string } }>({
-      method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      url: `/${service}/:method`,
-      handler: (request) => {
-        throw new ApiError('invalid_argument', `Method ${request.method} is not allowed: call ${service}/${request.params.method} with POST`, {
-          httpStatus: 405,
-          headers: { allow: 'POST' },
-        });
-      },
-    });
-  }
-
-  app.post('/gitpod.v1.EnvironmentAutomationService/:method', async (request: Route, reply) => {
-    const { method } = request.params;
+  const automationService = async (call: Call): Promise<void> => {
+    const { method } = call;
     const handler = resolveHandler(handlers, method);
-    const decoded = body(request);
-    const withQuery = /^List/.test(method) ? withQueryPagination(decoded, request.query) : decoded;
+    const decoded = body(call);
+    const withQuery = /^List/.test(method) ? withQueryPagination(decoded, query(call)) : decoded;
     if (options.forward !== undefined && !isReadMethod(method)) {
-      return sendJson(reply, await options.forward('gitpod.v1.EnvironmentAutomationService', method, withQuery));
+      return sendJson(call.response, answerJson(await options.forward('gitpod.v1.EnvironmentAutomationService', method, withQuery)));
     }
-    return respond(reply, await handler(withQuery, request.caller));
-  });
+    return respond(call, await handler(withQuery, call.caller), !isReadMethod(method));
+  };
 
-  app.post('/gitpod.v1.EventService/:method', async (request: Route, reply) => {
-    if (request.params.method !== 'WatchEvents') throw unserved('gitpod.v1.EventService', request.params.method);
-    const type = checkContentType(request.headers, STREAM_TYPES);
+  const eventService = async (call: Call): Promise<void> => {
+    if (call.method !== 'WatchEvents') throw unserved('gitpod.v1.EventService', call.method);
+    const { headers } = call.request;
+    const type = checkContentType(headers, STREAM_TYPES);
     const connect = type === 'application/connect+json';
     try {
       const decoded = connect
-        ? readRequestEnvelope(decodeBody(request.headers, rawBody(request) ?? Buffer.alloc(0)), request.headers['connect-content-encoding'] as string | undefined)
-        : readBody(request.headers, rawBody(request), STREAM_TYPES);
+        ? readRequestEnvelope(decodeBody(headers, call.body), headers['connect-content-encoding'] as string | undefined)
+        : readBody(headers, call.body, STREAM_TYPES);
       const watch = parseBody(WatchEventsRequest, decoded);
       if (watch.organization === true && (watch.environmentId ?? '') !== '') {
         throw new ApiError('invalid_argument', 'Invalid request: give either "environmentId" or "organization" (the scope is one of them)');
@@ -193,66 +149,120 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       checkEnvironment(watch.environmentId, options.environmentId);
     } catch (error) {
       if (!connect) throw error;
-      reply.hijack();
-      return refuseStream(reply.raw, toApiError(error, log));
+      return refuseStream(call.response, toApiError(error, apiLog));
     }
-    reply.hijack();
-    streamEvents(reply.raw, request.raw.socket, options.events, log, connect ? 'connect' : 'jsonl', streams);
-  });
+    streamEvents(call.response, call.request.socket, options.events, apiLog, connect ? 'connect' : 'jsonl', streams);
+  };
 
-  app.post('/gitpod.v1.EnvironmentService/:method', async (request: Route, reply) => {
-    if (request.params.method !== 'CreateEnvironmentLogsToken') throw unserved('gitpod.v1.EnvironmentService', request.params.method);
-    checkEnvironment(parseBody(LogsTokenRequest, body(request)).environmentId, options.environmentId);
-    return respond(reply, { accessToken: logsTokens.create().accessToken });
-  });
+  const environmentService = async (call: Call): Promise<void> => {
+    if (call.method !== 'CreateEnvironmentLogsToken') throw unserved('gitpod.v1.EnvironmentService', call.method);
+    checkEnvironment(parseBody(LogsTokenRequest, body(call)).environmentId, options.environmentId);
+    return respond(call, { accessToken: logsTokens.create().accessToken });
+  };
 
   // tend's own methods, in the same Connect style: the daemon's status and firing triggers.
-  app.post('/tend.v1.DaemonService/:method', async (request: Route, reply) => {
-    const decoded = body(request);
-    switch (request.params.method) {
+  const daemonService = async (call: Call): Promise<void> => {
+    const decoded = body(call);
+    switch (call.method) {
       case 'GetStatus':
-        return respond(reply, await options.status());
+        return respond(call, await options.status());
       case 'FireTrigger': {
-        if (options.forward !== undefined) return sendJson(reply, await options.forward('tend.v1.DaemonService', 'FireTrigger', decoded));
+        if (options.forward !== undefined) return sendJson(call.response, answerJson(await options.forward('tend.v1.DaemonService', 'FireTrigger', decoded)));
         const { triggers } = parseBody(FireTriggerRequest, decoded);
-        return respond(reply, automations.fire(triggers as TriggerName[]));
+        return respond(call, automations.fire(triggers as TriggerName[]), true);
       }
       default: {
         const methods = options.daemonMethods ?? {};
-        if (Object.hasOwn(methods, request.params.method)) return respond(reply, await methods[request.params.method]!(decoded));
-        throw new ApiError('unimplemented', `Method "${request.params.method}" does not exist on tend.v1.DaemonService`);
+        if (Object.hasOwn(methods, call.method)) return respond(call, await methods[call.method]!(decoded));
+        throw new ApiError('unimplemented', `Method "${call.method}" does not exist on tend.v1.DaemonService`);
       }
     }
+  };
+
+  const routes: Record<ServedService, (call: Call) => Promise<void>> = {
+    'gitpod.v1.EnvironmentAutomationService': automationService,
+    'gitpod.v1.EventService': eventService,
+    'gitpod.v1.EnvironmentService': environmentService,
+    'tend.v1.DaemonService': daemonService,
+  };
+
+  const serveLog = logRoute({
+    find: (logId) => services.logSource(logId) ?? executions.logSource(logId),
+    events: options.events,
+    token,
   });
 
-  app.get<{ Params: { logId: string }; Querystring: { follow?: string; tail?: string } }>(
-    '/logs/:logId',
-    async (request, reply) => {
-      const { logId } = request.params;
-      const source = findLog(logId);
-      if (source === undefined) throw new ApiError('not_found', `Log "${logId}" not found`);
-      const tail = request.query.tail;
-      const tailLines = tail === undefined ? undefined : Number(tail);
-      if (tailLines !== undefined && (!Number.isInteger(tailLines) || tailLines < 0)) {
-        throw new ApiError('invalid_argument', `Invalid "tail" "${tail}": give a whole number of lines`);
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = request.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const search = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+    const scope = authenticate(request.headers.authorization, token, logsTokens, options.runnerToken);
+    const subject = scope === 'full' ? options.subjects.token : scope === 'runner' ? (options.subjects.runnerToken ?? options.subjects.token) : {};
+    const caller: Caller = { scope, subject };
+    guard.authenticated(request.socket);
+    const isGet = request.method === 'GET' || request.method === 'HEAD';
+    if (scope === 'logs' && !(request.method === 'GET' && url.startsWith('/logs/'))) {
+      throw new ApiError('permission_denied', 'This token can only read logs (it came from CreateEnvironmentLogsToken): use the API token');
+    }
+    const segments = path.split('/');
+    // ['', 'logs', id] or ['', service, method]
+    if (segments.length === 3 && segments[1] === 'logs' && segments[2] !== '' && isGet) {
+      const logId = decodeSegment(segments[2]!);
+      if (logId !== undefined) return serveLog(request, response, logId, search);
+    }
+    const service = segments.length === 3 ? decodeSegment(segments[1]!) : undefined;
+    const method = segments.length === 3 ? decodeSegment(segments[2]!) : undefined;
+    if (service !== undefined && SERVICES.has(service) && method !== undefined && method !== '') {
+      if (request.method === 'POST') {
+        const call: Call = { request, response, caller, method, query: search, body: await collectBody(request) };
+        return routes[service as ServedService](call);
       }
-      const follow = request.query.follow !== 'false' && request.query.follow !== '0';
-      const chunks =
-        source.kind === 'file'
-          ? followLog(source.path, { follow, tailLines, isLive: source.isLive })
-          : followExecutionLog(source, { follow });
-      // Commands get the API token (GITPOD_API_KEY): a log never gives it to a reader, who may hold
-      // only a logs token.
-      const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), token]));
-      // The answer starts at once, before any output: a follower knows the log is there.
-      reply.hijack();
-      reply.raw.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      reply.raw.flushHeaders();
-      pipeline(stream, reply.raw).catch(() => {
-        // the reader went away
-      });
-    },
-  );
+      if (OTHER_METHODS.has(request.method ?? '')) {
+        // Every method of these services is a POST (none is marked idempotent): anything else is 405.
+        throw new ApiError('invalid_argument', `Method ${request.method} is not allowed: call ${service}/${method} with POST`, {
+          httpStatus: 405,
+          headers: { allow: 'POST' },
+        });
+      }
+    }
+    throw new ApiError('not_found', `No such endpoint: ${request.method} ${path}`);
+  };
 
-  return app;
+  const front = options.front;
+  const server = createServer(httpServerOptions(limits), (request, response) => {
+    // What the front answers (the dashboard) never reaches the API and its token check.
+    const answer = front !== undefined && front.handles(request) ? front.handle(request, response) : handle(request, response);
+    answer.catch((error: unknown) => {
+      if (response.headersSent) {
+        apiLog.error({ err: error }, 'Request failed after its answer began');
+        response.destroy();
+        return;
+      }
+      sendError(response, toApiError(error, apiLog));
+    });
+  });
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // No inactivity timeout: event streams and followed logs may be silent for long.
+  server.timeout = 0;
+  const guard = new ConnectionGuard(server, limits);
+
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    close: async () => {
+      // Event streams and followed logs never end by themselves: end them, then close the rest.
+      streams.endAll();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }

@@ -16,7 +16,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { ApiError } from '../domain/errors.js';
 import { invalidArgument } from '../domain/errors.js';
 import type { ResourceEvent, ResourceEvents } from '../engine/resource-events.js';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { hashText, parseAutomations } from '../config/load-file.js';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';

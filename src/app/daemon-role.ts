@@ -19,6 +19,7 @@ import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import type { LogRotator } from '../runtime/log-rotation.js';
 import { MachineRuntime } from '../runtime/machine/machine-runtime.js';
 import { RoutingRuntime } from '../runtime/routing-runtime.js';
+import { Spawner } from '../runtime/machine/spawner.js';
 import type { ListeningPort, PortHolder, Runtime } from '../runtime/runtime.js';
 import { portHolder } from '../runtime/machine/listening-sockets.js';
 import type { FoundPorts } from '../engine/services/service-controllers.js';
@@ -40,6 +41,8 @@ export interface DaemonRole {
   foundPorts(): Promise<readonly FoundPorts[]>;
   /** Who holds the socket listening on a port on this machine. */
   portHolder(port: number): Promise<PortHolder | null>;
+  /** Resolves once every command start begun so far has its process (or failed). */
+  launched(): Promise<void>;
 }
 
 export interface RoleParts {
@@ -54,6 +57,8 @@ export interface RoleParts {
   readonly binDir?: string;
   /** Replaces where commands run (tests of policy use a FakeRuntime). */
   readonly runtime?: Runtime;
+  /** Forks the machine's commands (the daemon's spawner process); needed unless `runtime` is given. */
+  readonly spawner?: Spawner;
 }
 
 export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts): DaemonRole {
@@ -69,6 +74,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
       portsOfRun: async () => undefined,
       foundPorts: async () => [],
       portHolder: async (port) => portHolder(port),
+      launched: async () => {},
     };
   }
   let docker: DockerRuntime | undefined;
@@ -83,6 +89,7 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
         clock: parts.clock,
         logs: options.logs,
         log: parts.log,
+        spawner: options.spawner ?? new Spawner(),
       }),
       () => (docker ??= new DockerRuntime({ stateDir: parts.settings.layout.root, instanceId, clock: parts.clock, log: parts.log })),
     );
@@ -102,5 +109,6 @@ export function daemonRole(role: 'executing' | 'serve-only', options: RoleParts)
     portsOfRun: (runId) => controllers.portsOfRun(runId),
     foundPorts: () => controllers.foundPorts(),
     portHolder: (port) => runtime.portHolder(port),
+    launched: () => runtime.settled?.() ?? Promise.resolve(),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { buildServer } from '../api/server.js';
 import { browserUrl, Dashboard, type DashboardOptions } from '../dashboard/dashboard.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -24,12 +24,12 @@ import { Automations } from '../engine/automations.js';
 import { ResourceEvents } from '../engine/resource-events.js';
 import { revertRefusedWrites } from '../engine/refused-writes.js';
 import type { TriggerName } from '../domain/schema.js';
-import { AutomationsWatcher } from './automations-watcher.js';
+import type { AutomationsWatcher } from './automations-watcher.js';
 import { LogRotator } from '../runtime/log-rotation.js';
 import { Store } from '../store/store.js';
 import { daemonBaseEnv } from './base-env.js';
 import { daemonRole } from './daemon-role.js';
-import { ControlPlane, type ControlPlaneSettings } from '../upstream/control-plane.js';
+import type { ControlPlane, ControlPlaneSettings } from '../upstream/control-plane.js';
 import { createLogger } from './logger.js';
 import { daemonStatus } from './daemon-status.js';
 import { installGitpodCommands } from './gitpod-commands.js';
@@ -37,6 +37,7 @@ import { portMethods, type DaemonMethod } from '../api/port-methods.js';
 import { PortRegistry } from '../engine/ports.js';
 import { listeningSockets } from '../runtime/machine/listening-sockets.js';
 import { defaultShell, resolveShell } from '../runtime/machine/shell.js';
+import { Spawner } from '../runtime/machine/spawner.js';
 import { lockStateDir, selfIdentity } from './instance-lock.js';
 import type { ServerLimits } from '../api/connection-guard.js';
 import { runnerSubject, userSubject } from '../domain/subjects.js';
@@ -188,6 +189,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     commandEnv,
   };
   const engineLog = log.child({ component: 'engine' });
+  const spawner = new Spawner(undefined, engineLog);
+  // Its Node.js starts beside the rest of the daemon's start-up (on the other core), ready before the first command.
+  if (options.serveOnly !== true) spawner.warm();
   const parts: Omit<EngineParts, 'runtime'> = { settings, clock, store, log: engineLog, logUrl: (logId) => `${baseUrl}/logs/${logId}` };
   const role = daemonRole(options.serveOnly === true ? 'serve-only' : 'executing', {
     parts,
@@ -195,6 +199,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     baseEnv: daemonBaseEnv(env),
     logs,
     shell,
+    spawner,
     ...(options.serveOnly === true ? {} : { binDir: installGitpodCommands(layout) }),
   });
   const services = new ServiceEngine({ store, log: engineLog, environmentId, keepers: role.services });
@@ -214,12 +219,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const controlPlane =
     options.controlPlane === undefined
       ? undefined
-      : new ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, clock, log: log.child({ component: 'control-plane' }) });
+      : // Loaded only in runner mode, and the watcher (chokidar) only with a file to watch.
+        new (await import('../upstream/control-plane.js')).ControlPlane(options.controlPlane, { store, services, tasks, executions, environmentId, clock, log: log.child({ component: 'control-plane' }) });
   const automations = new Automations(services, tasks, executions, store, log.child({ component: 'automations' }));
   const watcher =
     options.automationsFile === undefined
       ? undefined
-      : new AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
+      : new (await import('./automations-watcher.js')).AutomationsWatcher(options.automationsFile, automations, log.child({ component: 'automations' }), options.reloadDebounceMs, clock);
   const ports = new PortRegistry({
     store,
     clock,
@@ -275,12 +281,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // A port opened or closed shows on the dashboard at once (GetStatus lists the ports).
     daemonMethods: thenNotify(portMethods(ports), () => dashboard.statusChanged()),
     committed: () => store.committed(),
+    launched: () => role.launched(),
     log,
     front: dashboard,
   });
   try {
     await server.listen({ host, port });
   } catch (error) {
+    spawner.close();
     store.close();
     unlock();
     throw error;
@@ -321,6 +329,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dashboard.close();
       await server.close();
       logs.close();
+      spawner.close();
       stopRetrying();
       removeDaemonInfo(stateDir);
       store.close();

@@ -35,7 +35,7 @@ export function buildProgram(): Command {
     .option('--stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a service', '2m')
     .option('--task-stop-timeout <duration>', 'grace between SIGTERM and SIGKILL when stopping a task execution', '10s')
     .option('--readiness-timeout <duration>', 'how long a service may stay STARTING (0: no limit)', '0')
-    .option('--probe-interval <duration>', 'first pause between ready probes (it doubles up to 1s)', '50ms')
+    .option('--probe-interval <duration>', 'pause between ready probes for their first 400 ms (then it doubles up to 100 ms)', '20ms')
     .option('--probe-timeout <duration>', 'how long one ready probe may run before it is killed (the readiness timeout still ends the wait)', '2m')
     .option('--shell <path>', 'the shell that runs start, ready and stop commands on the machine (default: bash, else /bin/sh)')
     .option('--environment-id <id>', 'environment id (default: GITPOD_ENVIRONMENT_ID, or generated once)')

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { ApiError } from '../domain/errors.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';

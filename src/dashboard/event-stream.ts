@@ -12,7 +12,7 @@
  * `maxQueued` events behind is disconnected, and the page lists everything again when it reconnects.
  */
 import type { ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { ResourceEvent, ResourceEvents } from '../engine/resource-events.js';
 import type { ObservedTimes } from './observed-times.js';
 import { SECURITY_HEADERS } from './http-replies.js';

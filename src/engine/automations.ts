@@ -6,7 +6,7 @@
  * compose starts a service added to a running project); a task added later waits for its next
  * trigger.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { checkAutomationsFile } from '../config/check-file.js';
 import { hasTrigger, serviceFromFile, taskFromFile } from '../config/convert.js';
 import { pathText } from '../config/problem.js';

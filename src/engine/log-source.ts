@@ -10,6 +10,8 @@ export interface ExecutionStepLog {
   readonly id: string;
   readonly title: string;
   readonly path: string;
+  /** A task's step writes `path` (made as its command starts); a service's step writes nothing. */
+  readonly writesOutput: boolean;
   /** undefined: not started yet; `ended` false while it runs. */
   readonly progress: () => { ended: false } | { ended: true; outcome: string; secondsElapsed: number } | undefined;
 }

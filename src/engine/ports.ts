@@ -124,7 +124,8 @@ export class PortRegistry {
 
   /** Every port found or recorded, by number, and whether something listens on it now. */
   async list(): Promise<ListedPort[]> {
-    const sockets = this.options.listeners();
+    // Reading the machine's sockets takes milliseconds (the kernel walks its whole table): only for recorded ports.
+    const sockets = this.ports.size === 0 ? [] : this.options.listeners();
     const listening = new Set(sockets.map((listener) => listener.port));
     const listed = new Map<number, ListedPort>();
     for (const { serviceId, ports } of await this.options.foundPorts()) {

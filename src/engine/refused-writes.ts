@@ -5,7 +5,7 @@
  * statuses, which say what really happened, are written again, every second until the disk takes
  * them. The daemon goes on once there is space again.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { Store, Touched } from '../store/store.js';
 import type { ExecutionEngine } from './executions/execution-engine.js';
 import type { ServiceEngine } from './services/service-engine.js';

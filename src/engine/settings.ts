@@ -2,7 +2,7 @@
  * What the engine is made of: its settings (every timing in milliseconds, so tests can use tens
  * of milliseconds), and the parts it works through (the runtime, the clock, the store).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { Clock } from '../domain/clock.js';
 import type { StateLayout } from '../domain/state-layout.js';
 import type { Runtime } from '../runtime/runtime.js';

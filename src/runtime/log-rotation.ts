@@ -3,7 +3,8 @@
  * can neither block them nor lose what they write by being slow. A log over the cap is rotated:
  * its last `cap` bytes are copied to `<log>.1` (replacing the previous one) and it is truncated;
  * the command keeps appending at the new end. The check runs when the file grows (inotify), at
- * most every `minCheckMs`, and once a second as a fallback; the copy runs off the event loop.
+ * most every `minCheckMs`; only a file that cannot be watched is checked once a second instead.
+ * An idle log costs nothing. The copy runs off the event loop.
  *
  * The bound on disk: at most twice the cap, plus what the command writes while one rotation runs
  * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during that
@@ -32,6 +33,8 @@ interface Tracked {
   watcher: FSWatcher | undefined;
   timer: NodeJS.Timeout | undefined;
   rotating: Promise<void> | undefined;
+  /** Told when the file changes (a STARTING service's probing listens). */
+  readonly listeners: Set<() => void>;
 }
 
 export class LogRotator {
@@ -48,17 +51,28 @@ export class LogRotator {
 
   track(path: string): void {
     if (this.active.has(path)) return;
-    const tracked: Tracked = { watcher: undefined, timer: undefined, rotating: undefined };
+    const tracked: Tracked = { watcher: undefined, timer: undefined, rotating: undefined, listeners: new Set() };
     this.active.set(path, tracked);
     try {
-      tracked.watcher = watch(path, { persistent: false }, () => this.soon(path));
+      tracked.watcher = watch(path, { persistent: false }, () => {
+        for (const listener of tracked.listeners) listener();
+        this.soon(path);
+      });
       tracked.watcher.on('error', () => {});
     } catch {
-      // no inotify for this file: the interval still checks it
+      // no inotify for this file: the interval checks it
+      this.interval ??= setInterval(() => {
+        for (const [path, tracked] of this.active) if (tracked.watcher === undefined) void this.check(path);
+      }, this.checkMs).unref();
     }
-    this.interval ??= setInterval(() => {
-      for (const tracked of this.active.keys()) void this.check(tracked);
-    }, this.checkMs).unref();
+  }
+
+  /** Calls `listener` whenever the tracked file changes (inotify); returns how to stop. */
+  onChange(path: string, listener: () => void): () => void {
+    const tracked = this.active.get(path);
+    if (tracked === undefined) return () => {};
+    tracked.listeners.add(listener);
+    return () => tracked.listeners.delete(listener);
   }
 
   untrack(path: string): void {

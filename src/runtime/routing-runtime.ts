@@ -15,6 +15,10 @@ export class RoutingRuntime implements Runtime {
     return spec.runsOn?.docker !== undefined ? this.containers().start(spec) : this.machine.start(spec);
   }
 
+  settled(): Promise<void> {
+    return this.machine.settled?.() ?? Promise.resolve();
+  }
+
   adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
     return record.container !== undefined ? this.containers().adopt(record, spec) : this.machine.adopt(record, spec);
   }
@@ -29,6 +33,8 @@ export class RoutingRuntime implements Runtime {
   }
 
   async sweep(previousInstances: readonly string[], adoptedRuns: ReadonlySet<string>): Promise<SweepResult> {
+    // No daemon ran anything with this state directory before: nothing can have been left.
+    if (previousInstances.length === 0) return { instancesInUse: [] };
     const machine = await this.machine.sweep(previousInstances, adoptedRuns);
     const containers = await this.containers().sweep(previousInstances, adoptedRuns);
     return { instancesInUse: [...new Set([...machine.instancesInUse, ...containers.instancesInUse])] };

@@ -41,6 +41,8 @@ export interface ProbeResult {
 export interface ProbeRun {
   readonly result: Promise<ProbeResult>;
   kill(): void;
+  /** A probe held back by the runtime (`probeLater`) begins now. */
+  wake?(): void;
 }
 
 export interface StopRules {
@@ -73,6 +75,19 @@ export interface Session {
   readonly exited: Promise<ExitInfo>;
   /** Runs the ready command once, in the session's place, with the session's variables. */
   probe(command: string): ProbeRun;
+  /**
+   * One run of the ready command `delayMs` from now, or as soon as its `wake()` is called, where
+   * the runtime can wait more cheaply than the daemon's timers (the machine's probe shell);
+   * undefined where it cannot (then `probe` after a timer).
+   */
+  probeLater?(command: string, delayMs: number): ProbeRun | undefined;
+  /** No more probes will be asked for (ready, or probing was cancelled): what probing holds can go. */
+  endProbing?(): void;
+  /**
+   * Calls `listener` when the session shows activity that may mean it became ready (its output
+   * grew: servers say when they listen); returns how to stop listening.
+   */
+  onActivity?(listener: () => void): () => void;
   /** Applies the stop rules; resolves with the failure message of the stop, or null. */
   stop(rules: StopRules): Promise<string | null>;
   /** SIGKILL whatever is left of the session (after its command exited). */
@@ -99,6 +114,12 @@ export interface SweepResult {
 export interface Runtime {
   /** Starts a session; rejects with LaunchError when it cannot. */
   start(spec: SessionSpec): Promise<Session>;
+  /**
+   * Resolves once every start begun so far has its session or has failed, for a runtime whose
+   * starts take a moment (the machine's: a round trip to its spawner), so that an answer to
+   * StartService already shows STARTING. Not for starts that take long (a container's image pull).
+   */
+  settled?(): Promise<void>;
   /**
    * Takes over a session a dead daemon started, if it still runs exactly as recorded; `spec` is
    * what its ready and stop commands run with (as it was started).

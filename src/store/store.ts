@@ -179,14 +179,14 @@ export class Store {
     this.outbox = new OutboxTable(this.db, (apply) => this.write(apply));
   }
 
+  /** Every pending migration in one transaction: one fsync for a new store, not one per migration. */
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
-    for (let index = current; index < MIGRATIONS.length; index++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[index]!);
-        this.db.pragma(`user_version = ${index + 1}`);
-      })();
-    }
+    if (current >= MIGRATIONS.length) return;
+    this.db.transaction(() => {
+      for (let index = current; index < MIGRATIONS.length; index++) this.db.exec(MIGRATIONS[index]!);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
   }
 
   /** The environment id: GITPOD_ENVIRONMENT_ID when given, else generated once and kept. */

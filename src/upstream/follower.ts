@@ -5,7 +5,7 @@
  * during the list is missed; when it breaks, the daemon lists again (after back-off), so
  * whatever changed while it was away is picked up.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { TaskEngine } from '../engine/tasks/task-engine.js';

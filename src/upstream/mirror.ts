@@ -4,7 +4,7 @@
  * Versions are each side's own: the runner's reports carry none, and the control plane gives each
  * report its own statusVersion as it arrives.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';

@@ -16,7 +16,7 @@
  *   exponential back-off and jitter; the reports wait in the outbox, across restarts too;
  * - any other 4xx is final: the report is dropped and logged with its resource.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import type { ServiceStatus, ServiceStatusReport, TaskExecution, TaskExecutionStatusReport } from '../domain/schema.js';
 import type { ExecutionEngine } from '../engine/executions/execution-engine.js';

@@ -5,11 +5,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Gitpod } from '@gitpod/sdk';
-import pino from 'pino';
 import { onTestFinished } from 'vitest';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/app/daemon.js';
+import { Logger } from '../../src/domain/logger.js';
 import { findProcesses, INSTANCE_MARKER_VAR, sendSignal } from '../../src/runtime/machine/proc.js';
 import { tempDir } from './temp.js';
 import { waitFor } from './wait.js';
@@ -33,13 +32,7 @@ export const TEST_TIMINGS = {
 
 /** Captured daemon log lines, to assert on (and to show when a test fails). */
 export function memoryLogger(lines: string[] = []) {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug', base: undefined }, sink), lines };
+  return { log: Logger.create('debug', (record) => lines.push(JSON.stringify(record))), lines };
 }
 
 export function killInstanceProcesses(instanceId: string): number {

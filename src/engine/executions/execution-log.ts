@@ -29,6 +29,7 @@ export function executionLogSource(layout: StateLayout, progress: ExecutionProgr
       id: step.id,
       title: step.label,
       path: layout.stepLog(execution.id, index),
+      writesOutput: step.task !== undefined,
       progress: () => {
         const status = progress.execution().status.steps.find((candidate) => candidate.id === step.id);
         if (status === undefined) return undefined;

@@ -4,7 +4,7 @@
  * per kind of step. It is the only writer of its execution once it exists; every status it writes
  * is the projection of its state, with a fresh statusVersion.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/logger.js';
 import { failedPrecondition } from '../../domain/errors.js';
 import {
   isFinished,

@@ -1,10 +1,14 @@
 /**
  * Runs a service's `ready` command until it exits 0. Probes never overlap; a probe may run as
  * long as it needs (`sleep 15 && pg_isready`): only a generous per-probe bound (a setting,
- * 2 minutes by default) and the readiness timeout end it. The pause between probes starts short
- * and doubles up to a ceiling, so a fast service is seen ready within tens of milliseconds and a
- * slow one costs little CPU. While it waits, `waiting` says since when, how many probes ran and
- * what the last one said. All of it on the injected clock.
+ * 2 minutes by default) and the readiness timeout end it. The pause between probes stays short
+ * for a while (`denseMs`: most services get ready in their first second), then doubles up to a
+ * ceiling of 100 ms, so that a ready command that starts passing at any time is seen within about
+ * 100 ms; the runtime makes the probes after the first cheap (a subshell of one shell per session
+ * on the machine). When the session shows activity (its log grows: servers say when they
+ * listen), it is probed a few milliseconds later, at most once per `activityGapMs`. While it
+ * waits, `waiting` says since when, how many probes ran and what the last one said. All of it
+ * on the injected clock.
  */
 import type { Clock, TimerHandle } from '../../domain/clock.js';
 import { formatDuration } from '../../domain/duration.js';
@@ -17,12 +21,20 @@ export interface ProbeTimings {
   readonly initialIntervalMs: number;
   readonly maxIntervalMs: number;
   readonly probeTimeoutMs: number;
+  /** For this long after probing began the pause stays at `initialIntervalMs`; then it doubles. Default 0. */
+  readonly denseMs?: number;
+  /** After activity of the session a probe comes this soon, and never sooner than `activityGapMs` after the last one. */
+  readonly activityDelayMs?: number;
+  readonly activityGapMs?: number;
 }
 
 export const DEFAULT_PROBE_TIMINGS: ProbeTimings = {
   initialIntervalMs: 20,
-  maxIntervalMs: 1000,
+  maxIntervalMs: 100,
   probeTimeoutMs: 120_000,
+  denseMs: 400,
+  activityDelayMs: 5,
+  activityGapMs: 50,
 };
 
 /** The last probe that ended. */
@@ -54,6 +66,11 @@ export interface ProbingOptions {
   readonly command: string;
   /** Starts one probe. */
   readonly run: () => ProbeRun;
+  /**
+   * A probe that the runtime itself begins `delayMs` from now (or when woken), where it can wait
+   * more cheaply than the daemon; undefined: not possible, `run` after a timer of ours.
+   */
+  readonly runLater?: (delayMs: number) => ProbeRun | undefined;
   readonly timings: ProbeTimings;
   readonly clock: Clock;
   /** Still not ready after this long: `onTimeout`, with a message naming the last probe's output. 0: never. */
@@ -62,6 +79,8 @@ export interface ProbingOptions {
   readonly onTimeout: (message: string) => void;
   /** A probe ended with another exit code or output than the one before it (the first one too). */
   readonly onOutcomeChanged?: (outcome: ProbeOutcome) => void;
+  /** Probing ended (ready, cancelled, timed out): no more probes will run. */
+  readonly onEnd?: () => void;
 }
 
 export class ReadyProbing {
@@ -70,11 +89,21 @@ export class ReadyProbing {
   private timer: TimerHandle | undefined;
   private deadline: TimerHandle | undefined;
   private current: ProbeRun | undefined;
+  /** The current probe waits (in the runtime) until this clock time; 0 once it may have begun. */
+  private delayedUntil = 0;
   /** What the last probe that ended printed (for the readiness timeout's message). */
   lastResult: ProbeResult | null = null;
   private lastOutcome: ProbeOutcome | null = null;
   private probes = 0;
   private readonly since: number;
+  /** When the scheduled probe runs (clock time). */
+  private nextAt = Infinity;
+  /** When the last probe ended; -Infinity before the first. */
+  private lastEnded = -Infinity;
+  /** Activity while a probe ran: probe again once it has ended. */
+  private woken = false;
+  /** The first probe has begun (activity before it is the service's own start). */
+  private begun = false;
 
   constructor(private readonly options: ProbingOptions) {
     this.pause = options.timings.initialIntervalMs;
@@ -92,10 +121,38 @@ export class ReadyProbing {
   }
 
   cancel(): void {
+    if (this.cancelled) return;
     this.cancelled = true;
     this.options.clock.clearTimeout(this.timer);
     this.options.clock.clearTimeout(this.deadline);
     this.current?.kill();
+    this.options.onEnd?.();
+  }
+
+  /**
+   * The session showed activity: probe `activityDelayMs` from now, or once `activityGapMs` have
+   * passed since the last probe, unless the next one comes sooner anyway. Not before the first
+   * probe (which waits for the service's own start).
+   */
+  wake(): void {
+    if (this.cancelled || !this.begun) return;
+    const { clock, timings } = this.options;
+    const now = clock.now();
+    if (this.current !== undefined && (this.delayedUntil <= now || this.current.wake === undefined)) {
+      this.woken = true;
+      return;
+    }
+    const at = Math.max(now + (timings.activityDelayMs ?? 0), this.lastEnded + (timings.activityGapMs ?? 0));
+    if (at >= this.nextAt) return;
+    clock.clearTimeout(this.timer);
+    this.nextAt = at;
+    const delayed = this.current;
+    // A probe the runtime holds back is told to begin; else a probe of our own begins then.
+    this.timer = clock.setTimeout(() => {
+      if (delayed === undefined) return void this.probeOnce();
+      this.delayedUntil = 0;
+      delayed.wake?.();
+    }, at - now);
   }
 
   private timedOut(timeoutMs: number): void {
@@ -110,23 +167,36 @@ export class ReadyProbing {
 
   private wait(): void {
     const { clock, timings } = this.options;
-    this.timer = clock.setTimeout(() => void this.probeOnce(), this.pause);
-    this.pause = Math.min(this.pause * 2, timings.maxIntervalMs);
+    const dense = clock.now() - this.since < (timings.denseMs ?? 0);
+    const pause = dense ? timings.initialIntervalMs : this.pause;
+    if (!dense) this.pause = Math.min(this.pause * 2, timings.maxIntervalMs);
+    const now = clock.now();
+    this.nextAt = now + pause;
+    // Where the runtime can wait for the pause itself (a probe shell), the daemon does not wake for it.
+    const later = this.probes > 0 ? this.options.runLater?.(pause) : undefined;
+    if (later !== undefined) return void this.probeOnce(later, pause);
+    this.timer = clock.setTimeout(() => void this.probeOnce(), pause);
   }
 
-  private async probeOnce(): Promise<void> {
+  private async probeOnce(run?: ProbeRun, delayMs = 0): Promise<void> {
     if (this.cancelled) return;
     const { clock, timings } = this.options;
-    const probe = this.options.run();
+    const probe = run ?? this.options.run();
+    this.begun = true;
+    this.nextAt = delayMs > 0 ? clock.now() + delayMs : Infinity;
+    this.delayedUntil = this.nextAt === Infinity ? 0 : this.nextAt;
     this.current = probe;
     let killedAtBound = false;
     const bound = clock.setTimeout(() => {
       killedAtBound = true;
       probe.kill();
-    }, timings.probeTimeoutMs);
+    }, delayMs + timings.probeTimeoutMs);
     const result = await probe.result;
     clock.clearTimeout(bound);
+    clock.clearTimeout(this.timer);
     this.current = undefined;
+    this.nextAt = Infinity;
+    this.lastEnded = clock.now();
     if (this.cancelled) return;
     this.lastResult = killedAtBound ? { ...result, output: `${result.output}${boundNote(timings.probeTimeoutMs)}` } : result;
     this.recordOutcome({ exitCode: result.code, output: this.lastResult.output, killedAtBound, endedAt: clock.now() });
@@ -136,6 +206,10 @@ export class ReadyProbing {
       return;
     }
     this.wait();
+    if (this.woken) {
+      this.woken = false;
+      this.wake();
+    }
   }
 
   private recordOutcome(outcome: ProbeOutcome): void {
@@ -158,12 +232,20 @@ export function probeSession(
   handlers: Pick<ProbingOptions, 'onReady' | 'onTimeout' | 'onOutcomeChanged'>,
 ): ReadyProbing {
   const command = spec.commands?.ready ?? '';
-  return new ReadyProbing({
+  let quiet = (): void => {};
+  const probing = new ReadyProbing({
     command,
     run: () => session.probe(command),
+    runLater: (delayMs) => session.probeLater?.(command, delayMs),
     timings: parts.settings.probe,
     clock: parts.clock,
     readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, parts.settings.readinessTimeoutMs),
     ...handlers,
+    onEnd: () => {
+      quiet();
+      session.endProbing?.();
+    },
   });
+  quiet = session.onActivity?.(() => probing.wake()) ?? quiet;
+  return probing;
 }

@@ -6,7 +6,7 @@
  * whenever it changes. It writes only the status; the engine writes the document.
  */
 import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/logger.js';
 import { failedPrecondition } from '../../domain/errors.js';
 import type { ServiceStatus } from '../../domain/schema.js';
 import {
@@ -74,7 +74,7 @@ export class ServiceController implements ServiceKeeper {
   }
 
   get up(): boolean {
-    return this.state.phase === 'starting' || this.state.phase === 'running';
+    return this.launching !== null || this.state.phase === 'starting' || this.state.phase === 'running';
   }
 
   get id(): string {

@@ -2,7 +2,7 @@
  * How a service controller carries out the two effects that take time: probing until ready, and
  * stopping a session by the stop rules. Each ends with an event for the lifecycle.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/logger.js';
 import type { ServiceEvent } from '../../domain/service-lifecycle.js';
 import { faultPoint } from '../../runtime/fault.js';
 import type { Session } from '../../runtime/runtime.js';

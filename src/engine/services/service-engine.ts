@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/logger.js';
 import { alreadyExists, failedPrecondition } from '../../domain/errors.js';
 import type { CreateServiceRequest, ListServicesRequest, Service, ServiceSpec, ServiceStatusReport, Subject, UpdateServiceRequest } from '../../domain/schema.js';
 import { environmentSubject } from '../../domain/subjects.js';

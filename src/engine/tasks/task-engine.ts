@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/logger.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../domain/errors.js';
 import { buildPlan, findCycle, type PlanNode } from '../../domain/plan.js';
 import { UUID_PATTERN, type CreateTaskRequest, type ListTasksRequest, type Subject, type Task, type TaskExecution, type UpdateTaskRequest } from '../../domain/schema.js';

@@ -3,8 +3,8 @@
  * network, labelled with the daemon instance, the state directory, the resource and the run, so
  * that a restarted daemon finds and cleans up its own containers and never touches others.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Clock } from '../../domain/clock.js';
 import { imageReferenceProblem } from '../../domain/spec-rules.js';
 import { bootId, readProcStat } from '../machine/proc.js';
@@ -39,7 +39,22 @@ export class DockerRuntime implements Runtime {
 
   constructor(private readonly options: DockerRuntimeOptions) {}
 
+  /**
+   * Written before the first container of a state directory is created: a sweep asks the engine
+   * (and loads its client, ~13 MiB) only where a container may have been left.
+   */
+  private get marker(): string {
+    return join(this.options.stateDir, 'containers-used');
+  }
+
   async start(spec: SessionSpec): Promise<Session> {
+    if (!this.used) {
+      try {
+        writeFileSync(this.marker, '', { mode: 0o600 });
+      } catch (error) {
+        throw new LaunchError(`Cannot write to the state directory: ${(error as Error).message}`, { cause: error });
+      }
+    }
     this.used = true;
     const docker = spec.runsOn?.docker ?? {};
     // Requests are checked, but a spec stored by an earlier tend may still lack one: no engine call with it.
@@ -103,7 +118,7 @@ export class DockerRuntime implements Runtime {
 
   /** Containers of this state directory that nobody adopted (ended or running) are removed. */
   async sweep(): Promise<SweepResult> {
-    if (!this.used && process.env.DOCKER_HOST === undefined) return { instancesInUse: [] };
+    if (!this.used && !existsSync(this.marker)) return { instancesInUse: [] };
     try {
       for (const container of await ownedContainers(this.options.stateDir)) {
         if (this.adopted.has(container.id)) continue;

@@ -43,7 +43,11 @@ function parseTable(text: string, v6: boolean): ListeningSocket[] {
   return sockets;
 }
 
-/** Every TCP socket in LISTEN state; a table that cannot be read (no IPv6) adds none. */
+/** How long one reading of the tables serves the sessions that ask for their ports (GetStatus asks for each). */
+const SHARED_READ_MS = 100;
+let shared: { at: number; sockets: ListeningSocket[] } | undefined;
+
+/** Every TCP socket in LISTEN state, read now; a table that cannot be read (no IPv6) adds none. */
 export function listeningSockets(): ListeningSocket[] {
   const read = (path: string): string => {
     try {
@@ -52,7 +56,20 @@ export function listeningSockets(): ListeningSocket[] {
       return '';
     }
   };
-  return [...parseTable(read('/proc/net/tcp'), false), ...parseTable(read('/proc/net/tcp6'), true)];
+  const sockets = [...parseTable(read('/proc/net/tcp'), false), ...parseTable(read('/proc/net/tcp6'), true)];
+  // What was just read is the freshest there is: those asking right after (a port's owner) see it.
+  shared = { at: performance.now(), sockets };
+  return sockets;
+}
+
+/**
+ * The listening sockets as read at most SHARED_READ_MS ago: reading /proc/net/tcp takes the kernel
+ * a walk over its whole socket table (about 5 ms each on a machine with 24 GiB), so a hundred
+ * services asking for their ports at once share one reading.
+ */
+export function recentListeningSockets(now = performance.now()): ListeningSocket[] {
+  if (shared === undefined || now - shared.at > SHARED_READ_MS) return listeningSockets();
+  return shared.sockets;
 }
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
@@ -78,7 +95,7 @@ export function socketInodes(pid: number): Set<string> {
 }
 
 /** The listening sockets among those these processes hold. */
-export function listeningSocketsOf(pids: readonly number[], sockets: readonly ListeningSocket[] = listeningSockets()): ListeningSocket[] {
+export function listeningSocketsOf(pids: readonly number[], sockets: readonly ListeningSocket[] = recentListeningSockets()): ListeningSocket[] {
   if (sockets.length === 0) return [];
   const held = new Set<string>();
   for (const pid of pids) for (const inode of socketInodes(pid)) held.add(inode);

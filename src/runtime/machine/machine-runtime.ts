@@ -5,7 +5,6 @@
  * and a dead daemon's orphans are found by their environment. PATH starts with the directory of
  * tend's `gitpod` and `ona` commands.
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import type { LogRotator } from '../log-rotation.js';
@@ -14,6 +13,7 @@ import { listeningSockets, portHolder } from './listening-sockets.js';
 import { MachineSession } from './machine-session.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
+import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { waitExit } from './terminate.js';
 
 /** How often the exit of a re-adopted process (not our child) is checked. */
@@ -36,36 +36,79 @@ export interface MachineRuntimeOptions {
   readonly logs: LogRotator;
   /** Told when a session's processes are gone and their orphans swept. */
   readonly log?: { warn(data: object, message: string): void };
+  /** Forks every command (the daemon's spawner process). */
+  readonly spawner: Spawner;
 }
 
 export class MachineRuntime implements Runtime {
-  constructor(private readonly options: MachineRuntimeOptions) {}
+  /** What every command's environment starts with, sent to the spawner once. */
+  private readonly baseEnv: Readonly<Record<string, string>>;
+  private readonly base: SpawnEnvironment;
 
-  private environment(spec: SessionSpec): Record<string, string> {
-    const env: Record<string, string> = { ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId };
-    // First, also before a PATH of the spec's own: real files call `gitpod ...` whatever their PATH.
+  constructor(private readonly options: MachineRuntimeOptions) {
+    this.baseEnv = this.withPath({ ...options.baseEnv, [INSTANCE_MARKER_VAR]: options.instanceId });
+    this.base = options.spawner.environment(this.baseEnv);
+  }
+
+  /** tend's commands first on PATH, also before a PATH of the spec's own: real files call `gitpod ...` whatever their PATH. */
+  private withPath(env: Record<string, string>): Record<string, string> {
     const { binDir } = this.options;
     if (binDir !== undefined) env.PATH = env.PATH === undefined || env.PATH === '' ? `${binDir}:${DEFAULT_PATH}` : `${binDir}:${env.PATH}`;
     return env;
   }
 
-  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec, child?: ChildProcess): Session {
-    const { logs, clock } = this.options;
-    logs.track(record.logPath);
-    void exited.then(() => logs.untrack(record.logPath));
-    return new MachineSession(record, exited, this.environment(spec), spec.workspace, clock, this.options.shell, child);
+  /** A command's variables beyond the base environment (the whole of them is base + these). */
+  private environment(spec: SessionSpec): Record<string, string> {
+    const env = this.withPath({ ...this.options.baseEnv, ...spec.env, [INSTANCE_MARKER_VAR]: this.options.instanceId });
+    const own: Record<string, string> = {};
+    for (const name of Object.keys(env)) if (env[name] !== this.baseEnv[name]) own[name] = env[name]!;
+    return own;
   }
 
-  async start(spec: SessionSpec): Promise<Session> {
-    const spawned = spawnCommand({
+  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec, ownGroup?: (signal: NodeJS.Signals) => Promise<boolean>): Session {
+    const { logs, clock, spawner, shell } = this.options;
+    logs.track(record.logPath);
+    void exited.then(() => logs.untrack(record.logPath));
+    const commands = {
+      spawner,
+      base: this.base,
+      baseEnv: this.baseEnv,
+      env: this.environment(spec),
+      cwd: spec.workspace,
+      shell,
+      logChanges: (path: string, listener: () => void) => logs.onChange(path, listener),
+    };
+    return new MachineSession(record, exited, commands, clock, ownGroup);
+  }
+
+  /** Starts under way (the spawner has not answered yet). */
+  private readonly starting = new Set<Promise<unknown>>();
+
+  start(spec: SessionSpec): Promise<Session> {
+    const started = this.spawn(spec);
+    this.starting.add(started);
+    started.then(
+      () => this.starting.delete(started),
+      () => this.starting.delete(started),
+    );
+    return started;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
+  }
+
+  private async spawn(spec: SessionSpec): Promise<Session> {
+    const spawned = await spawnCommand(this.options.spawner, {
       command: spec.command,
       shell: this.options.shell,
       cwd: spec.workspace,
+      base: this.base,
       env: this.environment(spec),
       logPath: spec.logPath,
       marker: spec.runId,
     });
-    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, spawned.child);
+    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, spawned.signalGroup);
   }
 
   /** Alive with exactly the recorded identity (same boot, pid and start time), or lost. */

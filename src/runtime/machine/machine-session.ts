@@ -1,5 +1,4 @@
 /** A session on this machine: its process group and escaped descendants, found by its marker. */
-import type { ChildProcess } from 'node:child_process';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import { readLogTail } from '../log-tail.js';
@@ -7,34 +6,92 @@ import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from 
 import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
-import { findSessionProcessesShared, ProcError, sendSignal } from './proc.js';
+import { canRunProbeShell, ProbeShell } from './probe-shell.js';
+import { findSessionProcessesShared, ProcError, SESSION_MARKER_VAR } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
+import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { killSession, SessionProcesses } from './terminate.js';
+
+/** How a session's commands are run: by the daemon's spawner, in an environment it knows. */
+export interface SessionCommands {
+  readonly spawner: Spawner;
+  /** The environment of every command of the runtime. */
+  readonly base: SpawnEnvironment;
+  /** The session's own variables, on top of `base` (the marker is added when spawning). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  /** Runs the ready and stop commands, as it ran the start command. */
+  readonly shell: string;
+  /** What `base` stands for (a probe shell is started by the daemon itself, with the whole environment). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Tells when the session's log grows (its readiness may have changed). */
+  readonly logChanges: (path: string, listener: () => void) => () => void;
+}
 
 export class MachineSession implements Session {
   private readonly processes: SessionProcesses;
+  private ended = false;
+  private probes = 0;
+  private probeShell: ProbeShell | undefined;
 
   constructor(
     readonly record: SessionRecord,
     readonly exited: Promise<ExitInfo>,
-    /** The whole environment of the session's commands (the marker is added when spawning). */
-    private readonly env: Readonly<Record<string, string>>,
-    private readonly cwd: string,
+    private readonly commands: SessionCommands,
     private readonly clock: Clock,
-    /** Runs the ready and stop commands, as it ran the start command. */
-    private readonly shell: string,
     /** Our own child (not a re-adopted process): its group can be killed even when /proc fails us. */
-    private readonly child?: ChildProcess,
+    private readonly ownGroup?: (signal: NodeJS.Signals) => Promise<boolean>,
   ) {
     this.processes = new SessionProcesses({
       pgids: [record.identity.pgid],
       marker: record.runId,
       since: Number(record.identity.startTime),
     });
+    void exited.then(() => {
+      this.ended = true;
+      this.endProbing();
+    });
   }
 
+  /**
+   * The first probe is a process of its own (most services are ready by then); a service that
+   * is not gets a probe shell for the rest (probe-shell.ts), when its shell is bash.
+   */
   probe(command: string): ProbeRun {
-    return runProbeProcess(command, this.shell, this.cwd, this.env, this.record.runId);
+    const { spawner, shell, cwd, base, env } = this.commands;
+    this.probes += 1;
+    if (this.probes === 1 || this.ended || !canRunProbeShell(shell)) {
+      return runProbeProcess(spawner, { command, shell, cwd, base, env, marker: this.record.runId });
+    }
+    return this.shellFor(command).run();
+  }
+
+  /** After the first probe, where the shell is bash: the probe shell waits for the pause itself. */
+  probeLater(command: string, delayMs: number): ProbeRun | undefined {
+    if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
+    this.probes += 1;
+    return this.shellFor(command).run(delayMs);
+  }
+
+  private shellFor(command: string): ProbeShell {
+    const { shell, cwd, env, baseEnv } = this.commands;
+    this.probeShell ??= new ProbeShell({
+      command,
+      shell,
+      cwd,
+      env: { ...baseEnv, ...env, [SESSION_MARKER_VAR]: this.record.runId },
+      outputPath: `${this.record.logPath}.probe`,
+    });
+    return this.probeShell;
+  }
+
+  endProbing(): void {
+    this.probeShell?.close();
+    this.probeShell = undefined;
+  }
+
+  onActivity(listener: () => void): () => void {
+    return this.commands.logChanges(this.record.logPath, listener);
   }
 
   async stop(rules: StopRules): Promise<string | null> {
@@ -57,7 +114,7 @@ export class MachineSession implements Session {
       await killSession(this.processes.target);
     } catch (error) {
       if (!(error instanceof ProcError)) throw error;
-      this.killOwnGroup(error);
+      await this.killOwnGroup(error);
     }
   }
 
@@ -66,10 +123,9 @@ export class MachineSession implements Session {
    * child, so its process group is still its own and can be killed by number; whatever left it
    * may remain, and the message says so.
    */
-  private killOwnGroup(error: ProcError): string {
-    const child = this.child;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      sendSignal(-this.record.identity.pgid, 'SIGKILL');
+  private async killOwnGroup(error: ProcError): Promise<string> {
+    // The spawner signals the group only while it has not reaped the command.
+    if (this.ownGroup !== undefined && !this.ended && (await this.ownGroup('SIGKILL'))) {
       return `Cannot find the service's processes (${error.message}): its process group was killed, processes that left it may remain`;
     }
     return `Cannot find the service's processes (${error.message}): none was signalled`;
@@ -83,7 +139,8 @@ export class MachineSession implements Session {
       kill: () => processes.kill(),
       // The stop command carries the session's marker: kill() finds its processes too.
       runStopCommand: async (command) => {
-        const spawned = spawnCommand({ command, shell: this.shell, cwd: this.cwd, env: this.env, logPath: record.logPath, marker: record.runId });
+        const { spawner, shell, cwd, base, env } = this.commands;
+        const spawned = await spawnCommand(spawner, { command, shell, cwd, base, env, logPath: record.logPath, marker: record.runId });
         return { exited: spawned.exited, tail: () => readLogTail(record.logPath) };
       },
     };

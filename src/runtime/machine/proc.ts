@@ -152,21 +152,34 @@ function scanAll(since: number): ScannedProcess[] {
 
 let pendingScan: Promise<ScannedProcess[]> | undefined;
 let pendingSince = Infinity;
+/** When the next scan may begin (performance.now()): scans keep the event loop at most half busy. */
+let nextScanAt = 0;
 
 /**
- * One scan of /proc serves every caller of the same tick: when a hundred services stop at once,
- * the process table is read once, not a hundred times. The scan runs after every caller asked,
- * so none of them gets a picture older than its question.
+ * One scan of /proc serves every caller that asked before it began: when a hundred services stop
+ * at once, the process table is read once, not a hundred times. The scan runs after every caller
+ * asked, so none of them gets a picture older than its question. A scan waits after the previous
+ * one for as long as that one took: when stops trickle in (a daemon busy with 500 of them), the
+ * callers of that pause share the next scan instead of each paying one, and the daemon keeps
+ * answering in between.
  */
 function sharedScan(since: number): Promise<ScannedProcess[]> {
   pendingSince = Math.min(pendingSince, since);
   pendingScan ??= new Promise((resolve, reject) => {
-    setImmediate(() => {
+    const run = (): void => {
       const threshold = pendingSince;
       pendingScan = undefined;
       pendingSince = Infinity;
-      scanWithRetries(threshold).then(resolve, reject);
-    });
+      const began = performance.now();
+      scanWithRetries(threshold).then((scanned) => {
+        const ended = performance.now();
+        nextScanAt = ended + (ended - began);
+        resolve(scanned);
+      }, reject);
+    };
+    const wait = nextScanAt - performance.now();
+    if (wait > 1) setTimeout(run, wait);
+    else setImmediate(run);
   });
   return pendingScan;
 }

@@ -1,0 +1,91 @@
+/**
+ * Ready probes on the machine, with real processes: after the first probe (its own process), a
+ * waiting service's probes are subshells of one probe shell, which is gone once the service is
+ * ready; a session tells when its log grows (its probing is then woken: the policy is in
+ * unit/probe-schedule.test.ts); a stop while probing leaves nothing behind.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
+import { LogRotator } from '../src/runtime/log-rotation.js';
+import { MachineRuntime } from '../src/runtime/machine/machine-runtime.js';
+import { findProcesses, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
+import { Spawner } from '../src/runtime/machine/spawner.js';
+import { startTestDaemon } from './helpers/daemon.js';
+import { createService, getService, waitPhase } from './helpers/services.js';
+import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
+
+/** Appends the parent pid of the probe's own shell (field 4 of its /proc stat) to `file`. */
+const parentTo = (file: string): string => `read -r s < /proc/$BASHPID/stat; s=\${s##*) }; set -- $s; echo $2 >> ${file}`;
+
+describe('ready probes on the machine', () => {
+  it('probes after the first run in one probe shell of the session, which goes when the service is ready', async () => {
+    const td = await startTestDaemon();
+    const dir = td.workspace;
+    const id = await createService(td.client, 'db', {
+      start: 'exec sleep 60',
+      ready: `${parentTo(`${dir}/parents`)}; test -f ${dir}/up`,
+    });
+    await td.client.environments.automations.services.start({ id });
+    const parents = (): string[] => (existsSync(join(dir, 'parents')) ? readFileSync(join(dir, 'parents'), 'utf8').trim().split('\n') : []);
+    await waitFor(() => parents().length >= 5, { what: 'five probes' });
+    const [first, ...rest] = parents();
+    // The first probe's shell was forked by the spawner; the rest by one probe shell.
+    expect(new Set(rest).size).toBe(1);
+    expect(rest[0]).not.toBe(first);
+    const shell = Number(rest[0]);
+    const session = (await getService(td.client, id)).status!.logUrl!.split('/').pop()!;
+    expect(findProcesses([], SESSION_MARKER_VAR, session).map((process) => process.pid)).toContain(shell);
+    expect(existsSync(join(td.stateDir, 'logs', `${session}.log.probe`))).toBe(true);
+    writeFileSync(join(dir, 'up'), '');
+    await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
+    await waitFor(() => !findProcesses([], SESSION_MARKER_VAR, session).some((process) => process.pid === shell), { what: 'the probe shell to exit' });
+    await waitFor(() => !existsSync(join(td.stateDir, 'logs', `${session}.log.probe`)), { what: 'its output file to go' });
+  });
+
+  it('a session tells when its log grows (what wakes its probing)', async () => {
+    const root = tempDir();
+    const spawner = new Spawner();
+    const logs = new LogRotator();
+    onTestFinished(() => {
+      spawner.close();
+      logs.close();
+    });
+    const runtime = new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+    const runId = randomUUID();
+    const session = await runtime.start({
+      runId,
+      resourceId: 'r',
+      sessionLabel: 's',
+      command: `while [ ! -f ${root}/go ]; do sleep 0.01; done; echo listening; exec sleep 60`,
+      env: {},
+      workspace: root,
+      logPath: join(root, 'logs', 'run.log'),
+      outputPath: join(root, 'out.env'),
+      runsOn: undefined,
+    });
+    onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    let grew = 0;
+    const quiet = session.onActivity!(() => (grew += 1));
+    writeFileSync(join(root, 'go'), '');
+    await waitFor(() => grew > 0, { what: 'the log to grow' });
+    quiet();
+    await session.stop({ stopCommand: null, timeoutMs: 0, force: true });
+  });
+
+  it('a stop while a probe runs in the probe shell leaves no process of the session', async () => {
+    const td = await startTestDaemon();
+    const dir = td.workspace;
+    const id = await createService(td.client, 'stuck', { start: 'exec sleep 60', ready: `echo $BASHPID >> ${dir}/probes; sleep 30` });
+    await td.client.environments.automations.services.start({ id });
+    const session = (await waitFor(async () => (await getService(td.client, id)).status?.logUrl, { what: 'its session' })).split('/').pop()!;
+    // The first probe is killed at its bound (2 s in tests), the second runs in the probe shell.
+    await waitFor(() => existsSync(join(dir, 'probes')) && readFileSync(join(dir, 'probes'), 'utf8').trim().split('\n').length >= 2, { what: 'a probe in the probe shell', timeoutMs: 10_000 });
+    await td.client.environments.automations.services.stop({ id });
+    await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED');
+    expect(findProcesses([], SESSION_MARKER_VAR, session)).toEqual([]);
+  });
+});
