@@ -10,7 +10,7 @@ import { createLogger } from '../app/logger.js';
 import { parseDuration } from '../domain/duration.js';
 import { CliError } from '../client/api-client.js';
 import type { StateDirOptions } from './options.js';
-import { findAutomationsFile } from '../config/load-file.js';
+import { findAutomationsFile } from '../config/file-location.js';
 import { didYouMean } from '../config/did-you-mean.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 

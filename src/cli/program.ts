@@ -20,7 +20,7 @@ import { completionScript, printNames, SHELLS } from './completion-command.js';
 import { addExamples, commandPath } from './examples.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
 import { didYouMean } from '../config/did-you-mean.js';
-import { findAutomationsFile, loadAutomationsFile } from '../config/load-file.js';
+import { findAutomationsFile } from '../config/file-location.js';
 import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
 import { automationsJsonSchema } from '../config/json-schema.js';
 
@@ -133,9 +133,11 @@ export function buildProgram(): Command {
     .command('validate [file]')
     .description('check an automations file; prints every problem with its line and column')
     .option('--workspace <dir>', 'where to look for the file (default: the nearest directory upward with one)')
-    .action((file: string | undefined, options: { workspace?: string }) => {
+    .action(async (file: string | undefined, options: { workspace?: string }) => {
       const path = file ?? findAutomationsFile(resolveWorkspace(options));
       if (path === undefined) throw new CliError('No automations file found: give its path, or create .gitpod/automations.yaml', 2);
+      // The YAML parser is loaded by what reads a file, not by every command (nor the daemon).
+      const { loadAutomationsFile } = await import('../config/load-file.js');
       try {
         const { file: parsed, warnings } = loadAutomationsFile(path);
         const services = Object.keys(parsed.services ?? {}).length;
