@@ -105,6 +105,8 @@ export class Store {
   private commitWaiters: Array<{ resolve: () => void; reject: (error: ApiError) => void }> = [];
   /** What the open transaction changed, by kind: what to set right in memory if it is refused. */
   private touched = new Map<TouchedKind, Set<string>>();
+  /** Executions saved in the open transaction, written at its commit (`saveExecution`). */
+  private readonly pendingExecutions = new Map<string, { stored: StoredExecution; finished: boolean; insert: boolean }>();
   private readonly rollbackListeners: Array<(touched: Touched) => void> = [];
   private readonly statements;
   /** The runs whose logs are served, with their secrets (see runs.ts). */
@@ -221,6 +223,7 @@ export class Store {
    * once); rows are never renumbered, and a new row comes after every row there ever was.
    */
   seqOf(table: 'services' | 'tasks' | 'task_executions', id: string): number {
+    if (table === 'task_executions' && this.pendingExecutions.has(id)) this.write(() => this.flushExecutions());
     const row = this.statements.seqOf[table].get(id);
     if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
     return row.seq;
@@ -241,7 +244,7 @@ export class Store {
   }
 
   hasExecution(id: string): boolean {
-    return this.statements.oneExecution.get(id) !== undefined;
+    return this.pendingExecutions.has(id) || this.statements.oneExecution.get(id) !== undefined;
   }
 
   /**
@@ -273,6 +276,7 @@ export class Store {
   private commit(): void {
     if (this.db.open && this.db.inTransaction) {
       try {
+        this.flushExecutions();
         this.statements.setMeta.run('version', this.version.toString());
         this.db.exec('COMMIT');
       } catch (error) {
@@ -291,6 +295,7 @@ export class Store {
     } catch {
       // SQLite already rolled it back
     }
+    this.pendingExecutions.clear();
     const failure = storageFailure(error, dirname(this.path));
     const touched = this.touched;
     this.touched = new Map();
@@ -386,6 +391,7 @@ export class Store {
   }
 
   loadExecutions(): StoredExecution[] {
+    if (this.pendingExecutions.size > 0) this.write(() => this.flushExecutions());
     return this.statements.allExecutions.all().map((row) => {
       const metadata = JSON.parse(row.metadata) as TaskExecution['metadata'] & { tendTaskReference?: string };
       const { tendTaskReference, ...wire } = metadata;
@@ -403,27 +409,41 @@ export class Store {
     });
   }
 
-  /** Inserts or updates an execution with the processes of its running steps, in one transaction. */
+  /**
+   * Inserts or updates an execution with the processes of its running steps. Written when the
+   * transaction commits, once, in the last state it was saved in during the tick: a fan-out of
+   * 200 steps changes its execution hundreds of times a tick, and serialising all of it each time
+   * was quadratic in the steps (bench/RESULTS.md, W5).
+   */
   saveExecution(stored: StoredExecution, finished: boolean, insert: boolean): void {
-    const { execution } = stored;
-    const metadata = JSON.stringify({ ...execution.metadata, tendTaskReference: stored.taskReference });
-    const args = [
-      finished ? 1 : 0,
-      metadata,
-      JSON.stringify(execution.spec),
-      JSON.stringify(execution.status),
-      JSON.stringify(stored.processes),
-    ] as const;
-    this.write(() => {
-      if (insert) this.statements.insertExecution.run(execution.id, ...args);
-      else this.statements.updateExecution.run(...args, execution.id);
-    }, [insert ? 'execution' : 'execution-status', execution.id]);
+    const id = stored.execution.id;
+    const earlier = this.pendingExecutions.get(id);
+    this.pendingExecutions.set(id, { stored, finished, insert: insert || earlier?.insert === true });
+    this.write(() => {}, [insert ? 'execution' : 'execution-status', id]);
+  }
+
+  /** Writes the executions saved in this transaction (before anything else reads or deletes them). */
+  private flushExecutions(): void {
+    for (const [id, { stored, finished, insert }] of this.pendingExecutions) {
+      const { execution } = stored;
+      const args = [
+        finished ? 1 : 0,
+        JSON.stringify({ ...execution.metadata, tendTaskReference: stored.taskReference }),
+        JSON.stringify(execution.spec),
+        JSON.stringify(execution.status),
+        JSON.stringify(stored.processes),
+      ] as const;
+      if (insert) this.statements.insertExecution.run(id, ...args);
+      else this.statements.updateExecution.run(...args, id);
+    }
+    this.pendingExecutions.clear();
   }
 
   /** Deletes finished executions older than the newest `keep`; returns their ids. */
   pruneExecutions(keep: number): string[] {
     let ids: string[] = [];
     this.write(() => {
+      this.flushExecutions();
       ids = this.statements.oldFinishedExecutions.all(keep).map((row) => row.id);
       for (const id of ids) this.statements.deleteExecution.run(id);
     });
