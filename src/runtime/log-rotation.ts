@@ -97,22 +97,25 @@ export class LogRotator {
     }, this.minCheckMs);
   }
 
-  /** Rotates the log if it is over the cap; resolves once done. Returns whether it rotated. */
+  /**
+   * Rotates the log if it is over the cap; resolves once done. Returns whether it rotated. A check
+   * while a rotation runs waits for it and looks again: what was written meanwhile may be over
+   * the cap, and no timer would look later. One rotation at a time.
+   */
   async check(path: string): Promise<boolean> {
     const tracked = this.active.get(path);
     if (tracked === undefined) return false;
-    if (tracked.rotating !== undefined) {
-      // A rotation that fails (its file removed meanwhile) is not this check's failure.
-      await tracked.rotating.catch(() => {});
-      return false;
-    }
+    // A rotation that fails (its file removed meanwhile) is not this check's failure.
+    while (tracked.rotating !== undefined) await tracked.rotating.catch(() => {});
     let size: number;
     try {
       size = (await stat(path)).size;
     } catch {
       return false;
     }
-    if (size <= this.maxBytes) return false;
+    if (size <= this.maxBytes || this.active.get(path) !== tracked) return false;
+    // Another check began a rotation while this one read the size: its turn after that one.
+    if (tracked.rotating !== undefined) return this.check(path);
     tracked.rotating = this.rotate(path, size).finally(() => (tracked.rotating = undefined));
     await tracked.rotating.catch(() => {});
     return true;
