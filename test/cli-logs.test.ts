@@ -4,45 +4,12 @@
  * N lines, following across a restart, timestamps on what arrives, and characters split across
  * reads arriving whole.
  */
-import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
-import { CLI, runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
-import { waitFor } from './helpers/wait.js';
+import { describe, expect, it } from 'vitest';
+import { tendWorkspace } from './helpers/workspace.js';
 
 function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  const env = { TEST_TAG: tag };
-  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env });
-  const follow = (...args: string[]) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--workspace', dir], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    onTestFinished(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    const see = (text: string | RegExp) =>
-      waitFor(() => (typeof text === 'string' ? out.includes(text) : text.test(out)), { what: String(text) }).catch((error: Error) => {
-        throw new Error(`${error.message} in:\n${out}${err}`);
-      });
-    return { child, exited, see, out: () => out, err: () => err };
-  };
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
-  return { dir, tend, follow };
+  const ws = tendWorkspace(lines);
+  return { dir: ws.dir, tend: ws.tend, follow: ws.start };
 }
 
 const FILE = [

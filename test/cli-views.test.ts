@@ -4,14 +4,9 @@
  * status` failing when something failed and saying what, DEPENDS ON as references, `tend
  * services restart`, and `tend up --detach --wait-timeout` naming what was not ready.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
-import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { tendWorkspace } from './helpers/workspace.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -21,23 +16,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env: { TEST_TAG: tag } });
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
-  return { dir, tend };
-}
 
 describe('tend ps and tend status', () => {
   it('one row per service and task, one line each: pid, uptime, ports, exit 3 and its last line as the reason', async () => {
     const port = await freePort();
-    const ws = workspace([
+    const ws = tendWorkspace([
       'services:',
       '  web:',
       '    commands:',
@@ -101,7 +84,7 @@ describe('tend ps and tend status', () => {
 
 describe('verbs', () => {
   it('tend services restart stops by the stop rules, starts a new session and waits until it runs', async () => {
-    const ws = workspace(['services:', '  web:', '    commands: {start: "exec sleep 60", ready: "true"}', '    triggeredBy: [postEnvironmentStart]']);
+    const ws = tendWorkspace(['services:', '  web:', '    commands: {start: "exec sleep 60", ready: "true"}', '    triggeredBy: [postEnvironmentStart]']);
     expect((await ws.tend('up', '--detach')).code).toBe(0);
     const pid = () => ws.tend('ps', '--json').then((result) => (JSON.parse(result.stdout) as Array<{ pid: number }>)[0]!.pid);
     const before = await pid();
@@ -116,7 +99,7 @@ describe('verbs', () => {
   });
 
   it('tend up --detach --wait-timeout gives up, naming what was not ready and why, and leaves it running', async () => {
-    const ws = workspace([
+    const ws = tendWorkspace([
       'services:',
       '  db:',
       '    commands:',

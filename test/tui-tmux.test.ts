@@ -4,28 +4,17 @@
  * terminal (SIGHUP) stops everything too, NO_COLOR is honoured, and `tend up --detach` on a
  * terminal redraws what it still waits for.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
+import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
+import { tendWorkspace } from './helpers/workspace.js';
 import { tmuxAvailable, tmuxSession } from './helpers/tmux.js';
 import { waitFor } from './helpers/wait.js';
 
 function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
+  const ws = tendWorkspace(lines);
   const tend = (args: string[], env: Record<string, string> = {}, size: { columns?: number; rows?: number } = {}) =>
-    tmuxSession({ command: [process.execPath, CLI, ...args, '--workspace', dir], cwd: dir, env: { TEST_TAG: tag, ...env }, ...size });
-  return { dir, tend, left: () => findProcesses([], 'TEST_TAG', tag).length };
+    tmuxSession({ command: [process.execPath, CLI, ...args, '--workspace', ws.dir], cwd: ws.dir, env: { TEST_TAG: ws.tag, ...env }, ...size });
+  return { dir: ws.dir, tend, left: ws.left };
 }
 
 const FILE = [

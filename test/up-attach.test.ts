@@ -2,30 +2,14 @@
  * `tend up` on a running daemon (it attaches), every command from a subdirectory of the
  * workspace, the waiting line of `tend up --detach`, and `tend validate`'s warnings.
  */
-import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
 import { CLI, runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
+import { tendWorkspace } from './helpers/workspace.js';
 import { waitFor } from './helpers/wait.js';
 
-/** A workspace with `.gitpod/automations.yaml`; every process tend starts for it carries TEST_TAG. */
-function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  const env = { TEST_TAG: tag };
-  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env });
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
-  return { dir, tag, tend, left: () => findProcesses([], 'TEST_TAG', tag).length };
-}
 
 const GOOD = [
   'services:',
@@ -48,7 +32,7 @@ describe('a second tend up attaches', () => {
   ];
 
   it('fires no start trigger again (a seeding task runs once), does not claim to start what runs; --retrigger fires them', async () => {
-    const ws = workspace([]);
+    const ws = tendWorkspace([]);
     writeFileSync(join(ws.dir, '.gitpod', 'automations.yaml'), `${SEEDING(ws.dir).join('\n')}\n`);
     const first = await ws.tend('up', '--detach');
     expect(first.code, first.stderr).toBe(0);
@@ -67,7 +51,7 @@ describe('a second tend up attaches', () => {
   });
 
   it('in the foreground shows new output only, not what earlier sessions printed', async () => {
-    const ws = workspace([]);
+    const ws = tendWorkspace([]);
     writeFileSync(join(ws.dir, '.gitpod', 'automations.yaml'), `${SEEDING(ws.dir).join('\n')}\n`);
     expect((await ws.tend('up', '--detach')).code).toBe(0);
     const child = spawn(process.execPath, [CLI, 'up', '--workspace', ws.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,7 +70,7 @@ describe('a second tend up attaches', () => {
 
 describe('from a subdirectory of the workspace', () => {
   it('every command finds the workspace: up uses its file, status and trigger talk to its daemon, down stops it', async () => {
-    const { dir, tag, left } = workspace(GOOD);
+    const { dir, tag, left } = tendWorkspace(GOOD);
     const sub = join(dir, 'src', 'components');
     mkdirSync(sub, { recursive: true });
     const here = (...args: string[]) => runCli(args, { cwd: sub, env: { TEST_TAG: tag } });
@@ -107,7 +91,7 @@ describe('from a subdirectory of the workspace', () => {
 
 describe('tend up --detach while a service waits for its ready command', () => {
   it('says what it waits for and what the last probe printed', async () => {
-    const { tend } = workspace([
+    const { tend } = tendWorkspace([
       'services:',
       '  db:',
       '    commands:',
@@ -124,7 +108,7 @@ describe('tend up --detach while a service waits for its ready command', () => {
 
 describe('tend validate warnings', () => {
   it('prints what will surprise at run time and exits 0', async () => {
-    const { dir } = workspace([
+    const { dir } = tendWorkspace([
       'services:',
       '  db:',
       '    commands: {start: postgres, ready: "sleep 15 && pg_isready"}',

@@ -4,53 +4,12 @@
  * follows the event stream (a restart's new session, a service added to the file, a task started
  * from elsewhere), and `tend up NAME…`.
  */
-import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
-import { CLI, runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
-import { waitFor } from './helpers/wait.js';
+import { describe, expect, it } from 'vitest';
+import { tendWorkspace } from './helpers/workspace.js';
 
-function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  const env = { TEST_TAG: tag };
-  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env });
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
-  return { dir, tag, tend, left: () => findProcesses([], 'TEST_TAG', tag).length };
-}
 
-/** `tend up` in the foreground, its output in pipes. */
-function up(ws: { dir: string; tag: string }, ...args: string[]) {
-  const child = spawn(process.execPath, [CLI, 'up', ...args, '--workspace', ws.dir], { cwd: ws.dir, env: { ...process.env, TEST_TAG: ws.tag }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  return {
-    child,
-    out: () => out,
-    err: () => err,
-    exited,
-    see: (text: string | RegExp, timeoutMs = 10_000) =>
-      waitFor(() => (typeof text === 'string' ? out.includes(text) : text.test(out)), { what: String(text), timeoutMs }).catch((error: Error) => {
-        throw new Error(`${error.message} in the output:\n${out}${err}`);
-      }),
-  };
-}
 
 const WEB = [
   'services:',
@@ -73,8 +32,8 @@ const STUBBORN = [
 
 describe('how a foreground tend up ends', () => {
   it('Ctrl-C stops everything by the stop rules and exits 0 with one line: no stack trace', async () => {
-    const ws = workspace(WEB);
-    const tend = up(ws);
+    const ws = tendWorkspace(WEB);
+    const tend = ws.start('up');
     await tend.see(/web +\| web tick\n/);
     tend.child.kill('SIGINT');
     expect(await tend.exited).toBe(0);
@@ -86,8 +45,8 @@ describe('how a foreground tend up ends', () => {
   });
 
   it('a second Ctrl-C forces: SIGKILL to what is left, said, exit 130, long before the stop timeout', async () => {
-    const ws = workspace(STUBBORN);
-    const tend = up(ws, '--stop-timeout', '1m');
+    const ws = tendWorkspace(STUBBORN);
+    const tend = ws.start('up', '--stop-timeout', '1m');
     await tend.see(/stubborn +\| holding on\n/);
     tend.child.kill('SIGINT');
     await tend.see('stopping everything');
@@ -103,8 +62,8 @@ describe('how a foreground tend up ends', () => {
   });
 
   it('SIGHUP (the terminal closed) stops everything as Ctrl-C does', async () => {
-    const ws = workspace(WEB);
-    const tend = up(ws);
+    const ws = tendWorkspace(WEB);
+    const tend = ws.start('up');
     await tend.see('web tick');
     tend.child.kill('SIGHUP');
     expect(await tend.exited).toBe(0);
@@ -113,15 +72,15 @@ describe('how a foreground tend up ends', () => {
   });
 
   it('tend down from another terminal ends it cleanly; a daemon that dies ends it with exit 1 and says where its log is', async () => {
-    const ws = workspace(WEB);
-    const tend = up(ws);
+    const ws = tendWorkspace(WEB);
+    const tend = ws.start('up');
     await tend.see('web tick');
     expect((await ws.tend('down')).code).toBe(0);
     expect(await tend.exited).toBe(0);
     expect(tend.out()).toMatch(/tend +\| the daemon was stopped \(`tend down`\): everything it ran is stopped\n$/);
     expect(tend.err()).toBe('');
 
-    const again = up(ws);
+    const again = ws.start('up');
     await again.see('web tick');
     const { pid } = JSON.parse(readFileSync(join(ws.dir, '.tend', 'daemon.json'), 'utf8')) as { pid: number };
     process.kill(pid, 'SIGKILL');
@@ -133,8 +92,8 @@ describe('how a foreground tend up ends', () => {
 
 describe('a foreground tend up follows the event stream', () => {
   it('shows a restart\'s new session, a service added to the file, a task started from elsewhere', async () => {
-    const ws = workspace(WEB);
-    const tend = up(ws);
+    const ws = tendWorkspace(WEB);
+    const tend = ws.start('up');
     const first = Number((await tend.see(/web +\| web up \d+/), /web +\| web up (\d+)/.exec(tend.out())![1]));
     const restart = await ws.tend('restart', 'web');
     expect(restart.stdout).toBe('Restarted web: running\n');
@@ -172,7 +131,7 @@ describe('tend up NAME…', () => {
   ];
 
   it('brings up only those and what they depend on', async () => {
-    const ws = workspace(FILE);
+    const ws = tendWorkspace(FILE);
     const result = await ws.tend('up', 'build', '--detach');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/started 0 services and 1 task \(build\)\n/);

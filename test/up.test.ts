@@ -1,26 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { findProcesses, sendSignal } from '../src/runtime/machine/proc.js';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/temp.js';
+import { tendWorkspace } from './helpers/workspace.js';
 import { waitFor } from './helpers/wait.js';
 
-/** A workspace with `.gitpod/automations.yaml`; every process tend starts for it carries TEST_TAG. */
-function workspace(lines: string[]) {
-  const dir = tempDir();
-  mkdirSync(join(dir, '.gitpod'));
-  writeFileSync(join(dir, '.gitpod', 'automations.yaml'), `${lines.join('\n')}\n`);
-  const tag = randomUUID();
-  const env = { TEST_TAG: tag };
-  const tend = (...args: string[]) => runCli([...args, '--workspace', dir], { cwd: dir, env });
-  onTestFinished(async () => {
-    await runCli(['down', '--workspace', dir]);
-    for (const ref of findProcesses([], 'TEST_TAG', tag)) sendSignal(ref.pid, 'SIGKILL');
-  });
-  return { dir, tend, left: () => findProcesses([], 'TEST_TAG', tag).length };
-}
 
 const GOOD = [
   'services:',
@@ -35,7 +18,7 @@ const GOOD = [
 
 describe('tend up --detach, down, status, trigger', () => {
   it('returns 0 once services run and tasks succeeded; status, trigger and down work on the daemon it started', async () => {
-    const { tend, left } = workspace(GOOD);
+    const { tend, left } = tendWorkspace(GOOD);
     const up = await tend('up', '--detach');
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
@@ -67,7 +50,7 @@ describe('tend up --detach, down, status, trigger', () => {
   });
 
   it('returns 1 and says why when a service fails or a task fails', async () => {
-    const { tend } = workspace([
+    const { tend } = tendWorkspace([
       'services:',
       '  web:',
       '    commands: {start: "echo port 3000 in use; exit 1", ready: "false"}',
@@ -84,7 +67,7 @@ describe('tend up --detach, down, status, trigger', () => {
   });
 
   it('refuses to bring up an invalid file, printing every problem with line and column', async () => {
-    const { tend, dir } = workspace(['services:', '  web:', '    comands: {start: x}', 'tasks:', '  t: {command: x, dependsOn: [nope]}']);
+    const { tend, dir } = tendWorkspace(['services:', '  web:', '    comands: {start: x}', 'tasks:', '  t: {command: x, dependsOn: [nope]}']);
     const up = await tend('up', '--detach');
     expect(up.code).toBe(1);
     expect(up.stderr).toContain(`${join(dir, '.gitpod/automations.yaml')}:3:5: services.web.comands: Unknown field "comands" (did you mean "commands"?)`);
@@ -97,7 +80,7 @@ describe('tend up --detach, down, status, trigger', () => {
   });
 
   it('validate says a good file is valid', async () => {
-    const { dir } = workspace(GOOD);
+    const { dir } = tendWorkspace(GOOD);
     const validate = await runCli(['validate', '--workspace', dir]);
     expect(validate.code).toBe(0);
     expect(validate.stdout).toBe(`${join(dir, '.gitpod/automations.yaml')} is valid: 1 service, 3 tasks\n`);
@@ -113,7 +96,7 @@ describe('tend prebuild', () => {
   ];
 
   it('fails when a task with prebuildRequiresSuccess did not succeed', async () => {
-    const { tend, left } = workspace(file(true));
+    const { tend, left } = tendWorkspace(file(true));
     const result = await tend('prebuild');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('task compile: failed');
@@ -123,7 +106,7 @@ describe('tend prebuild', () => {
   });
 
   it('succeeds when the failing task does not require success, after running beforeSnapshot tasks', async () => {
-    const { tend, dir } = workspace(file(false));
+    const { tend, dir } = tendWorkspace(file(false));
     const result = await tend('prebuild');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('task compile: failed');
