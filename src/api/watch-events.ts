@@ -9,20 +9,20 @@
  *   end-stream envelope: `{}` when the daemon stops, `{"error": {code, message}}` for a request
  *   it refuses.
  *
- * Each reader has a bounded queue: a reader that falls more than MAX_QUEUED_EVENTS behind is
- * disconnected (it lists again when it reconnects), so slow readers cost bounded memory and never
- * slow the daemon down: writing never waits for a reader.
+ * Each reader has a bounded queue (`domain/unblocking-writer.ts`): a reader that falls more than
+ * MAX_QUEUED_EVENTS behind is disconnected (it lists again when it reconnects), so slow readers
+ * cost bounded memory and never slow the daemon down: writing never waits for a reader.
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../domain/logger.js';
+import { MAX_QUEUED_EVENTS, unblockingWriter } from '../domain/unblocking-writer.js';
 import type { ApiError } from '../domain/errors.js';
 import { invalidArgument } from '../domain/errors.js';
 import type { ResourceEvent, ResourceEvents } from '../engine/resource-events.js';
 import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
 
-export const MAX_QUEUED_EVENTS = 10_000;
 const TCP_KEEPALIVE_MS = 15_000;
 
 export type StreamFraming = 'jsonl' | 'connect';
@@ -91,35 +91,11 @@ export function streamEvents(
   response.flushHeaders();
   const frame = (event: ResourceEvent): string | Buffer => (framing === 'connect' ? envelope(0, event) : `${JSON.stringify(event)}\n`);
 
-  const queue: Array<string | Buffer> = [];
-  let blocked = false;
-  const flush = (): void => {
-    blocked = false;
-    while (queue.length > 0) {
-      if (!response.write(queue.shift()!)) {
-        blocked = true;
-        response.once('drain', flush);
-        return;
-      }
-    }
-  };
-  const listener = (event: ResourceEvent): void => {
-    const chunk = frame(event);
-    if (!blocked) {
-      if (!response.write(chunk)) {
-        blocked = true;
-        response.once('drain', flush);
-      }
-      return;
-    }
-    if (queue.length >= maxQueued) {
-      log.warn({ queued: queue.length }, 'Event stream reader too slow: disconnected');
-      events.off('event', listener);
-      response.destroy();
-      return;
-    }
-    queue.push(chunk);
-  };
+  const write = unblockingWriter(response, maxQueued, (queued) => {
+    log.warn({ queued }, 'Event stream reader too slow: disconnected');
+    events.off('event', listener);
+  });
+  const listener = (event: ResourceEvent): void => write(frame(event));
   events.on('event', listener);
   // The daemon stops: the stream ends as a stream should (a Connect client sees a clean end).
   const forget = streams.add(() => {

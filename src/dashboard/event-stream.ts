@@ -13,13 +13,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../domain/logger.js';
+import { MAX_QUEUED_EVENTS, unblockingWriter } from '../domain/unblocking-writer.js';
 import type { ResourceEvent, ResourceEvents } from '../engine/resource-events.js';
 import type { ObservedTimes } from './observed-times.js';
 import { SECURITY_HEADERS } from './http-replies.js';
 import type { StatusFeed } from './status-feed.js';
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
-export const MAX_QUEUED_EVENTS = 10_000;
 
 export interface EventStreamParts {
   readonly events: ResourceEvents;
@@ -48,34 +48,9 @@ export function streamPageEvents(response: ServerResponse, parts: EventStreamPar
     'x-accel-buffering': 'no',
   });
 
-  const queue: string[] = [];
-  let blocked = false;
-  const flush = (): void => {
-    blocked = false;
-    while (queue.length > 0) {
-      if (!response.write(queue.shift()!)) {
-        blocked = true;
-        response.once('drain', flush);
-        return;
-      }
-    }
-  };
-  const write = (text: string): void => {
-    if (response.destroyed) return;
-    if (!blocked) {
-      if (!response.write(text)) {
-        blocked = true;
-        response.once('drain', flush);
-      }
-      return;
-    }
-    if (queue.length >= maxQueued) {
-      log.warn({ queued: queue.length }, 'Dashboard event stream reader too slow: disconnected');
-      response.destroy();
-      return;
-    }
-    queue.push(text);
-  };
+  const write = unblockingWriter(response, maxQueued, (queued) =>
+    log.warn({ queued }, 'Dashboard event stream reader too slow: disconnected'),
+  );
   const send = (event: string, data: unknown): void => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
   const onResource = (event: ResourceEvent): void => {
