@@ -247,6 +247,11 @@ async function w2Extras() {
 
 // ---- W3 idle --------------------------------------------------------------------------------------
 
+/** A field of /proc/PID/smaps_rollup, in KiB. */
+function smapsKiB(pid, field) {
+  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'))?.[1] ?? 0);
+}
+
 async function idleUsage(pid, seconds = 10) {
   const cpu0 = cpuSeconds(pid);
   const rss = [];
@@ -287,12 +292,9 @@ async function w3() {
       results.tend = await idleUsage(tend.pid);
       // The spawner (a Node.js process of its own) is tend's too: its memory beside the daemon's.
       for (const helper of tendProcesses(tend.pid).helpers.slice(1)) {
-        const rollup = readFileSync(`/proc/${helper}/smaps_rollup`, 'latin1');
-        const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
-        const daemonRollup = readFileSync(`/proc/${tend.pid}/smaps_rollup`, 'latin1');
-        const daemonPrivate = Number(/^Private_Dirty:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0) + Number(/^Private_Clean:\s+(\d+)/m.exec(daemonRollup)?.[1] ?? 0);
+        const mib = (pid, ...fields) => fields.reduce((sum, field) => sum + smapsKiB(pid, field), 0) / 1024;
         notes.push(
-          `W3 tend's spawner process: RSS ${(kib('Rss') / 1024).toFixed(1)} MiB, of it private ${((kib('Private_Clean') + kib('Private_Dirty')) / 1024).toFixed(1)} MiB (the rest is Node's code, shared with the daemon; the daemon's private memory: ${(daemonPrivate / 1024).toFixed(1)} MiB)`,
+          `W3 tend's spawner process: RSS ${mib(helper, 'Rss').toFixed(1)} MiB, of it private ${mib(helper, 'Private_Clean', 'Private_Dirty').toFixed(1)} MiB (the rest is Node's code, shared with the daemon; the daemon's private memory: ${mib(tend.pid, 'Private_Clean', 'Private_Dirty').toFixed(1)} MiB)`,
         );
       }
     } finally {

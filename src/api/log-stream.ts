@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionLogSource } from '../engine/log-source.js';
 import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
 import type { LogWakeup } from './log-wakeup.js';
@@ -11,10 +12,6 @@ import type { LogWakeup } from './log-wakeup.js';
 const CHUNK_BYTES = 64 * 1024;
 /** How often to look for a starting step's log file (it is there within milliseconds). */
 const FILE_WAIT_MS = 5;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export interface FollowOptions {
   readonly follow: boolean;
