@@ -1,6 +1,6 @@
 /** Process records as the store keeps them, read back whatever tend version wrote them. */
 import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
-import type { StepProcessRecords } from './store.js';
+import type { StepProcessRecords } from './executions-table.js';
 
 /**
  * A record as an earlier tend wrote it (`{session, identity, logPath, container?}`, the session

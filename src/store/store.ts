@@ -8,11 +8,14 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ServiceRunRecord, SessionRecord } from '../domain/session-record.js';
+import type { ServiceRunRecord } from '../domain/session-record.js';
 import { ApiError } from '../domain/errors.js';
 import { MIGRATIONS } from './migrations.js';
-import { parseRunRecord, parseStepRecords } from './records.js';
+import { parseRunRecord } from './records.js';
+import { ExecutionsTable } from './executions-table.js';
 import { OutboxTable } from './outbox.js';
+
+export type { StepProcessRecords, StoredExecution } from './executions-table.js';
 import { RunsTable } from './runs.js';
 import type {
   Service,
@@ -20,7 +23,6 @@ import type {
   ServiceSpec,
   ServiceStatus,
   Task,
-  TaskExecution,
   TaskMetadata,
   TaskSpec,
 } from '../domain/schema.js';
@@ -53,23 +55,12 @@ export interface StoredService {
   readonly pendingSpec: Partial<ServiceSpec> | null;
 }
 
-/** The running processes of an execution's steps, by step id. */
-export type StepProcessRecords = Record<string, SessionRecord>;
-
 export interface StoredTask {
   /** The row's position in creation order (pages are keyed by it). */
   readonly seq: number;
   readonly task: Task;
 }
 
-export interface StoredExecution {
-  /** The row's position in creation order, when loaded (pages are keyed by it). */
-  readonly seq?: number;
-  readonly execution: TaskExecution;
-  /** Extra facts tend keeps about the main task, not part of the wire shape. */
-  readonly taskReference: string;
-  readonly processes: StepProcessRecords;
-}
 
 
 interface ServiceRow {
@@ -105,14 +96,14 @@ export class Store {
   private commitWaiters: Array<{ resolve: () => void; reject: (error: ApiError) => void }> = [];
   /** What the open transaction changed, by kind: what to set right in memory if it is refused. */
   private touched = new Map<TouchedKind, Set<string>>();
-  /** Executions saved in the open transaction, written at its commit (`saveExecution`). */
-  private readonly pendingExecutions = new Map<string, { stored: StoredExecution; finished: boolean; insert: boolean }>();
   private readonly rollbackListeners: Array<(touched: Touched) => void> = [];
   private readonly statements;
   /** The runs whose logs are served, with their secrets (see runs.ts). */
   readonly runs: RunsTable;
   /** Runner mode: the status reports not yet acknowledged upstream (see outbox.ts). */
   readonly outbox: OutboxTable;
+  /** Task executions (see executions-table.ts). */
+  readonly executions: ExecutionsTable;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -144,7 +135,6 @@ export class Store {
         'SELECT seq, id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
       ),
       oneService: this.db.prepare<[string], ServiceRow>('SELECT seq, id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
-      oneExecution: this.db.prepare<[string], { id: string }>('SELECT id FROM task_executions WHERE id = ?'),
       insertTask: this.db.prepare<[string, string, string, string, string]>(
         'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -155,30 +145,16 @@ export class Store {
       allTasks: this.db.prepare<[], { seq: number; id: string; depends_on: string; metadata: string; spec: string }>(
         'SELECT seq, id, depends_on, metadata, spec FROM tasks ORDER BY seq',
       ),
-      insertExecution: this.db.prepare<[string, number, string, string, string, string]>(
-        'INSERT INTO task_executions (id, finished, metadata, spec, status, processes) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      updateExecution: this.db.prepare<[number, string, string, string, string, string]>(
-        'UPDATE task_executions SET finished = ?, metadata = ?, spec = ?, status = ?, processes = ? WHERE id = ?',
-      ),
-      allExecutions: this.db.prepare<[], { seq: number; id: string; metadata: string; spec: string; status: string; processes: string }>(
-        'SELECT seq, id, metadata, spec, status, processes FROM task_executions ORDER BY seq',
-      ),
       seqOf: {
         services: this.db.prepare<[string], { seq: number }>('SELECT seq FROM services WHERE id = ?'),
         tasks: this.db.prepare<[string], { seq: number }>('SELECT seq FROM tasks WHERE id = ?'),
         task_executions: this.db.prepare<[string], { seq: number }>('SELECT seq FROM task_executions WHERE id = ?'),
       },
-      oldFinishedExecutions: this.db.prepare<[number], { id: string }>(
-        `SELECT id FROM task_executions WHERE finished = 1 AND seq <= (
-           SELECT seq FROM task_executions ORDER BY seq DESC LIMIT 1 OFFSET ?
-         )`,
-      ),
-      deleteExecution: this.db.prepare<[string]>('DELETE FROM task_executions WHERE id = ?'),
     };
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
     this.runs = new RunsTable(this.db, (apply) => this.write(apply));
     this.outbox = new OutboxTable(this.db, (apply) => this.write(apply));
+    this.executions = new ExecutionsTable(this.db, (apply, touch) => this.write(apply, touch));
   }
 
   /** Every pending migration in one transaction: one fsync for a new store, not one per migration. */
@@ -223,7 +199,7 @@ export class Store {
    * once); rows are never renumbered, and a new row comes after every row there ever was.
    */
   seqOf(table: 'services' | 'tasks' | 'task_executions', id: string): number {
-    if (table === 'task_executions' && this.pendingExecutions.has(id)) this.write(() => this.flushExecutions());
+    if (table === 'task_executions') this.executions.settle(id);
     const row = this.statements.seqOf[table].get(id);
     if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
     return row.seq;
@@ -241,10 +217,6 @@ export class Store {
 
   loadTask(id: string): Task | undefined {
     return this.loadTasks().find(({ task }) => task.id === id)?.task;
-  }
-
-  hasExecution(id: string): boolean {
-    return this.pendingExecutions.has(id) || this.statements.oneExecution.get(id) !== undefined;
   }
 
   /**
@@ -276,7 +248,7 @@ export class Store {
   private commit(): void {
     if (this.db.open && this.db.inTransaction) {
       try {
-        this.flushExecutions();
+        this.executions.flush();
         this.statements.setMeta.run('version', this.version.toString());
         this.db.exec('COMMIT');
       } catch (error) {
@@ -295,7 +267,7 @@ export class Store {
     } catch {
       // SQLite already rolled it back
     }
-    this.pendingExecutions.clear();
+    this.executions.discard();
     const failure = storageFailure(error, dirname(this.path));
     const touched = this.touched;
     this.touched = new Map();
@@ -388,70 +360,6 @@ export class Store {
 
   deleteTask(id: string): void {
     this.write(() => this.statements.deleteTask.run(id), ['task', id]);
-  }
-
-  loadExecutions(): StoredExecution[] {
-    if (this.pendingExecutions.size > 0) this.write(() => this.flushExecutions());
-    return this.statements.allExecutions.all().map((row) => {
-      const metadata = JSON.parse(row.metadata) as TaskExecution['metadata'] & { tendTaskReference?: string };
-      const { tendTaskReference, ...wire } = metadata;
-      return {
-        seq: row.seq,
-        execution: {
-          id: row.id,
-          metadata: wire,
-          spec: JSON.parse(row.spec) as TaskExecution['spec'],
-          status: JSON.parse(row.status) as TaskExecution['status'],
-        },
-        taskReference: tendTaskReference ?? '',
-        processes: parseStepRecords(row.processes),
-      };
-    });
-  }
-
-  /**
-   * Inserts or updates an execution with the processes of its running steps. Written when the
-   * transaction commits, once, in the last state it was saved in during the tick: a fan-out of
-   * 200 steps changes its execution hundreds of times a tick, and serialising all of it each time
-   * was quadratic in the steps (bench/RESULTS.md, W5).
-   */
-  saveExecution(stored: StoredExecution, finished: boolean, insert: boolean): void {
-    const id = stored.execution.id;
-    const earlier = this.pendingExecutions.get(id);
-    this.pendingExecutions.set(id, { stored, finished, insert: insert || earlier?.insert === true });
-    this.write(() => {}, [insert ? 'execution' : 'execution-status', id]);
-  }
-
-  /** Writes the executions saved in this transaction (before anything else reads or deletes them). */
-  private flushExecutions(): void {
-    for (const [id, { stored, finished, insert }] of this.pendingExecutions) {
-      const { execution } = stored;
-      const args = [
-        finished ? 1 : 0,
-        JSON.stringify({ ...execution.metadata, tendTaskReference: stored.taskReference }),
-        JSON.stringify(execution.spec),
-        JSON.stringify(execution.status),
-        JSON.stringify(stored.processes),
-      ] as const;
-      if (insert) this.statements.insertExecution.run(id, ...args);
-      else this.statements.updateExecution.run(...args, id);
-    }
-    this.pendingExecutions.clear();
-  }
-
-  /** Deletes finished executions older than the newest `keep`; returns their ids. */
-  pruneExecutions(keep: number): string[] {
-    let ids: string[] = [];
-    this.write(() => {
-      this.flushExecutions();
-      ids = this.statements.oldFinishedExecutions.all(keep).map((row) => row.id);
-      for (const id of ids) this.statements.deleteExecution.run(id);
-    });
-    return ids;
-  }
-
-  integrityCheck(): string {
-    return this.db.pragma('integrity_check', { simple: true }) as string;
   }
 
   close(): void {

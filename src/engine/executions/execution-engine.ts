@@ -50,7 +50,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
   }
 
   async load(): Promise<void> {
-    for (const stored of this.options.store.loadExecutions()) {
+    for (const stored of this.options.store.executions.load()) {
       const keeper = await this.options.keepers.restore(this.context, stored);
       this.executions.set(keeper.execution.id, keeper);
       this.seqs.set(keeper.execution.id, stored.seq ?? 0);
@@ -119,7 +119,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
   /** The disk refused a new execution: it is stopped and leaves the history (its caller got the error). */
   revert(id: string): void {
     const keeper = this.executions.get(id);
-    if (keeper === undefined || this.options.store.hasExecution(id)) return;
+    if (keeper === undefined || this.options.store.executions.has(id)) return;
     this.executions.delete(id);
     keeper.stop();
     this.emit('execution', 'delete', keeper.execution);
@@ -127,7 +127,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
 
   /** The disk refused an execution's status: it is written again. */
   persistStatus(id: string): void {
-    if (this.options.store.hasExecution(id)) this.executions.get(id)?.persist();
+    if (this.options.store.executions.has(id)) this.executions.get(id)?.persist();
   }
 
   private keeper(id: string | undefined): ExecutionKeeper {
@@ -177,7 +177,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
   /** Retention: the newest `maxExecutions` finished executions are kept, older ones pruned with their logs. */
   private prune(): void {
     const { store, layout, maxExecutions } = this.options;
-    for (const id of store.pruneExecutions(maxExecutions)) {
+    for (const id of store.executions.prune(maxExecutions)) {
       const pruned = this.executions.get(id);
       this.executions.delete(id);
       this.seqs.delete(id);

@@ -142,7 +142,7 @@ export class ExecutionRunner implements ExecutionKeeper {
 
   private save(): void {
     const processes: StepProcessRecords = Object.fromEntries(Object.entries(this.records).filter(([id]) => this.live.has(id)));
-    this.parts.store.saveExecution({ execution: this.execution, taskReference: this.taskReference, processes }, this.finished, !this.inserted);
+    this.parts.store.executions.save({ execution: this.execution, taskReference: this.taskReference, processes }, this.finished, !this.inserted);
     this.inserted = true;
   }
 

@@ -83,7 +83,7 @@ export class ReportedExecution implements ExecutionKeeper {
   }
 
   private save(): void {
-    this.store.saveExecution({ execution: this.execution, taskReference: this.taskReference, processes: {} }, this.finished, !this.inserted);
+    this.store.executions.save({ execution: this.execution, taskReference: this.taskReference, processes: {} }, this.finished, !this.inserted);
     this.inserted = true;
   }
 }
