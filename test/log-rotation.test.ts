@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { LogRotator } from '../src/runtime/log-rotation.js';
 import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('log rotation', () => {
   it('two checks of a log over its cap at once rotate it once; the second looks again after the first', async () => {
@@ -17,6 +18,18 @@ describe('log rotation', () => {
     expect(rotator.rotations).toBe(1);
     expect(statSync(`${path}.1`).size).toBe(cap);
     expect(statSync(path).size).toBe(0);
+  });
+
+  it('a log already over its cap when tracking begins is rotated without another write', async () => {
+    const cap = 64 * 1024;
+    const path = join(tempDir(), 'run.log');
+    writeFileSync(path, 'x'.repeat(cap * 2));
+    const rotator = new LogRotator(cap);
+    onTestFinished(() => rotator.close());
+    rotator.track(path);
+    await waitFor(() => rotator.rotations === 1, { what: 'the rotation' });
+    expect(statSync(path).size).toBe(0);
+    expect(statSync(`${path}.1`).size).toBe(cap);
   });
 
   it('a log under its cap is left alone, and an untracked one is never rotated', async () => {

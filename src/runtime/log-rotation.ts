@@ -59,6 +59,9 @@ export class LogRotator {
         this.soon(path);
       });
       tracked.watcher.on('error', () => {});
+      // What was written before the watch began (the spawner opens the log and the command writes
+      // before tend tracks it) sends no event: look once now.
+      this.soon(path);
     } catch {
       // no inotify for this file: the interval checks it
       this.interval ??= setInterval(() => {
