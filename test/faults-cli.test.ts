@@ -36,8 +36,7 @@ describe('the CLI around a crash', () => {
     expect(pidAlive(pid)).toBe(true);
     const daemon = await spawnDaemon([], stateDir);
     expect(daemon.info.pid).not.toBe(pid);
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
+    expect(await daemon.stop()).toBe(0);
     expect(pidAlive(pid)).toBe(true);
   });
 

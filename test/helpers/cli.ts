@@ -12,7 +12,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** How long a CLI command of a test may run before it is killed and the test told what it printed. */
+const CLI_DEADLINE_MS = 20_000;
+
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
@@ -23,8 +26,19 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    const timeoutMs = options.timeoutMs ?? CLI_DEADLINE_MS;
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tend ${args.join(' ')} did not end within ${timeoutMs} ms; it printed:\n${stdout}${stderr}`));
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(deadline);
+      resolvePromise({ code, stdout, stderr });
+    });
   });
 }
 
@@ -33,6 +47,8 @@ export interface DaemonProcess {
   readonly output: () => string;
   readonly exited: Promise<number | null>;
   readonly info: { url: string; pid: number; environmentId: string };
+  /** Sends the signal and waits for the exit code; past the deadline, fails with what the daemon printed. */
+  readonly stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number | null>;
 }
 
 /** `tend daemon` as a real subprocess; killed when the test finishes if it is still running. */
@@ -69,7 +85,19 @@ export async function spawnDaemon(args: readonly string[], stateDir: string, env
       return new Promise<never>(() => {});
     }),
   ]);
-  return { child, output: () => output, exited, info };
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> => {
+    child.kill(signal);
+    let deadline: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => reject(new Error(`tend daemon did not exit within ${timeoutMs} ms of ${signal}; it printed:\n${output}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([exited, late]);
+    } finally {
+      clearTimeout(deadline);
+    }
+  };
+  return { child, output: () => output, exited, info, stop };
 }
 
 /** Kills every process whose GITPOD_OUTPUT lies in this state directory (the services of its daemons). */
