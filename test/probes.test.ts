@@ -46,6 +46,20 @@ describe('ready probes on the machine', () => {
     await waitFor(() => !existsSync(join(td.stateDir, 'logs', `${session}.log.probe`)), { what: 'its output file to go' });
   });
 
+  it('a ready command that is a plain test runs in the probe shell itself, with no process of its own', async () => {
+    const td = await startTestDaemon();
+    const dir = td.workspace;
+    // $BASHPID is the pid of the shell that evaluates it: the probe shell's own ($$) only when no
+    // subshell was forked for the probe (the first probe, its own bash, waits for the flag).
+    const id = await createService(td.client, 'flag', {
+      start: `sleep 0.3; touch ${dir}/up; exec sleep 60`,
+      ready: `[ -f ${dir}/up -a "$BASHPID" = "$$" ]`,
+    });
+    await td.client.environments.automations.services.start({ id });
+    const running = await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
+    expect(running.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+  });
+
   it('a session tells when its log grows (what wakes its probing)', async () => {
     const root = tempDir();
     const spawner = new Spawner();

@@ -15,12 +15,15 @@
  *
  * Inside the probe, `eval` runs the command in a subshell with no positional parameters, job
  * control off and the default SIGUSR1: what `bash -c command` gives, but for `$$` (the probe
- * shell's pid) and the probe shell's own variables (`__tend_*`).
+ * shell's pid) and the probe shell's own variables (`__tend_*`). A ready command that is a plain
+ * `test` (plain-test.ts) has no effect but its exit code and cannot hang: the shell evaluates it
+ * itself, with no process at all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ProbeResult, ProbeRun } from '../runtime.js';
+import { isPlainTest } from './plain-test.js';
 import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
 
 // Requests (one a line): the pause in seconds before the probe ("0": now). During the pause a line
@@ -28,6 +31,8 @@ import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
 // pause runs are dropped. SIGUSR1 kills the probe under way (`wait` is interrupted by the trap).
 const SCRIPT = `__tend_command=$1
 __tend_output=$2
+__tend_plain=$3
+[ -n "$__tend_plain" ] && unset -f test [
 set --
 set -m
 trap '__tend_killed=1; kill -KILL %% 2>/dev/null' USR1
@@ -40,10 +45,15 @@ while IFS= read -r __tend_request; do
     [ $? -eq 1 ] && exit 0
     if [ "$__tend_line" = k ]; then printf 'k 0\\n'; continue; fi
   fi
-  ( set +m; trap - USR1; eval "$__tend_command" ) </dev/null >"$__tend_output" 2>&1 &
-  wait "$!"
-  __tend_rc=$?
-  if [ -n "$__tend_killed" ]; then wait "$!"; __tend_rc=k; fi
+  if [ -n "$__tend_plain" ]; then
+    eval "$__tend_command" </dev/null >"$__tend_output" 2>&1
+    __tend_rc=$?
+  else
+    ( set +m; trap - USR1; eval "$__tend_command" ) </dev/null >"$__tend_output" 2>&1 &
+    wait "$!"
+    __tend_rc=$?
+    if [ -n "$__tend_killed" ]; then wait "$!"; __tend_rc=k; fi
+  fi
   if [ -s "$__tend_output" ]; then __tend_out=1; else __tend_out=0; fi
   printf '%s %s\\n' "$__tend_rc" "$__tend_out"
 done
@@ -131,7 +141,7 @@ export class ProbeShell {
     // --norc: its stdin is a socket (Node's pipes are socketpairs), and bash takes a shell whose
     // stdin is a socket for one started by sshd, reading ~/.bashrc (pyenv's init there took
     // seconds for 100 shells at once).
-    const child = spawn(shell, ['--norc', '-c', SCRIPT, shell, command, outputPath], {
+    const child = spawn(shell, ['--norc', '-c', SCRIPT, shell, command, outputPath, isPlainTest(command) ? '1' : ''], {
       cwd,
       env,
       detached: true,
