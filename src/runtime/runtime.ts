@@ -35,6 +35,11 @@ export interface ProbeResult {
   readonly output: string;
   /** The probe's exit code, when it has one. */
   readonly code: number | null;
+  /**
+   * How many runs of the ready command this answer stands for (default 1): a runtime may repeat a
+   * probe that cannot hang while its outcome stays the same, and answer once (`ProbeRun.spanMs`).
+   */
+  readonly probes?: number;
 }
 
 /** One run of a ready command; `kill` ends it (and what it started) at once. */
@@ -43,6 +48,11 @@ export interface ProbeRun {
   kill(): void;
   /** A probe held back by the runtime (`probeLater`) begins now. */
   wake?(): void;
+  /**
+   * How long the runtime may hold its probes back in all; longer than the delay asked for when it
+   * repeats them (`ProbeResult.probes`): until the answer, each of its pauses can be woken.
+   */
+  readonly spanMs?: number;
 }
 
 export interface StopRules {

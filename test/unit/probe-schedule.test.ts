@@ -147,4 +147,53 @@ describe('ready probing: the schedule', () => {
     expect(t.probes[1]!.killed).toBe(2060);
     expect(t.probing.waiting.lastProbe).toMatchObject({ exitCode: null, killedAtBound: true });
   });
+  it('a run that repeats its probes in the runtime counts each, is bounded by its span, and each pause can be woken', async () => {
+    const clock = new FakeClock();
+    const runs: Array<{ at: number; delay: number; woken: number[]; killed?: number; answer: (result: ProbeResult) => void }> = [];
+    const probing = new ReadyProbing({
+      command: 'test -f ready',
+      run: () => ({ result: new Promise((resolve) => clock.setTimeout(() => resolve(NOT_YET), 0)), kill: () => {} }),
+      runLater: (delayMs) => {
+        let answer!: (result: ProbeResult) => void;
+        const result = new Promise<ProbeResult>((resolve) => (answer = resolve));
+        const entry: (typeof runs)[number] = { at: clock.elapsed, delay: delayMs, woken: [], answer };
+        runs.push(entry);
+        return {
+          result,
+          spanMs: delayMs * 10,
+          wake: () => void entry.woken.push(clock.elapsed),
+          kill: () => {
+            entry.killed = clock.elapsed;
+            answer({ ok: false, output: '', code: null });
+          },
+        };
+      },
+      timings: { initialIntervalMs: 100, maxIntervalMs: 100, probeTimeoutMs: 1000, activityDelayMs: 5, activityGapMs: 50 },
+      clock,
+      readinessTimeoutMs: 0,
+      onReady: () => {},
+      onTimeout: () => {},
+    });
+    await clock.advance(100);
+    expect(runs.map((run) => [run.at, run.delay])).toEqual([[100, 100]]);
+    // Activity during its span, after its first pause too: each wake reaches it, 50 ms apart at least.
+    await clock.advance(150);
+    probing.wake();
+    await clock.advance(10);
+    probing.wake();
+    await clock.advance(100);
+    expect(runs[0]!.woken).toEqual([255, 305]);
+    // Ten probes answered at once count ten.
+    runs[0]!.answer({ ...NOT_YET, probes: 10 });
+    await clock.advance(0);
+    expect(probing.waiting.probes).toBe(11);
+    // A run that never answers is killed at its span (10 pauses) and the probe bound, not before.
+    expect(runs).toHaveLength(2);
+    const second = runs[1]!.at;
+    await clock.advance(100 * 10 + 1000 - 1);
+    expect(runs[1]!.killed).toBeUndefined();
+    await clock.advance(1);
+    expect(runs[1]!.killed).toBe(second + 2000);
+    probing.cancel();
+  });
 });

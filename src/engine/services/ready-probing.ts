@@ -100,6 +100,10 @@ export class ReadyProbing {
   private nextAt = Infinity;
   /** When the last probe ended; -Infinity before the first. */
   private lastEnded = -Infinity;
+  /** When a probe held back by the runtime was last woken. */
+  private lastWoken = -Infinity;
+  /** The current run repeats its probes in the runtime (each of its pauses may be woken). */
+  private repeating = false;
   /** Activity while a probe ran: probe again once it has ended. */
   private woken = false;
   /** The first probe has begun (activity before it is the service's own start). */
@@ -142,7 +146,8 @@ export class ReadyProbing {
       this.woken = true;
       return;
     }
-    const at = Math.max(now + (timings.activityDelayMs ?? 0), this.lastEnded + (timings.activityGapMs ?? 0));
+    const gap = timings.activityGapMs ?? 0;
+    const at = Math.max(now + (timings.activityDelayMs ?? 0), this.lastEnded + gap, this.lastWoken + gap);
     if (at >= this.nextAt) return;
     clock.clearTimeout(this.timer);
     this.nextAt = at;
@@ -150,7 +155,10 @@ export class ReadyProbing {
     // A probe the runtime holds back is told to begin; else a probe of our own begins then.
     this.timer = clock.setTimeout(() => {
       if (delayed === undefined) return void this.probeOnce();
-      this.delayedUntil = 0;
+      // A run that repeats its probes is held back again after this one: it can be woken again.
+      if (this.repeating) this.nextAt = Infinity;
+      else this.delayedUntil = 0;
+      this.lastWoken = clock.now();
       delayed.wake?.();
     }, at - now);
   }
@@ -183,23 +191,27 @@ export class ReadyProbing {
     const { clock, timings } = this.options;
     const probe = run ?? this.options.run();
     this.begun = true;
-    this.nextAt = delayMs > 0 ? clock.now() + delayMs : Infinity;
-    this.delayedUntil = this.nextAt === Infinity ? 0 : this.nextAt;
+    const span = Math.max(delayMs, probe.spanMs ?? 0);
+    this.repeating = span > delayMs;
+    // When the next probe comes is known only for a single one; a repeating run may be woken any time.
+    this.nextAt = delayMs > 0 && !this.repeating ? clock.now() + delayMs : Infinity;
+    this.delayedUntil = delayMs > 0 ? clock.now() + span : 0;
     this.current = probe;
     let killedAtBound = false;
     const bound = clock.setTimeout(() => {
       killedAtBound = true;
       probe.kill();
-    }, delayMs + timings.probeTimeoutMs);
+    }, span + timings.probeTimeoutMs);
     const result = await probe.result;
     clock.clearTimeout(bound);
     clock.clearTimeout(this.timer);
     this.current = undefined;
+    this.repeating = false;
     this.nextAt = Infinity;
     this.lastEnded = clock.now();
     if (this.cancelled) return;
     this.lastResult = killedAtBound ? { ...result, output: `${result.output}${boundNote(timings.probeTimeoutMs)}` } : result;
-    this.recordOutcome({ exitCode: result.code, output: this.lastResult.output, killedAtBound, endedAt: clock.now() });
+    this.recordOutcome({ exitCode: result.code, output: this.lastResult.output, killedAtBound, endedAt: clock.now() }, result.probes ?? 1);
     if (result.ok) {
       this.cancel();
       this.options.onReady();
@@ -212,9 +224,9 @@ export class ReadyProbing {
     }
   }
 
-  private recordOutcome(outcome: ProbeOutcome): void {
+  private recordOutcome(outcome: ProbeOutcome, probes: number): void {
     const previous = this.lastOutcome;
-    this.probes += 1;
+    this.probes += probes;
     this.lastOutcome = outcome;
     if (previous === null || previous.exitCode !== outcome.exitCode || previous.output !== outcome.output) this.options.onOutcomeChanged?.(outcome);
   }

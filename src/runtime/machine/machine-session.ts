@@ -12,6 +12,9 @@ import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { killSession, SessionProcesses } from './terminate.js';
 
+/** How long a probe shell repeating a plain test may go without answering (it answers at once when the outcome changes). */
+const PLAIN_TEST_ANSWER_MS = 1000;
+
 /** How a session's commands are run: by the daemon's spawner, in an environment it knows. */
 export interface SessionCommands {
   readonly spawner: Spawner;
@@ -70,7 +73,10 @@ export class MachineSession implements Session {
   probeLater(command: string, delayMs: number): ProbeRun | undefined {
     if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
     this.probes += 1;
-    return this.shellFor(command).run(delayMs);
+    const shell = this.shellFor(command);
+    // A plain test costs no process: the shell repeats it for up to a second of pauses and
+    // answers once, so 100 waiting services do not wake the daemon 1,000 times a second.
+    return shell.plain ? shell.run(delayMs, Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs))) : shell.run(delayMs);
   }
 
   private shellFor(command: string): ProbeShell {
