@@ -4,7 +4,7 @@
  * ready; a session tells when its log grows (its probing is then woken: the policy is in
  * unit/probe-schedule.test.ts); a stop while probing leaves nothing behind.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -47,18 +47,35 @@ describe('ready probes on the machine', () => {
     await waitFor(() => !existsSync(join(td.stateDir, 'logs', `${session}.log.probe`)), { what: 'its output file to go' });
   });
 
-  it('a ready command that is a plain test runs in the probe shell itself, with no process of its own', async () => {
+  it("ready commands that are plain tests run in tend's one shell for them, with no process of their own", async () => {
     const td = await startTestDaemon();
     const dir = td.workspace;
-    // $BASHPID is the pid of the shell that evaluates it: the probe shell's own ($$) only when no
+    // $BASHPID is the pid of the shell that evaluates it: that shell's own ($$) only when no
     // subshell was forked for the probe (the first probe, its own bash, waits for the flag).
-    const id = await createService(td.client, 'flag', {
-      start: `sleep 0.3; touch ${dir}/up; exec sleep 60`,
-      ready: `[ -f ${dir}/up -a "$BASHPID" = "$$" ]`,
-    });
-    await td.client.environments.automations.services.start({ id });
-    const running = await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
-    expect(running.status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    const ids = await Promise.all(
+      ['one', 'two'].map((name) =>
+        createService(td.client, name, { start: `sleep 0.5; touch ${dir}/${name}; exec sleep 60`, ready: `[ -f ${dir}/${name} -a "$BASHPID" = "$$" ]` }),
+      ),
+    );
+    await Promise.all(ids.map((id) => td.client.environments.automations.services.start({ id })));
+    const childrenRunning = (marker: string): number[] =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((entry) => {
+          try {
+            const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    // While both wait: one shell of plain tests, no probe shell of a session.
+    await waitFor(() => childrenRunning('__tend_shared').length === 1, { what: 'the plain tests\' shell' });
+    expect(childrenRunning('__tend_command')).toEqual([]);
+    for (const id of ids) expect((await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING')).status?.phase).toBe('SERVICE_PHASE_RUNNING');
+    // Nobody waits any more: it ends.
+    await waitFor(() => childrenRunning('__tend_shared').length === 0, { what: 'the plain tests\' shell to end' });
   });
 
   it('a probe shell repeats a plain test while its outcome stays the same and answers once, at once when it changes', async () => {

@@ -24,3 +24,19 @@ export function readLogTail(path: string, maxLines = 10): string {
     closeSync(fd);
   }
 }
+
+/** The last `limit` bytes of a file, or '' when it cannot be read. */
+export function fileTail(path: string, limit: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.alloc(Math.min(limit, size));
+    const read = readSync(fd, buffer, 0, buffer.length, Math.max(0, size - limit));
+    return buffer.toString('utf8', 0, read);
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -88,9 +88,10 @@ export interface Session {
   /**
    * One run of the ready command `delayMs` from now, or as soon as its `wake()` is called, where
    * the runtime can wait more cheaply than the daemon's timers (the machine's probe shell);
-   * undefined where it cannot (then `probe` after a timer).
+   * undefined where it cannot (then `probe` after a timer). `steady`: the pause has reached its
+   * ceiling, so the runtime may repeat the probe after the same pause (`ProbeRun.spanMs`).
    */
-  probeLater?(command: string, delayMs: number): ProbeRun | undefined;
+  probeLater?(command: string, delayMs: number, steady?: boolean): ProbeRun | undefined;
   /** No more probes will be asked for (ready, or probing was cancelled): what probing holds can go. */
   endProbing?(): void;
   /**

@@ -15,6 +15,8 @@ interface Probed {
   readonly at: number;
   /** How long the runtime was asked to hold it back (probeLater). */
   readonly delay?: number;
+  /** Whether the runtime was told the pause is at its ceiling (it may repeat the probe). */
+  readonly steady?: boolean;
   woken?: number;
   killed?: number;
 }
@@ -27,8 +29,8 @@ function probing(timings: Partial<ProbeTimings>, options: { later?: boolean; dur
   const finish = (resolve: (result: ProbeResult) => void, afterMs: number): void => {
     clock.setTimeout(() => resolve(answer), afterMs);
   };
-  const run = (delay?: number): ProbeRun => {
-    const probe: Probed = { at: clock.elapsed + (delay ?? 0), ...(delay !== undefined ? { delay } : {}) };
+  const run = (delay?: number, steady?: boolean): ProbeRun => {
+    const probe: Probed = { at: clock.elapsed + (delay ?? 0), ...(delay !== undefined ? { delay } : {}), ...(steady !== undefined ? { steady } : {}) };
     probes.push(probe);
     let resolveResult!: (result: ProbeResult) => void;
     const result = new Promise<ProbeResult>((resolve) => (resolveResult = resolve));
@@ -50,7 +52,7 @@ function probing(timings: Partial<ProbeTimings>, options: { later?: boolean; dur
   const ready$ = new ReadyProbing({
     command: 'check',
     run: () => run(),
-    ...(options.later === true ? { runLater: (delayMs: number) => run(delayMs) } : {}),
+    ...(options.later === true ? { runLater: (delayMs: number, steady: boolean) => run(delayMs, steady) } : {}),
     timings: { initialIntervalMs: 10, maxIntervalMs: 100, probeTimeoutMs: 1000, ...timings },
     clock,
     readinessTimeoutMs: 0,
@@ -116,11 +118,11 @@ describe('ready probing: the schedule', () => {
     const t = probing({ initialIntervalMs: 20, maxIntervalMs: 80, activityDelayMs: 5, activityGapMs: 30 }, { later: true });
     await t.clock.advance(200);
     // The first is the daemon's own (after a timer); the rest are handed the pause: 40, 80, 80.
-    expect(t.probes.map((probe) => [probe.at, probe.delay])).toEqual([
-      [20, undefined],
-      [60, 40],
-      [140, 80],
-      [220, 80],
+    expect(t.probes.map((probe) => [probe.at, probe.delay, probe.steady])).toEqual([
+      [20, undefined, undefined],
+      [60, 40, false],
+      [140, 80, true],
+      [220, 80, true],
     ]);
     // Activity 10 ms after the probe at 140: the held-back one (due at 220) is woken at 170 (the gap).
     const t2 = probing({ initialIntervalMs: 20, maxIntervalMs: 80, activityDelayMs: 5, activityGapMs: 30 }, { later: true });
@@ -149,14 +151,14 @@ describe('ready probing: the schedule', () => {
   });
   it('a run that repeats its probes in the runtime counts each, is bounded by its span, and each pause can be woken', async () => {
     const clock = new FakeClock();
-    const runs: Array<{ at: number; delay: number; woken: number[]; killed?: number; answer: (result: ProbeResult) => void }> = [];
+    const runs: Array<{ at: number; delay: number; steady: boolean; woken: number[]; killed?: number; answer: (result: ProbeResult) => void }> = [];
     const probing = new ReadyProbing({
       command: 'test -f ready',
       run: () => ({ result: new Promise((resolve) => clock.setTimeout(() => resolve(NOT_YET), 0)), kill: () => {} }),
-      runLater: (delayMs) => {
+      runLater: (delayMs, steady) => {
         let answer!: (result: ProbeResult) => void;
         const result = new Promise<ProbeResult>((resolve) => (answer = resolve));
-        const entry: (typeof runs)[number] = { at: clock.elapsed, delay: delayMs, woken: [], answer };
+        const entry: (typeof runs)[number] = { at: clock.elapsed, delay: delayMs, steady, woken: [], answer };
         runs.push(entry);
         return {
           result,
@@ -175,7 +177,8 @@ describe('ready probing: the schedule', () => {
       onTimeout: () => {},
     });
     await clock.advance(100);
-    expect(runs.map((run) => [run.at, run.delay])).toEqual([[100, 100]]);
+    // The pause is at its ceiling: the runtime may repeat the probe.
+    expect(runs.map((run) => [run.at, run.delay, run.steady])).toEqual([[100, 100, true]]);
     // Activity during its span, after its first pause too: each wake reaches it, 50 ms apart at least.
     await clock.advance(150);
     probing.wake();

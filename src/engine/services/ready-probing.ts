@@ -70,7 +70,7 @@ export interface ProbingOptions {
    * A probe that the runtime itself begins `delayMs` from now (or when woken), where it can wait
    * more cheaply than the daemon; undefined: not possible, `run` after a timer of ours.
    */
-  readonly runLater?: (delayMs: number) => ProbeRun | undefined;
+  readonly runLater?: (delayMs: number, steady: boolean) => ProbeRun | undefined;
   readonly timings: ProbeTimings;
   readonly clock: Clock;
   /** Still not ready after this long: `onTimeout`, with a message naming the last probe's output. 0: never. */
@@ -181,7 +181,9 @@ export class ReadyProbing {
     const now = clock.now();
     this.nextAt = now + pause;
     // Where the runtime can wait for the pause itself (a probe shell), the daemon does not wake for it.
-    const later = this.probes > 0 ? this.options.runLater?.(pause) : undefined;
+    // At the ceiling the runtime may repeat it with the same pause (nothing doubles any more).
+    const steady = !dense && pause >= timings.maxIntervalMs;
+    const later = this.probes > 0 ? this.options.runLater?.(pause, steady) : undefined;
     if (later !== undefined) return void this.probeOnce(later, pause);
     this.timer = clock.setTimeout(() => void this.probeOnce(), pause);
   }
@@ -248,7 +250,7 @@ export function probeSession(
   const probing = new ReadyProbing({
     command,
     run: () => session.probe(command),
-    runLater: (delayMs) => session.probeLater?.(command, delayMs),
+    runLater: (delayMs, steady) => session.probeLater?.(command, delayMs, steady),
     timings: parts.settings.probe,
     clock: parts.clock,
     readinessTimeoutMs: readinessTimeoutMs(spec.readinessTimeout, parts.settings.readinessTimeoutMs),

@@ -14,6 +14,8 @@ import { MachineSession } from './machine-session.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
+import { PlainTestProber } from './plain-test-prober.js';
+import { canRunProbeShell } from './probe-shell.js';
 import { waitExit } from './terminate.js';
 
 /** How often the exit of a re-adopted process (not our child) is checked. */
@@ -44,10 +46,13 @@ export class MachineRuntime implements Runtime {
   /** What every command's environment starts with, sent to the spawner once. */
   private readonly baseEnv: Readonly<Record<string, string>>;
   private readonly base: SpawnEnvironment;
+  /** One shell for the plain-test ready commands of all its sessions (plain-test-prober.ts). */
+  private readonly plainTests: PlainTestProber | undefined;
 
   constructor(private readonly options: MachineRuntimeOptions) {
     this.baseEnv = this.withPath({ ...options.baseEnv, [INSTANCE_MARKER_VAR]: options.instanceId });
     this.base = options.spawner.environment(this.baseEnv);
+    this.plainTests = canRunProbeShell(options.shell) ? new PlainTestProber(options.shell) : undefined;
   }
 
   /** tend's commands first on PATH, also before a PATH of the spec's own: real files call `gitpod ...` whatever their PATH. */
@@ -77,6 +82,7 @@ export class MachineRuntime implements Runtime {
       cwd: spec.workspace,
       shell,
       logChanges: (path: string, listener: () => void) => logs.onChange(path, listener),
+      ...(this.plainTests !== undefined ? { plainTests: this.plainTests } : {}),
     };
     return new MachineSession(record, exited, commands, clock, ownGroup);
   }

@@ -1,4 +1,5 @@
 /** A session on this machine: its process group and escaped descendants, found by its marker. */
+import { rmSync } from 'node:fs';
 import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import { readLogTail } from '../log-tail.js';
@@ -6,6 +7,8 @@ import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from 
 import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
+import { isPlainTest } from './plain-test.js';
+import type { PlainTestProber } from './plain-test-prober.js';
 import { canRunProbeShell, ProbeShell } from './probe-shell.js';
 import { findSessionProcessesShared, ProcError, SESSION_MARKER_VAR } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
@@ -29,6 +32,8 @@ export interface SessionCommands {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Tells when the session's log grows (its readiness may have changed). */
   readonly logChanges: (path: string, listener: () => void) => () => void;
+  /** Evaluates the plain-test ready commands of every session (bash only). */
+  readonly plainTests?: PlainTestProber;
 }
 
 export class MachineSession implements Session {
@@ -36,6 +41,13 @@ export class MachineSession implements Session {
   private ended = false;
   private probes = 0;
   private probeShell: ProbeShell | undefined;
+  /** Its ready command's id in the runtime's shell of plain tests. */
+  private plainTest: number | undefined;
+
+  /** Where the output of its probes after the first goes. */
+  private get probeOutput(): string {
+    return `${this.record.logPath}.probe`;
+  }
 
   constructor(
     readonly record: SessionRecord,
@@ -70,13 +82,19 @@ export class MachineSession implements Session {
   }
 
   /** After the first probe, where the shell is bash: the probe shell waits for the pause itself. */
-  probeLater(command: string, delayMs: number): ProbeRun | undefined {
+  probeLater(command: string, delayMs: number, steady = false): ProbeRun | undefined {
     if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
     this.probes += 1;
+    // A plain test costs no process: it is repeated for up to a second of pauses and answered
+    // once, by the one shell of every session's plain tests where there is one.
+    const repeat = steady ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1;
+    const { plainTests, baseEnv, env, cwd } = this.commands;
+    if (plainTests?.supported === true && isPlainTest(command)) {
+      this.plainTest ??= plainTests.register({ command, env: { ...baseEnv, ...env }, cwd, outputPath: this.probeOutput });
+      return plainTests.run(this.plainTest, delayMs, repeat);
+    }
     const shell = this.shellFor(command);
-    // A plain test costs no process: the shell repeats it for up to a second of pauses and
-    // answers once, so 100 waiting services do not wake the daemon 1,000 times a second.
-    return shell.plain ? shell.run(delayMs, Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs))) : shell.run(delayMs);
+    return shell.plain ? shell.run(delayMs, repeat) : shell.run(delayMs);
   }
 
   private shellFor(command: string): ProbeShell {
@@ -86,7 +104,7 @@ export class MachineSession implements Session {
       shell,
       cwd,
       env: { ...baseEnv, ...env, [SESSION_MARKER_VAR]: this.record.runId },
-      outputPath: `${this.record.logPath}.probe`,
+      outputPath: this.probeOutput,
     });
     return this.probeShell;
   }
@@ -94,6 +112,11 @@ export class MachineSession implements Session {
   endProbing(): void {
     this.probeShell?.close();
     this.probeShell = undefined;
+    if (this.plainTest !== undefined) {
+      this.commands.plainTests?.forget(this.plainTest);
+      this.plainTest = undefined;
+      rmSync(this.probeOutput, { force: true });
+    }
   }
 
   onActivity(listener: () => void): () => void {

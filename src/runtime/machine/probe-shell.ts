@@ -20,8 +20,9 @@
  * itself, with no process at all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileTail } from '../log-tail.js';
 import type { ProbeResult, ProbeRun } from '../runtime.js';
 import { isPlainTest } from './plain-test.js';
 import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
@@ -95,22 +96,6 @@ export interface ProbeShellSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Where each probe's output goes (removed when the shell is closed). */
   readonly outputPath: string;
-}
-
-/** The last `limit` bytes of a file, or '' when it cannot be read. */
-function fileTail(path: string, limit: number): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    const buffer = Buffer.alloc(Math.min(limit, size));
-    const read = readSync(fd, buffer, 0, buffer.length, Math.max(0, size - limit));
-    return buffer.toString('utf8', 0, read);
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 export class ProbeShell {
