@@ -64,8 +64,7 @@ describe('tend CLI', () => {
     expect(missing.stderr).toBe('tend: Service "nope" not found: `tend services list` shows them all\n');
 
     // The service ignores SIGTERM: shutdown must still end it (SIGKILL after 300 ms) and exit 0.
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
+    expect(await daemon.stop()).toBe(0);
     expect(left()).toBe(0);
     expect(existsSync(join(stateDir, 'daemon.json'))).toBe(false);
   });
@@ -151,8 +150,7 @@ describe('tend tasks and executions', () => {
     const unknown = await runCli(['executions', 'show', '00000000-0000-4000-8000-000000000000', ...dir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('tend: Task execution "00000000-0000-4000-8000-000000000000" not found\n');
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
+    expect(await daemon.stop()).toBe(0);
   });
 });
 
@@ -168,7 +166,6 @@ describe('one daemon per state directory', () => {
     // The dead daemon's lock and daemon.json are left behind: a new daemon takes over.
     const third = await spawnDaemon([], stateDir);
     expect(third.info.pid).not.toBe(first.info.pid);
-    third.child.kill('SIGTERM');
-    expect(await third.exited).toBe(0);
+    expect(await third.stop()).toBe(0);
   });
 });

@@ -283,8 +283,7 @@ describe('runner mode', () => {
     expect(checkReports(proxy.reports.filter((report) => report.id === serviceId))).toBeNull();
     expect(checkReports(proxy.reports.filter((report) => report.id === executionId))).toBeNull();
     await waitFor(async () => (await daemonStatus(second.info.url, token)).controlPlane.outboxDepth === 0, { what: 'an empty outbox' });
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
   });
 
   it('after a kill -9, re-adopts its service and follows what the control plane asked meanwhile', async () => {
@@ -314,8 +313,7 @@ describe('runner mode', () => {
     expect(kept.status?.phase).toBe('SERVICE_PHASE_RUNNING');
     expect(kept.status?.session).toBe(running.status?.session);
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(keptPid));
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
     expect(pidAlive(keptPid)).toBe(false);
   });
 

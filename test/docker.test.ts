@@ -176,8 +176,7 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
         body: JSON.stringify(body),
       })).json()) as any;
     const { service } = await api(first.info.url, 'CreateService', { metadata: { reference: 'blank' }, spec: { commands: { start: 'true' }, ...inDocker() } });
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    expect(await first.stop()).toBe(0);
     const store = new Database(join(stateDir, 'store.db'));
     store.prepare("UPDATE services SET spec = json_set(spec, '$.runsOn.docker.image', '') WHERE id = ?").run(service.id);
     store.close();
@@ -191,8 +190,7 @@ describe.skipIf(unavailable !== null)('services and tasks in Docker containers (
     }, { what: 'the service to fail' });
     expect(failed.status.failureMessage).toBe('Cannot start service "blank": runsOn.docker needs an image');
     expect(failed.status.logUrl).toBeUndefined();
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
     expect(second.output()).not.toMatch(/Uncaught exception|Unhandled rejection/);
   });
 

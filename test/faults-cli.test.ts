@@ -40,6 +40,37 @@ describe('the CLI around a crash', () => {
     expect(pidAlive(pid)).toBe(true);
   });
 
+  it('a SIGTERM the moment daemon.json appears stops the daemon cleanly (it was lost, or killed it, half the time)', async () => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stateDir = tempDir();
+      const child = spawn(process.execPath, [CLI, 'daemon', '--state-dir', stateDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`${code}/${signal}`)));
+      onTestFinished(() => {
+        child.kill('SIGKILL');
+      });
+      const infoPath = join(stateDir, 'daemon.json');
+      // As close to its writing as a watcher gets: every millisecond.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          if ((JSON.parse(readFileSync(infoPath, 'utf8')) as { pid: number }).pid === child.pid) break;
+        } catch {
+          // not there yet
+        }
+        if (Date.now() > deadline) throw new Error(`no daemon.json: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      child.kill('SIGTERM');
+      let late: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([exited, new Promise<string>((resolve) => (late = setTimeout(() => resolve('still running after 10 s'), 10_000)))]);
+      clearTimeout(late);
+      expect(outcome, stderr).toBe('0/null');
+      expect(existsSync(infoPath)).toBe(false);
+    }
+  });
+
   it('after kill -9 of the daemon, tend status names what it left running and tend down stops it', async () => {
     const root = tempDir();
     const stateDir = join(root, 'state');
@@ -92,8 +123,7 @@ describe('the CLI around a crash', () => {
     winner.child.kill('SIGKILL');
     await winner.exited;
     const next = await spawnDaemon([], stateDir);
-    next.child.kill('SIGTERM');
-    expect(await next.exited).toBe(0);
+    expect(await next.stop()).toBe(0);
   });
 
   it('start-up problems are one line with what to do: a damaged store, a port in use, a state directory that cannot be made', async () => {

@@ -71,8 +71,7 @@ describe('processes under faults', () => {
     }, { what: 'the stop to end though /proc fails' });
     expect(stopped.status.failureMessage).toMatch(/^Cannot find the service's processes \(Cannot read \/proc\S*: EMFILE\): its process group was killed/);
     expect(pidAlive(pids[0]!)).toBe(false);
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
+    expect(await daemon.stop()).toBe(0);
     expect(pidAlive(pids[1]!)).toBe(false);
   });
 

@@ -106,8 +106,7 @@ describe('bash runs the commands', () => {
       body: '{}',
     });
     expect(((await shown.json()) as { daemon: { shell: string } }).daemon.shell).toMatch(/\/sh$/);
-    named.child.kill('SIGTERM');
-    expect(await named.exited).toBe(0);
+    expect(await named.stop()).toBe(0);
   });
 });
 

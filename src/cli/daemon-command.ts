@@ -97,14 +97,17 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
   const log = createLogger({});
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'Unhandled rejection'));
   process.on('uncaughtException', (error) => log.error({ err: error }, 'Uncaught exception'));
-  // Listened for before the daemon starts: daemon.json (what a client waits for) is written
-  // during the start, and a SIGTERM right after it must stop the daemon, not kill it.
+  // Listened for before the daemon starts, by one listener that is never removed: daemon.json
+  // (what a client waits for) is written during the start, and a SIGTERM right after it must stop
+  // the daemon. Removing a signal's last listener closes Node's handle for it: a signal caught but
+  // not yet dispatched is then dropped (the daemon ignored it and ran on), or one that comes before
+  // the next listener kills the process.
   let received: NodeJS.Signals | undefined;
-  const early = (signal: NodeJS.Signals): void => {
+  let onSignal = (signal: NodeJS.Signals): void => {
     received ??= signal;
   };
-  process.on('SIGTERM', early);
-  process.on('SIGINT', early);
+  process.on('SIGTERM', (signal) => onSignal(signal));
+  process.on('SIGINT', (signal) => onSignal(signal));
   const daemon = await startDaemon({
     workspace,
     stateDir,
@@ -143,9 +146,6 @@ export async function runDaemonCommand(options: DaemonCommandOptions): Promise<v
       },
     );
   };
-  process.off('SIGTERM', early);
-  process.off('SIGINT', early);
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  onSignal = shutdown;
   if (received !== undefined) shutdown(received);
 }

@@ -24,7 +24,10 @@ export interface SessionSpec {
   readonly workspace: string;
   /** Appended to, never truncated: a stop command writes after the start command's output. */
   readonly logPath: string;
-  /** Where GITPOD_OUTPUT points (a container mounts its directory). */
+  /**
+   * Where GITPOD_OUTPUT points (a container mounts its directory): the runtime makes it, empty and
+   * its owner's only, before the command runs.
+   */
   readonly outputPath: string;
   readonly runsOn: RunsOn | undefined;
 }

@@ -3,7 +3,7 @@
  * its output in the step's log, its GITPOD_OUTPUT read when it ends. Whatever the command left behind is killed before the step is reported ended, so a finished
  * step has no process left.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseOutput } from '../../domain/output.js';
 import type { TaskExecutionStep } from '../../domain/schema.js';
 import { describeExit } from '../../domain/service-lifecycle.js';
@@ -11,7 +11,7 @@ import { readLogTail } from '../../runtime/log-tail.js';
 import type { Session } from '../../runtime/runtime.js';
 import { EnvError, resolveEnv, type ResolvedEnv } from '../secrets.js';
 import type { EngineParts } from '../settings.js';
-import { createOutputFile, newRunId } from '../services/service-run.js';
+import { newRunId } from '../services/service-run.js';
 import type { StepEvents, StepHandle } from './step.js';
 
 function readOutput(path: string): Record<string, string> {
@@ -33,12 +33,6 @@ export function startTaskStep(parts: EngineParts, executionId: string, step: Tas
   let resolved: ResolvedEnv;
   try {
     resolved = resolveEnv(spec.env, layout.secrets, settings.commandEnv, { GITPOD_OUTPUT: outputPath });
-    try {
-      mkdirSync(layout.outputs, { recursive: true, mode: 0o700 });
-      createOutputFile(outputPath);
-    } catch {
-      // The command may still make it; a broken state directory shows at the spawn.
-    }
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
     events.ended({ outcome: 'failed', failureMessage: `Cannot start task "${step.label}": ${error.message}`, output: {} });

@@ -3,7 +3,7 @@
  * the runtime needs to start it. Its log and outputs file are named after the run id only.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseOutput } from '../../domain/output.js';
 import type { StateLayout } from '../../domain/state-layout.js';
 import type { SessionSpec } from '../../runtime/runtime.js';
@@ -48,11 +48,6 @@ export function prepareRun(document: ServiceDocument, session: string, runId: st
   };
 }
 
-/** Makes the run's GITPOD_OUTPUT file (its owner's only) before its command appends to it. */
-export function createOutputFile(path: string): void {
-  writeFileSync(path, '', { flag: 'a', mode: 0o600 });
-}
-
 /** The run's GITPOD_OUTPUT, masked with its secrets; undefined while it has written none. */
 export function readRunOutput(layout: StateLayout, runId: string, secrets: SessionSecrets): Record<string, string> | undefined {
   let text: string;
@@ -72,11 +67,6 @@ export const KEPT_RUNS_PER_SERVICE = 10;
  * file, and removes the logs of its runs older than the newest KEPT_RUNS_PER_SERVICE.
  */
 export function recordRun(parts: Pick<EngineParts, 'store' | 'settings'>, serviceId: string, run: ServiceRun): void {
-  try {
-    createOutputFile(run.spec.outputPath);
-  } catch {
-    // The command may still make it; a broken state directory shows at the spawn.
-  }
   parts.store.runs.record(run.runId, serviceId, run.secrets.values);
   removeRunFiles(parts.settings.layout, parts.store.runs.prune(serviceId, KEPT_RUNS_PER_SERVICE));
 }

@@ -3,7 +3,7 @@
  * network, labelled with the daemon instance, the state directory, the resource and the run, so
  * that a restarted daemon finds and cleans up its own containers and never touches others.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../../domain/clock.js';
 import { imageReferenceProblem } from '../../domain/spec-rules.js';
@@ -60,6 +60,12 @@ export class DockerRuntime implements Runtime {
     // Requests are checked, but a spec stored by an earlier tend may still lack one: no engine call with it.
     const imageProblem = imageReferenceProblem(docker.image ?? '');
     if (imageProblem !== null) throw new LaunchError(`runsOn.docker ${imageProblem}`);
+    try {
+      mkdirSync(dirname(spec.outputPath), { recursive: true, mode: 0o700 });
+      closeSync(openSync(spec.outputPath, 'a', 0o600));
+    } catch {
+      // The command may still make it; a broken state directory shows at the mount.
+    }
     let running;
     try {
       running = await runContainer({

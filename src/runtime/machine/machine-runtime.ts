@@ -113,6 +113,7 @@ export class MachineRuntime implements Runtime {
       env: this.environment(spec),
       logPath: spec.logPath,
       marker: spec.runId,
+      outputPath: spec.outputPath,
     });
     return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, spawned.signalGroup);
   }

@@ -21,6 +21,8 @@ export interface CommandSpec {
   readonly logPath: string;
   /** Written into the environment as TEND_SESSION_ID so escaped descendants can be found. */
   readonly marker: string;
+  /** Its GITPOD_OUTPUT file, made empty (its owner's only) before it runs. */
+  readonly outputPath?: string;
 }
 
 export interface SpawnedCommand {
@@ -39,6 +41,7 @@ export async function spawnCommand(spawner: Spawner, spec: CommandSpec): Promise
     base: spec.base,
     env: { ...spec.env, [SESSION_MARKER_VAR]: spec.marker },
     log: spec.logPath,
+    ...(spec.outputPath !== undefined ? { output: spec.outputPath } : {}),
   });
   // The child may already have exited and been reaped when the spawner looked; its start time is
   // then empty, which never matches a live process, so nothing will be signalled by mistake.

@@ -28,6 +28,8 @@ interface SpawnRequest {
   /** Output appended to this file; else captured, its last `capture` bytes reported at the exit. */
   readonly log?: string;
   readonly capture?: number;
+  /** Made empty first (with its directory), its owner's only: the command's GITPOD_OUTPUT. */
+  readonly output?: string;
 }
 
 interface SignalRequest {
@@ -78,6 +80,14 @@ function start(request: SpawnRequest): void {
       fd = openSync(request.log, 'a', 0o600);
     } catch (error) {
       return send({ id: request.id, error: `Cannot open its log file: ${(error as Error).message}` });
+    }
+  }
+  if (request.output !== undefined) {
+    try {
+      mkdirSync(dirname(request.output), { recursive: true, mode: 0o700 });
+      closeSync(openSync(request.output, 'a', 0o600));
+    } catch {
+      // The command may still make it; a broken state directory shows in its log.
     }
   }
   const base = request.base === undefined ? undefined : environments.get(request.base);

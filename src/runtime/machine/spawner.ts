@@ -47,6 +47,8 @@ export interface SpawnRequest {
   readonly env: Readonly<Record<string, string>>;
   /** Output appended to this file (created with its directory); else captured. */
   readonly log?: string;
+  /** An empty file made first (with its directory), its owner's only: the command's GITPOD_OUTPUT. */
+  readonly output?: string;
   /** Captured output: how many of its last bytes are kept. */
   readonly capture?: number;
 }
