@@ -12,7 +12,6 @@ import { systemClock } from '../src/domain/clock.js';
 import { LogRotator } from '../src/runtime/log-rotation.js';
 import { MachineRuntime } from '../src/runtime/machine/machine-runtime.js';
 import { findProcesses, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
-import { ProbeShell } from '../src/runtime/machine/probe-shell.js';
 import { Spawner } from '../src/runtime/machine/spawner.js';
 import { startTestDaemon } from './helpers/daemon.js';
 import { createService, getService, waitPhase } from './helpers/services.js';
@@ -76,40 +75,6 @@ describe('ready probes on the machine', () => {
     for (const id of ids) expect((await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING')).status?.phase).toBe('SERVICE_PHASE_RUNNING');
     // Nobody waits any more: it ends.
     await waitFor(() => childrenRunning('__tend_shared').length === 0, { what: 'the plain tests\' shell to end' });
-  });
-
-  it('a probe shell repeats a plain test while its outcome stays the same and answers once, at once when it changes', async () => {
-    const root = tempDir();
-    const shell = new ProbeShell({ command: `[ -f ${root}/up ]`, shell: '/bin/bash', cwd: root, env: { PATH: process.env.PATH ?? '' }, outputPath: join(root, 'probe.out') });
-    onTestFinished(() => shell.close());
-    expect(shell.plain).toBe(true);
-    const failing = shell.run(5, 6);
-    expect(failing.spanMs).toBe(30);
-    expect(await failing.result).toEqual({ ok: false, output: '', code: 1, probes: 6 });
-    writeFileSync(join(root, 'up'), '');
-    expect(await shell.run(5, 6).result).toEqual({ ok: true, output: '', code: 0, probes: 1 });
-    // One that starts passing during the repetition answers then, not after its last pause.
-    const later = new ProbeShell({ command: `test -f ${root}/later`, shell: '/bin/bash', cwd: root, env: {}, outputPath: join(root, 'probe2.out') });
-    onTestFinished(() => later.close());
-    const waiting = later.run(5, 2000);
-    writeFileSync(join(root, 'later'), '');
-    const passed = await waiting.result;
-    expect(passed).toMatchObject({ ok: true, code: 0 });
-    expect(passed.probes).toBeLessThan(2000);
-    // What a plain test prints (an error) is its output, that probe's only.
-    const wrong = new ProbeShell({ command: `[ -f ${root}/up ${root}/x ]`, shell: '/bin/bash', cwd: root, env: {}, outputPath: join(root, 'probe4.out') });
-    onTestFinished(() => wrong.close());
-    expect(wrong.plain).toBe(true);
-    for (let run = 0; run < 2; run++) {
-      const answer = await wrong.run(5, 3).result;
-      expect(answer).toMatchObject({ ok: false, code: 2, probes: 3 });
-      expect(answer.output.trim().split('\n')).toEqual([expect.stringMatching(/binary operator expected/)]);
-    }
-    // Not a plain test: a subshell each time, the same repetition.
-    const compound = new ProbeShell({ command: `[ -f ${root}/up ] && [ -f ${root}/x ]`, shell: '/bin/bash', cwd: root, env: {}, outputPath: join(root, 'probe3.out') });
-    onTestFinished(() => compound.close());
-    expect(compound.plain).toBe(false);
-    expect(await compound.run(5, 3).result).toEqual({ ok: false, output: '', code: 1, probes: 3 });
   });
 
   it('a session tells when its log grows (what wakes its probing)', async () => {

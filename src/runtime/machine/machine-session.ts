@@ -15,7 +15,7 @@ import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { killSession, SessionProcesses } from './terminate.js';
 
-/** How long a probe shell repeating a plain test may go without answering (it answers at once when the outcome changes). */
+/** How long the shell of plain tests may repeat one without answering (it answers at once when the outcome changes). */
 const PLAIN_TEST_ANSWER_MS = 1000;
 
 /** How a session's commands are run: by the daemon's spawner, in an environment it knows. */
@@ -85,16 +85,14 @@ export class MachineSession implements Session {
   probeLater(command: string, delayMs: number, steady = false): ProbeRun | undefined {
     if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
     this.probes += 1;
-    // A plain test costs no process: it is repeated for up to a second of pauses and answered
-    // once, by the one shell of every session's plain tests where there is one.
-    const repeat = steady ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1;
+    // A plain test costs no process: the one shell of every session's plain tests evaluates it,
+    // once the pause is steady repeating it for up to a second of pauses and answering once.
     const { plainTests, baseEnv, env, cwd } = this.commands;
     if (plainTests?.supported === true && isPlainTest(command)) {
       this.plainTest ??= plainTests.register({ command, env: { ...baseEnv, ...env }, cwd, outputPath: this.probeOutput });
-      return plainTests.run(this.plainTest, delayMs, repeat);
+      return plainTests.run(this.plainTest, delayMs, steady ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1);
     }
-    const shell = this.shellFor(command);
-    return shell.plain ? shell.run(delayMs, repeat) : shell.run(delayMs);
+    return this.shellFor(command).run(delayMs);
   }
 
   private shellFor(command: string): ProbeShell {

@@ -16,70 +16,38 @@
  * Inside the probe, `eval` runs the command in a subshell with no positional parameters, job
  * control off and the default SIGUSR1: what `bash -c command` gives, but for `$$` (the probe
  * shell's pid) and the probe shell's own variables (`__tend_*`). A ready command that is a plain
- * `test` (plain-test.ts) has no effect but its exit code and cannot hang: the shell evaluates it
- * itself, with no process at all.
+ * test needs no subshell: the runtime's one shell of plain tests evaluates it (plain-test-prober.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileTail } from '../log-tail.js';
 import type { ProbeResult, ProbeRun } from '../runtime.js';
-import { isPlainTest } from './plain-test.js';
 import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
 
-// Requests (one a line): "PAUSE REPEAT", the pause in seconds before the probe ("0": now) and how
-// many probes to run, each after such a pause, while their outcome (exit code, output or none)
-// stays that of the first: the answer comes once, for the last one, with how many ran. During a
-// pause a line "w" begins the probe at once and "k" cancels the request (answered "k 0 N"); "w"
-// and "k" that come while no pause runs are dropped. SIGUSR1 kills the probe under way (`wait` is
-// interrupted by the trap).
+// Requests (one a line): the pause in seconds before the probe ("0": now). During the pause a line
+// "w" begins the probe at once and "k" cancels it (answered "k 0"); "w" and "k" that come while no
+// pause runs are dropped. SIGUSR1 kills the probe under way (`wait` is interrupted by the trap).
 const SCRIPT = `__tend_command=$1
 __tend_output=$2
-__tend_plain=$3
-if [ -n "$__tend_plain" ]; then
-  unset -f test [
-  # A plain test runs in this shell: its output (an error only) goes to the file it always has
-  # open, and answers to fd 3, so that a probe costs no redirection (the file is emptied only
-  # after output, before the next probe).
-  exec 3>&1 1>>"$__tend_output" 2>&1
-else
-  exec 3>&1
-fi
 set --
 set -m
 trap '__tend_killed=1; kill -KILL %% 2>/dev/null' USR1
 while IFS= read -r __tend_request; do
   case $__tend_request in w|k) continue ;; esac
-  __tend_pause=\${__tend_request%% *}
-  __tend_repeat=\${__tend_request#* }
-  __tend_n=0
-  __tend_first=
-  while :; do
-    __tend_killed=
-    if [ "$__tend_pause" != 0 ]; then
-      __tend_line=
-      IFS= read -r -t "$__tend_pause" __tend_line
-      [ $? -eq 1 ] && exit 0
-      if [ "$__tend_line" = k ]; then printf 'k 0 %s\\n' "$__tend_n" >&3; continue 2; fi
-    fi
-    if [ -n "$__tend_plain" ]; then
-      [ "$__tend_out" = 1 ] && : >"$__tend_output"
-      eval "$__tend_command"
-      __tend_rc=$?
-    else
-      ( set +m; trap - USR1; eval "$__tend_command" ) </dev/null >"$__tend_output" 2>&1 3>&- &
-      wait "$!"
-      __tend_rc=$?
-      if [ -n "$__tend_killed" ]; then wait "$!"; __tend_rc=k; fi
-    fi
-    if [ -s "$__tend_output" ]; then __tend_out=1; else __tend_out=0; fi
-    __tend_n=$((__tend_n + 1))
-    if [ "$__tend_rc" = 0 ] || [ "$__tend_n" -ge "$__tend_repeat" ] || { [ -n "$__tend_first" ] && [ "$__tend_first" != "$__tend_rc $__tend_out" ]; }; then
-      printf '%s %s %s\\n' "$__tend_rc" "$__tend_out" "$__tend_n" >&3
-      break
-    fi
-    __tend_first="$__tend_rc $__tend_out"
-  done
+  __tend_killed=
+  if [ "$__tend_request" != 0 ]; then
+    __tend_line=
+    IFS= read -r -t "$__tend_request" __tend_line
+    [ $? -eq 1 ] && exit 0
+    if [ "$__tend_line" = k ]; then printf 'k 0\\n'; continue; fi
+  fi
+  ( set +m; trap - USR1; eval "$__tend_command" ) </dev/null >"$__tend_output" 2>&1 &
+  wait "$!"
+  __tend_rc=$?
+  if [ -n "$__tend_killed" ]; then wait "$!"; __tend_rc=k; fi
+  if [ -s "$__tend_output" ]; then __tend_out=1; else __tend_out=0; fi
+  printf '%s %s\\n' "$__tend_rc" "$__tend_out"
 done
 `;
 
@@ -107,26 +75,15 @@ export class ProbeShell {
 
   constructor(private readonly spec: ProbeShellSpec) {}
 
-  /** The ready command is a plain test: the shell evaluates it itself, and may repeat it (`run`). */
-  get plain(): boolean {
-    return isPlainTest(this.spec.command);
-  }
-
-  /**
-   * A probe `delayMs` from now (the shell waits, not the daemon), or when woken; with `repeat`,
-   * up to that many, `delayMs` apart, answered once: when one passes, when the outcome changes, or
-   * after the last (the result says how many ran).
-   */
-  run(delayMs = 0, repeat = 1): ProbeRun {
+  /** A probe `delayMs` from now (the shell waits, not the daemon), or when woken. */
+  run(delayMs = 0): ProbeRun {
     const child = this.process();
     let pending = true;
     const result = new Promise<ProbeResult>((resolve) => (this.pending = resolve)).finally(() => (pending = false));
-    const times = delayMs > 0 ? Math.max(1, Math.floor(repeat)) : 1;
-    child.stdin?.write(`${delayMs > 0 ? (delayMs / 1000).toFixed(3) : '0'} ${times}\n`);
+    child.stdin?.write(delayMs > 0 ? `${(delayMs / 1000).toFixed(3)}\n` : '0\n');
     const alive = (): boolean => pending && child.exitCode === null && child.signalCode === null;
     return {
       result,
-      spanMs: delayMs * times,
       // Ends a pause under way, or nothing (dropped by the shell) once the probe has begun.
       wake: () => {
         if (alive()) child.stdin?.write('w\n');
@@ -160,7 +117,7 @@ export class ProbeShell {
     // --norc: its stdin is a socket (Node's pipes are socketpairs), and bash takes a shell whose
     // stdin is a socket for one started by sshd, reading ~/.bashrc (pyenv's init there took
     // seconds for 100 shells at once).
-    const child = spawn(shell, ['--norc', '-c', SCRIPT, shell, command, outputPath, this.plain ? '1' : ''], {
+    const child = spawn(shell, ['--norc', '-c', SCRIPT, shell, command, outputPath], {
       cwd,
       env,
       detached: true,
@@ -180,11 +137,11 @@ export class ProbeShell {
   private replies(chunk: string): void {
     this.buffered += chunk;
     for (let end = this.buffered.indexOf('\n'); end >= 0; end = this.buffered.indexOf('\n')) {
-      const [code, hasOutput, ran] = this.buffered.slice(0, end).split(' ');
+      const [code, hasOutput] = this.buffered.slice(0, end).split(' ');
       this.buffered = this.buffered.slice(end + 1);
       const exitCode = code === 'k' || code === undefined ? null : Number(code);
       const output = hasOutput === '1' ? fileTail(this.spec.outputPath, PROBE_OUTPUT_LIMIT) : '';
-      this.answer({ ok: exitCode === 0, output, code: exitCode, probes: Number(ran ?? 1) });
+      this.answer({ ok: exitCode === 0, output, code: exitCode });
     }
   }
 
