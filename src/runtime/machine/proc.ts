@@ -4,31 +4,9 @@
  * variable in its environment for descendants that left the group).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { procFault } from '../fault.js';
+import { ProcError, procRead, readProcFile } from './proc-read.js';
 
-/**
- * /proc could not be read (the daemon is out of file descriptors, say): nothing can be concluded
- * about the processes, neither that they live nor that they are gone.
- */
-export class ProcError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ProcError';
-  }
-}
-
-/** What a failed read of /proc means: the process is gone (null), or we cannot tell (ProcError). */
-function procRead<T>(path: string, read: () => T): T | null {
-  try {
-    procFault(path);
-    return read();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH') return null;
-    if (code === 'EACCES' || code === 'EPERM') return null;
-    throw new ProcError(`Cannot read ${path}: ${code ?? (error as Error).message}`, { cause: error });
-  }
-}
+export { ProcError } from './proc-read.js';
 
 export interface ProcStat {
   readonly pid: number;
@@ -73,7 +51,7 @@ export function processStartedAt(startTime: string): number | null {
 
 /** A process's stat line, or null when it is gone; throws ProcError when /proc cannot be read. */
 export function readProcStat(pid: number): ProcStat | null {
-  const text = procRead(`/proc/${pid}/stat`, () => readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  const text = procRead(`/proc/${pid}/stat`, () => readProcFile(`/proc/${pid}/stat`).toString('latin1'));
   if (text === null) return null;
   // comm (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
   const close = text.lastIndexOf(')');
@@ -116,7 +94,7 @@ function listPids(): number[] {
 
 /** `needle` is `\0NAME=value\0`; the first variable of a block has no NUL before it. */
 function environHas(pid: number, needle: Buffer): boolean {
-  const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+  const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
   return environ !== null && (environ.includes(needle) || environ.indexOf(needle.subarray(1)) === 0);
 }
 
@@ -128,7 +106,7 @@ interface ScannedProcess extends ProcessRef {
 }
 
 function sessionMarker(pid: number): string | null {
-  const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+  const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
   return environ === null ? null : markerValue(environ, SESSION_MARKER_VAR);
 }
 
@@ -298,7 +276,7 @@ export function findMarkedProcesses(): MarkedProcess[] {
     if (pid === process.pid) continue;
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
-    const environ = procRead(`/proc/${pid}/environ`, () => readFileSync(`/proc/${pid}/environ`));
+    const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
     if (environ === null) continue;
     const instance = markerValue(environ, INSTANCE_MARKER_VAR);
     if (instance !== null) found.push({ pid, startTime: stat.startTime, instance, session: markerValue(environ, SESSION_MARKER_VAR) });

@@ -1,0 +1,43 @@
+/**
+ * What /proc says about real processes, as the sweep reads it: files larger than the read buffer,
+ * identity, and a marked process found by its environment wherever its marker sits.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { readProcFile } from '../src/runtime/machine/proc-read.js';
+import { findSessionProcessesShared, readProcStat, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
+
+/** A `sleep` in its own process group with `env`, killed when the test ends. */
+function sleeper(env: Record<string, string>): number {
+  const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } });
+  onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  return child.pid!;
+}
+
+describe('reading /proc', () => {
+  it('reads a file whole, also one larger than its buffer', () => {
+    const pid = sleeper({ BIG: 'x'.repeat(100_000), LAST: 'end' });
+    expect(Buffer.compare(readProcFile(`/proc/${pid}/environ`), readFileSync(`/proc/${pid}/environ`))).toBe(0);
+    expect(readProcFile(`/proc/${process.pid}/cmdline`).toString()).toBe(readFileSync(`/proc/${process.pid}/cmdline`, 'utf8'));
+  });
+
+  it('gives a process its identity, and null once it is gone', async () => {
+    const pid = sleeper({});
+    const stat = readProcStat(pid);
+    expect(stat).toMatchObject({ pid, ppid: process.pid, pgrp: pid });
+    expect(stat?.startTime).toMatch(/^\d+$/);
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => readProcStat(pid)?.state ?? 'gone').toMatch(/^(Z|gone)$/);
+    expect(readProcStat(2 ** 22 + 1)).toBeNull();
+  });
+
+  it('finds a session by the marker in its environment, after a variable larger than the read buffer', async () => {
+    const marker = `proc-test-${process.pid}-${Date.now()}`;
+    const pid = sleeper({ BIG: 'y'.repeat(50_000), [SESSION_MARKER_VAR]: marker });
+    const found = await findSessionProcessesShared({ pgids: [], marker });
+    expect(found.map((entry) => entry.pid)).toEqual([pid]);
+  });
+});
