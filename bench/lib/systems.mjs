@@ -15,8 +15,8 @@ export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} }
   const dir = scratch('tend');
   const stateDir = join(dir, 'state');
   const child = spawn(process.execPath, [...(process.env.TEND_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TEND_BENCH_PROFILE}`] : []), CLI, 'daemon', '--workspace', dir, '--state-dir', stateDir, '--stop-timeout', stopTimeout, ...extraArgs], {
-    // TEND_BENCH_STDERR=1: the daemon's stderr (its log) on this one's.
-    stdio: ['ignore', 'ignore', process.env.TEND_BENCH_STDERR ? 'inherit' : 'ignore'],
+    // TEND_BENCH_STDERR=1: the daemon's output (its log) on this one's.
+    stdio: ['ignore', process.env.TEND_BENCH_STDERR ? 'inherit' : 'ignore', process.env.TEND_BENCH_STDERR ? 'inherit' : 'ignore'],
     env: { ...process.env, TEND_LOG_LEVEL: 'warn', ...env },
   });
   track(child.pid);

@@ -1,6 +1,6 @@
 /**
- * The durable store: one SQLite file per workspace state directory (WAL, synchronous=FULL, so a
- * write that a response acknowledges has reached the disk). Documents are kept as JSON in the
+ * The durable store: one SQLite file per workspace state directory (WAL; every commit fsynced off
+ * the event loop by wal-sync.ts, and a write that a response acknowledges has reached the disk). Documents are kept as JSON in the
  * API's own shape; versions come from one persisted counter, so every specVersion and
  * statusVersion is larger than any handed out before, across restarts too.
  */
@@ -14,6 +14,7 @@ import { MIGRATIONS } from './migrations.js';
 import { parseRunRecord } from './records.js';
 import { ExecutionsTable } from './executions-table.js';
 import { OutboxTable } from './outbox.js';
+import { WalSync } from './wal-sync.js';
 
 export type { StepProcessRecords, StoredExecution } from './executions-table.js';
 import { RunsTable } from './runs.js';
@@ -104,13 +105,16 @@ export class Store {
   readonly outbox: OutboxTable;
   /** Task executions (see executions-table.ts). */
   readonly executions: ExecutionsTable;
+  /** Fsyncs the WAL after each commit, on libuv's threadpool. */
+  private readonly walSync: WalSync;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.path = path;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // Commits write the WAL; wal-sync.ts fsyncs it off the event loop.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     // The store holds every spec (and commands can carry secrets): its owner's only.
@@ -155,6 +159,9 @@ export class Store {
     this.runs = new RunsTable(this.db, (apply) => this.write(apply));
     this.outbox = new OutboxTable(this.db, (apply) => this.write(apply));
     this.executions = new ExecutionsTable(this.db, (apply, touch) => this.write(apply, touch));
+    this.walSync = new WalSync(`${path}-wal`, (error) =>
+      storageFailure({ code: error.code === 'ENOSPC' ? 'SQLITE_FULL' : (error.code ?? 'EIO'), message: error.message }, dirname(path)),
+    );
   }
 
   /** Every pending migration in one transaction: one fsync for a new store, not one per migration. */
@@ -220,10 +227,10 @@ export class Store {
   }
 
   /**
-   * Group commit: every write of one event-loop tick goes into one transaction, committed (and
-   * fsynced) right after the tick. A caller that acknowledges a write awaits `committed()` first,
-   * so what a response acknowledges is on disk; a hundred services starting at once cost one
-   * fsync, not a few hundred. When the disk refuses (full, or failing), the whole transaction is
+   * Group commit: every write of one event-loop tick goes into one transaction, committed right
+   * after the tick and then fsynced off the event loop (wal-sync.ts). A caller that acknowledges a
+   * write awaits `committed()` first, so what a response acknowledges is on disk; a hundred
+   * services starting at once cost one fsync, not a few hundred. When the disk refuses (full, or failing), the whole transaction is
    * rolled back, everyone waiting on it gets the error at once, and the listeners of `onRollback`
    * are told what it had changed, so that memory does not keep what the disk refused.
    */
@@ -255,6 +262,8 @@ export class Store {
         this.fail(error);
         return;
       }
+      const synced = this.walSync.committed();
+      for (const waiter of this.commitWaiters.splice(0)) synced.then(waiter.resolve, waiter.reject);
     }
     this.touched = new Map();
     for (const waiter of this.commitWaiters.splice(0)) waiter.resolve();
@@ -283,7 +292,7 @@ export class Store {
 
   /** Resolves once every write made so far is committed to disk; rejects when the disk refused it. */
   committed(): Promise<void> {
-    if (!this.db.inTransaction) return Promise.resolve();
+    if (!this.db.inTransaction) return this.walSync.settled();
     return new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
   }
 
@@ -364,6 +373,8 @@ export class Store {
 
   close(): void {
     this.commit();
+    // Closing checkpoints the WAL into the database file, fsynced.
     this.db.close();
+    this.walSync.close();
   }
 }
