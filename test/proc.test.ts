@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readProcFile } from '../src/runtime/machine/proc-read.js';
-import { findSessionProcessesShared, readProcStat, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
+import { findSessionProcessesShared, readProcStat, scanSession, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
 
-/** A `sleep` in its own process group with `env`, killed when the test ends. */
-function sleeper(env: Record<string, string>): number {
-  const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } });
+/** A `sleep` (or `command`) in its own process group with `env`, killed when the test ends. */
+function sleeper(env: Record<string, string>, command: readonly string[] = ['sleep', '60']): number {
+  const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } });
   onTestFinished(() => {
     child.kill('SIGKILL');
   });
@@ -39,5 +39,19 @@ describe('reading /proc', () => {
     const pid = sleeper({ BIG: 'y'.repeat(50_000), [SESSION_MARKER_VAR]: marker });
     const found = await findSessionProcessesShared({ pgids: [], marker });
     expect(found.map((entry) => entry.pid)).toEqual([pid]);
+  });
+
+  it('calls a scan settled only when nothing younger than the session ended while it was read', async () => {
+    const marker = `proc-test-${process.pid}-${Date.now()}`;
+    // `sleep 0` ends and stays a zombie: its parent (now `sleep 60`) never reaps it.
+    const pid = sleeper({ [SESSION_MARKER_VAR]: marker }, ['sh', '-c', 'sleep 0 & exec sleep 60']);
+    await expect.poll(() => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').map((child) => readProcStat(Number(child))?.state)).toEqual(['Z']);
+    const since = Number(readProcStat(pid)!.startTime);
+    const unsettled = await scanSession({ pgids: [pid], marker, since });
+    expect(unsettled.members.map((entry) => entry.pid)).toEqual([pid]);
+    expect(unsettled.settled).toBe(false);
+    process.kill(pid, 'SIGKILL');
+    // Gone, zombie and all: an empty scan, settled once no other process ends while it reads.
+    await expect.poll(async () => scanSession({ pgids: [pid], marker, since }), { timeout: 5000 }).toEqual({ members: [], settled: true });
   });
 });

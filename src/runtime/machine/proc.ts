@@ -105,9 +105,16 @@ interface ScannedProcess extends ProcessRef {
   readonly session: string | null;
 }
 
-function sessionMarker(pid: number): string | null {
-  const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
-  return environ === null ? null : markerValue(environ, SESSION_MARKER_VAR);
+/**
+ * One read of the process table. `endedDuring` is the latest start time (clock ticks after boot)
+ * of a process that was listed but found dead or gone when read: Infinity when its start time is
+ * unknown, -1 when none. Such a process may have forked after the listing and before it died, so
+ * a scan tells that no process of a session is left only if nothing younger than the session
+ * ended during it.
+ */
+interface Scan {
+  readonly processes: readonly ScannedProcess[];
+  readonly endedDuring: number;
 }
 
 /**
@@ -115,20 +122,34 @@ function sessionMarker(pid: number): string | null {
  * descendant of a session cannot be older than the session, and reading every process's
  * environment is what makes a scan expensive.
  */
-function scanAll(since: number): ScannedProcess[] {
-  const scanned: ScannedProcess[] = [];
+function scanAll(since: number): Scan {
+  const processes: ScannedProcess[] = [];
+  let endedDuring = -1;
   const self = process.pid;
   for (const pid of listPids()) {
     if (pid === self) continue;
     const stat = readProcStat(pid);
-    if (stat === null || isDeadState(stat.state)) continue;
-    const session = Number(stat.startTime) >= since ? sessionMarker(pid) : null;
-    scanned.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, session });
+    if (stat === null) {
+      endedDuring = Infinity;
+      continue;
+    }
+    const started = Number(stat.startTime);
+    if (isDeadState(stat.state)) {
+      endedDuring = Math.max(endedDuring, started);
+      continue;
+    }
+    let session: string | null = null;
+    if (started >= since) {
+      const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
+      if (environ === null) endedDuring = Math.max(endedDuring, started);
+      else session = markerValue(environ, SESSION_MARKER_VAR);
+    }
+    processes.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, session });
   }
-  return scanned;
+  return { processes, endedDuring };
 }
 
-let pendingScan: Promise<ScannedProcess[]> | undefined;
+let pendingScan: Promise<Scan> | undefined;
 let pendingSince = Infinity;
 /** When the next scan may begin (performance.now()): scans keep the event loop at most half busy. */
 let nextScanAt = 0;
@@ -141,7 +162,7 @@ let nextScanAt = 0;
  * callers of that pause share the next scan instead of each paying one, and the daemon keeps
  * answering in between.
  */
-function sharedScan(since: number): Promise<ScannedProcess[]> {
+function sharedScan(since: number): Promise<Scan> {
   pendingSince = Math.min(pendingSince, since);
   pendingScan ??= new Promise((resolve, reject) => {
     const run = (): void => {
@@ -166,7 +187,7 @@ function sharedScan(since: number): Promise<ScannedProcess[]> {
 const SCAN_RETRY_MS = [10, 50, 100, 250, 500];
 
 /** A scan ends: it succeeds, or fails with ProcError after a few tries (about a second). */
-async function scanWithRetries(since: number): Promise<ScannedProcess[]> {
+async function scanWithRetries(since: number): Promise<Scan> {
   for (let attempt = 0; ; attempt++) {
     try {
       return scanAll(since);
@@ -186,25 +207,36 @@ async function scanWithRetries(since: number): Promise<ScannedProcess[]> {
  * `setsid env -i sleep`). A group whose leader is gone is never trusted by number: its pgid may
  * belong to someone else now.
  */
-export async function findSessionProcessesShared(target: {
-  pgids: readonly number[];
-  marker: string;
+export async function findSessionProcessesShared(target: SessionScanTarget): Promise<ProcessRef[]> {
+  return (await scanSession(target)).members;
+}
+
+export interface SessionScanTarget {
+  readonly pgids: readonly number[];
+  readonly marker: string;
   /** Start time (clock ticks after boot) of the session's first process, the group leader. */
-  since?: number;
-}): Promise<ProcessRef[]> {
+  readonly since?: number;
+}
+
+/**
+ * The session's live processes (as `findSessionProcessesShared`), and whether the scan is
+ * settled: no process younger than the session ended while it was read, so none of them can have
+ * forked a member the scan missed. An empty settled scan means no process of the session is left.
+ */
+export async function scanSession(target: SessionScanTarget): Promise<{ members: ProcessRef[]; settled: boolean }> {
   const since = target.since ?? 0;
-  const all = await sharedScan(since);
+  const { processes: all, endedDuring } = await sharedScan(since);
   const trusted = new Set(
     target.pgids.filter((pgid) => since > 0 && all.some((entry) => entry.pid === pgid && Number(entry.startTime) === since)),
   );
   const members = all.filter((entry) => entry.session === target.marker || trusted.has(entry.pgrp));
-  return withDescendants(all, members, since);
+  return { members: withDescendants(all, members, since), settled: endedDuring < since };
 }
 
 /** A process (alive, with exactly that identity) and all its descendants (a container's init and what runs in it). */
 export async function processTree(root: ProcessRef): Promise<ProcessRef[]> {
   const since = Number(root.startTime);
-  const all = await sharedScan(since);
+  const { processes: all } = await sharedScan(since);
   const top = all.filter((entry) => entry.pid === root.pid && entry.startTime === root.startTime);
   return withDescendants(all, top, since);
 }

@@ -3,7 +3,7 @@
  * descendants, wait until none is alive (zombies count as dead), SIGKILL what is left. These are
  * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
-import { findSessionProcessesShared, isAlive, ProcError, sendSignal, type ProcessRef } from './proc.js';
+import { findSessionProcessesShared, isAlive, ProcError, scanSession, sendSignal, type ProcessRef } from './proc.js';
 
 export interface SessionTarget {
   /** The process group of the session's command. */
@@ -64,7 +64,9 @@ async function waitGone(
 
 /** SIGKILL to every process of the session; resolves once none is alive. */
 export async function killSession(target: SessionTarget): Promise<void> {
-  const members = await findSessionProcessesShared(target);
+  const { members, settled } = await scanSession(target);
+  // None left, and none could have forked unseen: no second scan (a task's step ends a scan sooner).
+  if (members.length === 0 && settled) return;
   signalAll(members, 'SIGKILL');
   const deadline = Date.now() + KILL_WAIT_CAP_MS;
   await waitGone(target, members, 'SIGKILL', () => Date.now() >= deadline);
