@@ -1,6 +1,7 @@
 /**
- * Ready probes on the machine, with real processes: after the first probe (its own process), a
- * waiting service's probes are subshells of one probe shell, which is gone once the service is
+ * Ready probes on the machine, with real processes: a plain test costs no process at all (tend's
+ * one shell of plain tests answers it, first probe included); for another command, after the
+ * first probe (its own process), a waiting service's probes are subshells of one probe shell, which is gone once the service is
  * ready; a session tells when its log grows (its probing is then woken: the policy is in
  * unit/probe-schedule.test.ts); a stop while probing leaves nothing behind.
  */
@@ -50,7 +51,7 @@ describe('ready probes on the machine', () => {
     const td = await startTestDaemon();
     const dir = td.workspace;
     // $BASHPID is the pid of the shell that evaluates it: that shell's own ($$) only when no
-    // subshell was forked for the probe (the first probe, its own bash, waits for the flag).
+    // subshell was forked for the probe.
     const ids = await Promise.all(
       ['one', 'two'].map((name) =>
         createService(td.client, name, { start: `sleep 0.5; touch ${dir}/${name}; exec sleep 60`, ready: `[ -f ${dir}/${name} -a "$BASHPID" = "$$" ]` }),
@@ -105,6 +106,32 @@ describe('ready probes on the machine', () => {
     await waitFor(() => grew > 0, { what: 'the log to grow' });
     quiet();
     await session.stop({ stopCommand: null, timeoutMs: 0, force: true });
+  });
+
+  it("a plain test's first probe is answered by the shell of plain tests too; another command's by a process of its own", async () => {
+    const root = tempDir();
+    const spawner = new Spawner();
+    const logs = new LogRotator();
+    onTestFinished(() => {
+      spawner.close();
+      logs.close();
+    });
+    const runtime = new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+    const start = { resourceId: 'r', sessionLabel: 's', command: 'exec sleep 60', env: {}, workspace: root, outputPath: join(root, 'out.env'), runsOn: undefined };
+    const plain = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'plain.log') });
+    const other = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'other.log') });
+    for (const session of [plain, other]) onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    // Only that shell counts its answers' probes; a process answers for itself.
+    const held = plain.probeLater!(`test -f ${root}/ready`, 1);
+    expect(await held?.result).toMatchObject({ ok: false, probes: 1 });
+    writeFileSync(join(root, 'ready'), '');
+    expect(await plain.probe(`test -f ${root}/ready`).result).toMatchObject({ ok: true, probes: 1 });
+    expect(other.probeLater!(`test -f ${root}/ready && true`, 1)).toBeUndefined();
+    const own = await other.probe(`test -f ${root}/ready && true`).result;
+    expect(own).toMatchObject({ ok: true });
+    expect(own.probes).toBeUndefined();
+    plain.endProbing!();
+    other.endProbing!();
   });
 
   it('a stop while a probe runs in the probe shell leaves no process of the session', async () => {

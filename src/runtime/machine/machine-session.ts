@@ -44,7 +44,7 @@ export class MachineSession implements Session {
   /** Its ready command's id in the runtime's shell of plain tests. */
   private plainTest: number | undefined;
 
-  /** Where the output of its probes after the first goes. */
+  /** Where the output of its probes in a shell (plain tests, probe shell) goes. */
   private get probeOutput(): string {
     return `${this.record.logPath}.probe`;
   }
@@ -69,30 +69,44 @@ export class MachineSession implements Session {
   }
 
   /**
-   * The first probe is a process of its own (most services are ready by then); a service that
-   * is not gets a probe shell for the rest (probe-shell.ts), when its shell is bash.
+   * A plain test costs no process, first probe included: the one shell of every session's plain
+   * tests evaluates it (plain-test-prober.ts). Any other ready command's first probe is a process
+   * of its own (most services are ready by then); a service that is not gets a probe shell for the
+   * rest (probe-shell.ts), when its shell is bash.
    */
   probe(command: string): ProbeRun {
     const { spawner, shell, cwd, base, env } = this.commands;
     this.probes += 1;
+    const plain = this.plainTestRun(command, 0, false);
+    if (plain !== undefined) return plain;
     if (this.probes === 1 || this.ended || !canRunProbeShell(shell)) {
       return runProbeProcess(spawner, { command, shell, cwd, base, env, marker: this.record.runId });
     }
     return this.shellFor(command).run();
   }
 
-  /** After the first probe, where the shell is bash: the probe shell waits for the pause itself. */
+  /** A plain test, or after the first probe where the shell is bash: the shell waits for the pause itself. */
   probeLater(command: string, delayMs: number, steady = false): ProbeRun | undefined {
+    const plain = this.plainTestRun(command, delayMs, steady);
+    if (plain !== undefined) {
+      this.probes += 1;
+      return plain;
+    }
     if (this.probes === 0 || this.ended || !canRunProbeShell(this.commands.shell)) return undefined;
     this.probes += 1;
-    // A plain test costs no process: the one shell of every session's plain tests evaluates it,
-    // once the pause is steady repeating it for up to a second of pauses and answering once.
-    const { plainTests, baseEnv, env, cwd } = this.commands;
-    if (plainTests?.supported === true && isPlainTest(command)) {
-      this.plainTest ??= plainTests.register({ command, env: { ...baseEnv, ...env }, cwd, outputPath: this.probeOutput });
-      return plainTests.run(this.plainTest, delayMs, steady ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1);
-    }
     return this.shellFor(command).run(delayMs);
+  }
+
+  /**
+   * A run in the shell of plain tests, when `command` is one and that shell can run it; once the
+   * pause is steady, the shell repeats it for up to a second of pauses and answers once.
+   */
+  private plainTestRun(command: string, delayMs: number, steady: boolean): ProbeRun | undefined {
+    const { plainTests, baseEnv, env, cwd } = this.commands;
+    if (this.ended || plainTests?.supported !== true || !isPlainTest(command)) return undefined;
+    this.plainTest ??= plainTests.register({ command, env: { ...baseEnv, ...env }, cwd, outputPath: this.probeOutput });
+    const repeat = steady && delayMs > 0 ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1;
+    return plainTests.run(this.plainTest, delayMs, repeat);
   }
 
   private shellFor(command: string): ProbeShell {
