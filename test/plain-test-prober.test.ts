@@ -6,13 +6,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ansiQuote, PlainTestProber, type PlainTest } from '../src/runtime/machine/plain-test-prober.js';
+import { readProcStat } from '../src/runtime/machine/proc.js';
+import { Spawner } from '../src/runtime/machine/spawner.js';
 import { pidAlive } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
 
+/** A prober on a spawner of its own; both gone when the test ends. */
+function newProber(): PlainTestProber {
+  const spawner = new Spawner();
+  onTestFinished(() => spawner.close());
+  return new PlainTestProber('/bin/bash', spawner);
+}
+
 /** A prober whose tests are all forgotten (and its shell gone) when the test ends. */
 function prober(): { shared: PlainTestProber; register: (test: PlainTest) => number } {
-  const shared = new PlainTestProber('/bin/bash');
+  const shared = newProber();
   const ids: number[] = [];
   onTestFinished(() => ids.forEach((id) => shared.forget(id)));
   return {
@@ -77,20 +86,22 @@ describe('the plain tests of every session, in one shell', () => {
 
   it('ends its shell when the last session lets go, and starts another, with the tests still known, for the next', async () => {
     const root = tempDir();
-    const shared = new PlainTestProber('/bin/bash');
+    const shared = newProber();
     const first = shared.register({ command: 'test -d .', env: {}, cwd: root, outputPath: join(root, 'p') });
     expect(await shared.run(first, 1, 1).result).toMatchObject({ ok: true });
-    const pid = shared.pid!;
+    const pid = (await shared.pid())!;
     expect(pidAlive(pid)).toBe(true);
+    // Forked by the spawner, not by the daemon (this process): the daemon forks nothing of its own.
+    expect(readProcStat(pid)?.ppid).not.toBe(process.pid);
     shared.forget(first);
     await waitFor(() => !pidAlive(pid), { what: 'the shell to end' });
     const second = shared.register({ command: 'test -d .', env: {}, cwd: root, outputPath: join(root, 'p') });
     onTestFinished(() => shared.forget(second));
     expect(await shared.run(second, 1, 1).result).toMatchObject({ ok: true });
-    expect(shared.pid).not.toBe(pid);
+    expect(await shared.pid()).not.toBe(pid);
     // Killed from outside: the run under way ends, and the next run has a new shell that knows the test.
     const hanging = shared.run(second, 3_600_000, 1);
-    process.kill(shared.pid!, 'SIGKILL');
+    process.kill((await shared.pid())!, 'SIGKILL');
     expect(await hanging.result).toMatchObject({ ok: false, code: null });
     expect(await shared.run(second, 1, 1).result).toMatchObject({ ok: true });
   });

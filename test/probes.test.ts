@@ -58,20 +58,27 @@ describe('ready probes on the machine', () => {
       ),
     );
     await Promise.all(ids.map((id) => td.client.environments.automations.services.start({ id })));
+    // The daemon runs in this process; its spawner is its child.
+    const parentOf = (pid: string): number => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    };
+    const ours = (pid: string): boolean => parentOf(pid) === process.pid || parentOf(String(parentOf(pid))) === process.pid;
     const childrenRunning = (marker: string): number[] =>
       readdirSync('/proc')
         .filter((entry) => /^\d+$/.test(entry))
         .filter((entry) => {
           try {
-            const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker);
+            return ours(entry) && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker);
           } catch {
             return false;
           }
         })
         .map(Number);
-    // While both wait: one shell of plain tests, no probe shell of a session.
+    // While both wait: one shell of plain tests, forked by the spawner (the daemon forks nothing),
+    // and no probe shell of a session.
     await waitFor(() => childrenRunning('__tend_shared').length === 1, { what: 'the plain tests\' shell' });
+    expect(parentOf(String(childrenRunning('__tend_shared')[0]))).not.toBe(process.pid);
     expect(childrenRunning('__tend_command')).toEqual([]);
     for (const id of ids) expect((await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING')).status?.phase).toBe('SERVICE_PHASE_RUNNING');
     // Nobody waits any more: it ends.

@@ -52,7 +52,7 @@ export class MachineRuntime implements Runtime {
   constructor(private readonly options: MachineRuntimeOptions) {
     this.baseEnv = this.withPath({ ...options.baseEnv, [INSTANCE_MARKER_VAR]: options.instanceId });
     this.base = options.spawner.environment(this.baseEnv);
-    this.plainTests = canRunProbeShell(options.shell) ? new PlainTestProber(options.shell) : undefined;
+    this.plainTests = canRunProbeShell(options.shell) ? new PlainTestProber(options.shell, options.spawner) : undefined;
   }
 
   /** tend's commands first on PATH, also before a PATH of the spec's own: real files call `gitpod ...` whatever their PATH. */

@@ -15,14 +15,16 @@
  * is then run again with its output in its own file, which the answer points to.
  *
  * A test is defined once per session and run many times. The shell starts with the first run and
- * ends when the last session lets go (its stdin closes: when the daemon dies too). It runs no command but bash's own `test` and `cd`.
+ * ends when the last session lets go (its stdin closes: when the daemon dies too). The daemon's
+ * spawner forks it and relays its stdin and stdout, so the daemon forks nothing of its own (a
+ * fork of the daemon's heap held its thread 65 ms while a hundred services started). It runs no command but bash's own `test` and `cd`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ProbeResult, ProbeRun } from '../runtime.js';
 import { fileTail } from '../log-tail.js';
 import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
+import type { Relayed, Spawner } from './spawner.js';
 
 // A test is due at its time; when the shell wakes for one, every test within a quarter of its pause
 // of its own time runs too, so that 100 tests of 100 ms pauses share a few wakes.
@@ -146,8 +148,13 @@ interface Pending {
   resolve(result: ProbeResult): void;
 }
 
+/** The shell under way: the spawner's relayed child. */
+interface Shell {
+  readonly relayed: Relayed;
+}
+
 export class PlainTestProber {
-  private child: ChildProcess | undefined;
+  private child: Shell | undefined;
   private buffered = '';
   private nextId = 1;
   /** The tests of the sessions that probe with it, by id: defined again in a new shell. */
@@ -157,18 +164,21 @@ export class PlainTestProber {
   /** False once its bash turned out too old (no `$EPOCHREALTIME`, bash < 5): then a probe shell per session. */
   supported = true;
 
-  constructor(private readonly shell: string) {}
+  constructor(
+    private readonly shell: string,
+    private readonly spawner: Spawner,
+  ) {}
 
-  /** The shell's pid while it runs. */
-  get pid(): number | undefined {
-    return this.child?.pid;
+  /** The shell's pid once it runs (undefined when none runs). */
+  async pid(): Promise<number | undefined> {
+    return this.child?.relayed.started.then((identity) => identity.pid, () => undefined);
   }
 
   /** A session's test, from its first probe in this shell until `forget`. */
   register(test: PlainTest): number {
     const id = this.nextId++;
     this.tests.set(id, test);
-    if (this.running()) this.child?.stdin?.write(`f ${definition(id, test)}\n`);
+    this.child?.relayed.input(`f ${definition(id, test)}\n`);
     return id;
   }
 
@@ -176,8 +186,8 @@ export class PlainTestProber {
   forget(id: number): void {
     if (!this.tests.delete(id)) return;
     this.answer(id, { ok: false, output: '', code: null });
-    if (this.tests.size > 0) return void this.child?.stdin?.write(`r ${id}\n`);
-    this.child?.stdin?.end();
+    if (this.tests.size > 0) return void this.child?.relayed.input(`r ${id}\n`);
+    this.child?.relayed.endInput();
     this.child = undefined;
   }
 
@@ -186,53 +196,49 @@ export class PlainTestProber {
     const test = this.tests.get(id);
     const times = Math.max(1, Math.floor(repeat));
     if (test === undefined) return { result: Promise.resolve({ ok: false, output: 'The probe was forgotten', code: null }), kill: () => {} };
-    const child = this.process();
+    const shell = this.process();
     let done = false;
     const result = new Promise<ProbeResult>((resolve) => this.pending.set(id, { outputPath: test.outputPath, resolve }));
     void result.then(() => (done = true));
-    child.stdin?.write(`a ${id} ${Math.max(0, Math.round(delayMs * 1000))} ${times}\n`);
+    shell.input(`a ${id} ${Math.max(0, Math.round(delayMs * 1000))} ${times}\n`);
     return {
       result,
       spanMs: delayMs * times,
       wake: () => {
-        if (!done) this.child?.stdin?.write(`w ${id}\n`);
+        if (!done) this.child?.relayed.input(`w ${id}\n`);
       },
       kill: () => {
         if (done) return;
-        this.child?.stdin?.write(`k ${id}\n`);
+        this.child?.relayed.input(`k ${id}\n`);
         this.answer(id, { ok: false, output: '', code: null });
       },
     };
   }
 
-  private running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  private process(): ChildProcess {
-    if (this.running()) return this.child!;
+  private process(): Relayed {
+    if (this.child !== undefined) return this.child.relayed;
     const first = this.tests.values().next().value as PlainTest;
     const shared = join(dirname(first.outputPath), `plain-tests-${process.pid}-${this.nextId}.out`);
     // --norc: its stdin is a socket, and bash would take it for a shell started by sshd.
-    const child = spawn(this.shell, ['--norc', '-c', SCRIPT, this.shell, shared], { env: {}, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child = child;
+    const relayed = this.spawner.spawnRelayed(
+      { file: this.shell, args: ['--norc', '-c', SCRIPT, this.shell, shared], cwd: dirname(shared), env: {} },
+      (chunk) => {
+        if (this.child === current) this.replies(chunk);
+      },
+    );
+    const current: Shell = { relayed };
+    this.child = current;
     this.buffered = '';
-    child.stdin?.on('error', () => {});
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => this.replies(chunk));
-    const lost = (): void => {
+    // Ended (killed, or it could not start): the runs under way end without an answer of its own.
+    void relayed.exited.then(({ exit }) => {
+      if (exit.code === 3) this.supported = false;
       rmSync(shared, { force: true });
-      if (this.child === child) this.child = undefined;
+      if (this.child !== current) return;
+      this.child = undefined;
       for (const id of [...this.pending.keys()]) this.answer(id, { ok: false, output: `The probe shell "${this.shell}" ended`, code: null });
-    };
-    child.once('error', lost);
-    child.once('exit', (code) => {
-      if (code === 3) this.supported = false;
-      lost();
     });
-    const definitions = [...this.tests].map(([id, test]) => `f ${definition(id, test)}\n`);
-    child.stdin?.write(definitions.join(''));
-    return child;
+    relayed.input([...this.tests].map(([id, test]) => `f ${definition(id, test)}\n`).join(''));
+    return relayed;
   }
 
   private replies(chunk: string): void {

@@ -30,6 +30,16 @@ interface SpawnRequest {
   readonly capture?: number;
   /** Made empty first (with its directory), its owner's only: the command's GITPOD_OUTPUT. */
   readonly output?: string;
+  /** Its stdin and stdout are the daemon's, relayed: `{op: 'input'}` in, `{id, out}` back. */
+  readonly relay?: boolean;
+}
+
+/** Written to a relayed child's stdin; `end` closes it. */
+interface InputRequest {
+  readonly op: 'input';
+  readonly id: number;
+  readonly data?: string;
+  readonly end?: boolean;
 }
 
 interface SignalRequest {
@@ -44,7 +54,7 @@ interface EnvRequest {
   readonly env: Readonly<Record<string, string>>;
 }
 
-type Request = SpawnRequest | SignalRequest | EnvRequest;
+type Request = SpawnRequest | SignalRequest | EnvRequest | InputRequest;
 
 const children = new Map<number, ChildProcess>();
 const environments = new Map<number, Readonly<Record<string, string>>>();
@@ -97,7 +107,7 @@ function start(request: SpawnRequest): void {
       cwd: request.cwd,
       env: base === undefined ? request.env : { ...base, ...request.env },
       detached: true,
-      stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+      stdio: request.relay === true ? ['pipe', 'pipe', 'ignore'] : fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
     });
   } catch (error) {
     return send({ id: request.id, error: `Cannot run "${request.file}": ${(error as Error).message}` });
@@ -115,6 +125,7 @@ function start(request: SpawnRequest): void {
   // a zombie at worst.
   send({ id: request.id, pid, startTime: startTime(pid) });
   const captured = request.capture === undefined ? undefined : capture(child, request.capture);
+  if (request.relay === true) relay(request.id, child);
   child.once('exit', (code, signal) => {
     // Let output already in the pipes arrive before it is read.
     setImmediate(() => {
@@ -122,6 +133,20 @@ function start(request: SpawnRequest): void {
       send({ id: request.id, exit: { code, signal }, ...(captured !== undefined ? { output: captured() } : {}) });
     });
   });
+}
+
+/** What a relayed child prints goes to the daemon as it comes. */
+function relay(id: number, child: ChildProcess): void {
+  child.stdin?.on('error', () => {});
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (out: string) => send({ id, out }));
+}
+
+function input(request: InputRequest): void {
+  const stdin = children.get(request.id)?.stdin;
+  if (stdin === undefined || stdin === null) return;
+  if (request.data !== undefined) stdin.write(request.data);
+  if (request.end === true) stdin.end();
 }
 
 /** Keeps the last `limit` bytes the child prints (stdout and stderr together). */
@@ -158,6 +183,7 @@ function handle(line: string): void {
   const request = JSON.parse(line) as Request;
   if (request.op === 'spawn') start(request);
   else if (request.op === 'signal') signal(request);
+  else if (request.op === 'input') input(request);
   else environments.set(request.id, request.env);
 }
 

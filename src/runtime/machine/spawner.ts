@@ -4,10 +4,15 @@
  *
  * The protocol is one JSON object a line over the spawner's stdin and stdout:
  * - to the spawner: `{op: 'env', id, env}` (an environment that later spawns build on),
- *   `{op: 'spawn', id, file, args, cwd, base?, env, log? | capture?}`, `{op: 'signal', id, signal}`
- *   (to the child's process group, only while the spawner has not reaped it);
- * - from it: `{id, pid, startTime}` once spawned, `{id, error}` when it could not be, and
- *   `{id, exit: {code, signal}, output?}` once the child has exited and been reaped.
+ *   `{op: 'spawn', id, file, args, cwd, base?, env, log? | capture? | relay?}`,
+ *   `{op: 'signal', id, signal}` (to the child's process group, only while the spawner has not
+ *   reaped it), `{op: 'input', id, data?, end?}` (to a relayed child's stdin);
+ * - from it: `{id, pid, startTime}` once spawned, `{id, error}` when it could not be,
+ *   `{id, out}` for what a relayed child prints, and `{id, exit: {code, signal}, output?}` once
+ *   the child has exited and been reaped.
+ *
+ * A relayed child is a long-lived helper that the daemon talks to over its stdin and stdout (the
+ * shell of plain tests): forked here like any command, so that the daemon never forks at all.
  *
  * If the spawner itself dies, what it had started keeps running (sessions of their own): their
  * exits are then polled by identity, as a re-adopted process's are, and a new spawner starts on
@@ -59,6 +64,14 @@ export interface SpawnExit {
   readonly output?: string;
 }
 
+/** A helper whose stdin and stdout the spawner relays (see the protocol above). */
+export interface Relayed extends Spawned {
+  /** Writes to its stdin (in order, with the spawner's other messages of the tick). */
+  input(data: string): void;
+  /** Closes its stdin. */
+  endInput(): void;
+}
+
 /** A command handed to the spawner. */
 export interface Spawned {
   /** Resolves once it runs, with its identity; rejects with LaunchError when it could not start. */
@@ -78,6 +91,8 @@ export interface SpawnEnvironment {
 
 interface Pending {
   identity?: ProcessIdentity;
+  /** A relayed child's output. */
+  onOutput?: (out: string) => void;
   /** Signals sent, in the order the spawner answers them. */
   readonly signals: Array<(sent: boolean) => void>;
   resolveStarted(identity: ProcessIdentity): void;
@@ -93,6 +108,7 @@ interface Reply {
   readonly exit?: { code: number | null; signal: string | null };
   readonly output?: string;
   readonly signalled?: boolean;
+  readonly out?: string;
 }
 
 export class Spawner {
@@ -122,7 +138,22 @@ export class Spawner {
     return { id };
   }
 
-  spawn(request: SpawnRequest): Spawned {
+  /** A helper with its stdin and stdout relayed: `onOutput` gets what it prints, as it prints it. */
+  spawnRelayed(request: Omit<SpawnRequest, 'log' | 'output' | 'capture'>, onOutput: (out: string) => void): Relayed {
+    const id = this.nextId; // the id spawn() takes
+    const spawned = this.spawn(request, { relay: true, onOutput });
+    return {
+      ...spawned,
+      input: (data) => {
+        if (this.pending.has(id)) this.write({ op: 'input', id, data });
+      },
+      endInput: () => {
+        if (this.pending.has(id)) this.write({ op: 'input', id, end: true });
+      },
+    };
+  }
+
+  spawn(request: SpawnRequest, relayed?: { relay: true; onOutput: (out: string) => void }): Spawned {
     const id = this.nextId++;
     let pending!: Pending;
     const started = new Promise<ProcessIdentity>((resolveStarted, rejectStarted) => {
@@ -135,10 +166,11 @@ export class Spawner {
       pending.rejectStarted(new LaunchError('The daemon is stopping'));
       return { started, exited, signalGroup: async () => false };
     }
+    if (relayed !== undefined) pending.onOutput = relayed.onOutput;
     this.pending.set(id, pending);
     this.process();
     const { base, ...rest } = request;
-    this.write({ op: 'spawn', id, ...rest, ...(base !== undefined ? { base: base.id } : {}) });
+    this.write({ op: 'spawn', id, ...rest, ...(base !== undefined ? { base: base.id } : {}), ...(relayed !== undefined ? { relay: true } : {}) });
     return {
       started,
       exited,
@@ -193,7 +225,9 @@ export class Spawner {
   private reply(reply: Reply): void {
     const pending = this.pending.get(reply.id);
     if (pending === undefined) return;
-    if (reply.signalled !== undefined) {
+    if (reply.out !== undefined) {
+      pending.onOutput?.(reply.out);
+    } else if (reply.signalled !== undefined) {
       pending.signals.shift()?.(reply.signalled);
     } else if (reply.error !== undefined) {
       this.pending.delete(reply.id);
