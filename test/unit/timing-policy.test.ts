@@ -87,6 +87,9 @@ describe('timings on a FakeClock', () => {
       random: () => 0.5,
     });
     services.emit('change', 'status', { id: 'svc', status: { phase: 'SERVICE_PHASE_RUNNING', statusVersion: '7' } });
+    // A report goes out once its outbox row is on disk: that fsync is real I/O, not a timer.
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.committed();
     // Pauses of between half and all of 100, 200, 400 ms: with this jitter 75, 150, 300.
     await clock.advance(1000);
     expect(attempts).toEqual([0, 75, 225, 525]);
