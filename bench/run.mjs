@@ -569,17 +569,33 @@ function cpuOf(pids) {
   return { own, reaped };
 }
 
-/** The daemon's own children: the Node.js helpers it runs (its spawner), and the rest (probe shells). */
+/**
+ * tend's processes: the daemon and the Node.js helpers it runs (its spawner), and its shells
+ * (probe shells, the shell of plain tests: children of the daemon or of the spawner, whose scripts
+ * name `__tend_`), not the services' own processes.
+ */
 function tendProcesses(pid) {
   const helpers = [pid];
   const others = [];
+  const parents = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== pid) continue;
-      (readlinkSync(`/proc/${entry}/exe`) === process.execPath ? helpers : others).push(Number(entry));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  for (const [child, parent] of parents) {
+    if (parent !== pid) continue;
+    try {
+      if (readlinkSync(`/proc/${child}/exe`) === process.execPath) helpers.push(child);
+      else others.push(child);
+    } catch {}
+  }
+  for (const [child, parent] of parents) {
+    if (parent === pid || !helpers.includes(parent)) continue;
+    try {
+      if (readFileSync(`/proc/${child}/cmdline`, 'latin1').includes('__tend_')) others.push(child);
     } catch {}
   }
   return { helpers, others };
