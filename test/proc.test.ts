@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readProcFile } from '../src/runtime/machine/proc-read.js';
-import { findSessionProcessesShared, readProcStat, scanSession, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
+import { readProcStat, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
+import { findSessionProcessesShared, scanSession } from '../src/runtime/machine/proc-scan.js';
 
 /** A `sleep` (or `command`) in its own process group with `env`, killed when the test ends. */
 function sleeper(env: Record<string, string>, command: readonly string[] = ['sleep', '60']): number {

@@ -6,7 +6,7 @@ import type { Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
 import { listeningSocketsOf } from '../machine/listening-sockets.js';
-import { processTree } from '../machine/proc.js';
+import { processTree } from '../machine/proc-scan.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { signalContainer, startExec } from './engine-client.js';
 

@@ -3,7 +3,8 @@
  * descendants, wait until none is alive (zombies count as dead), SIGKILL what is left. These are
  * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
-import { findSessionProcessesShared, isAlive, ProcError, scanSession, sendSignal, type ProcessRef } from './proc.js';
+import { isAlive, ProcError, sendSignal, type ProcessRef } from './proc.js';
+import { findSessionProcessesShared, scanSession } from './proc-scan.js';
 
 export interface SessionTarget {
   /** The process group of the session's command. */

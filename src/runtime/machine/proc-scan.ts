@@ -1,0 +1,195 @@
+/**
+ * Scans of /proc for the processes of sessions: one scan shared by every caller of a tick (a
+ * hundred services stopping at once read the process table once), indexed once, and settled or
+ * not (see `Scan`). Membership: the session's marker, its trusted process groups, descent.
+ */
+import { ProcError, procRead, readProcFile } from './proc-read.js';
+import { isDeadState, listPids, markerValue, readProcStat, SESSION_MARKER_VAR, type ProcessRef } from './proc.js';
+
+/** A process with the session marker it carries (if any), as one scan of /proc saw it. */
+interface ScannedProcess extends ProcessRef {
+  readonly ppid: number;
+  readonly pgrp: number;
+  readonly session: string | null;
+}
+
+/**
+ * One read of the process table. `endedDuring` is the latest start time (clock ticks after boot)
+ * of a process that was listed but found dead or gone when read: Infinity when its start time is
+ * unknown, -1 when none. Such a process may have forked after the listing and before it died, so
+ * a scan tells that no process of a session is left only if nothing younger than the session
+ * ended during it.
+ */
+interface Scan {
+  readonly processes: readonly ScannedProcess[];
+  readonly endedDuring: number;
+}
+
+/**
+ * Reads the marker only of processes started at or after `since` (clock ticks after boot): a
+ * descendant of a session cannot be older than the session, and reading every process's
+ * environment is what makes a scan expensive.
+ */
+function scanAll(since: number): Scan {
+  const processes: ScannedProcess[] = [];
+  let endedDuring = -1;
+  const self = process.pid;
+  for (const pid of listPids()) {
+    if (pid === self) continue;
+    const stat = readProcStat(pid);
+    if (stat === null) {
+      endedDuring = Infinity;
+      continue;
+    }
+    const started = Number(stat.startTime);
+    if (isDeadState(stat.state)) {
+      endedDuring = Math.max(endedDuring, started);
+      continue;
+    }
+    let session: string | null = null;
+    if (started >= since) {
+      const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
+      if (environ === null) endedDuring = Math.max(endedDuring, started);
+      else session = markerValue(environ, SESSION_MARKER_VAR);
+    }
+    processes.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, session });
+  }
+  return { processes, endedDuring };
+}
+
+let pendingScan: Promise<Scan> | undefined;
+let pendingSince = Infinity;
+/** When the next scan may begin (performance.now()): scans keep the event loop at most half busy. */
+let nextScanAt = 0;
+
+/**
+ * One scan of /proc serves every caller that asked before it began: when a hundred services stop
+ * at once, the process table is read once, not a hundred times. The scan runs after every caller
+ * asked, so none of them gets a picture older than its question. A scan waits after the previous
+ * one for as long as that one took: when stops trickle in (a daemon busy with 500 of them), the
+ * callers of that pause share the next scan instead of each paying one, and the daemon keeps
+ * answering in between.
+ */
+function sharedScan(since: number): Promise<Scan> {
+  pendingSince = Math.min(pendingSince, since);
+  pendingScan ??= new Promise((resolve, reject) => {
+    const run = (): void => {
+      const threshold = pendingSince;
+      pendingScan = undefined;
+      pendingSince = Infinity;
+      const began = performance.now();
+      scanWithRetries(threshold).then((scanned) => {
+        const ended = performance.now();
+        nextScanAt = ended + (ended - began);
+        resolve(scanned);
+      }, reject);
+    };
+    const wait = nextScanAt - performance.now();
+    if (wait > 1) setTimeout(run, wait);
+    else setImmediate(run);
+  });
+  return pendingScan;
+}
+
+/** Pauses between the tries of a scan that /proc refused (file descriptors run out, then come back). */
+const SCAN_RETRY_MS = [10, 50, 100, 250, 500];
+
+/** A scan ends: it succeeds, or fails with ProcError after a few tries (about a second). */
+async function scanWithRetries(since: number): Promise<Scan> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return scanAll(since);
+    } catch (error) {
+      const pause = SCAN_RETRY_MS[attempt];
+      if (!(error instanceof ProcError) || pause === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+/**
+ * Every live process of a session: any process whose environment carries the session marker
+ * (descendants that called setsid or double-forked too), the members of its process groups while
+ * each group's leader is still the session's own process (same pid, same start time), and every
+ * descendant of those by parent pid (one that cleared its environment and left the group, such as
+ * `setsid env -i sleep`). A group whose leader is gone is never trusted by number: its pgid may
+ * belong to someone else now.
+ */
+export async function findSessionProcessesShared(target: SessionScanTarget): Promise<ProcessRef[]> {
+  return (await scanSession(target)).members;
+}
+
+export interface SessionScanTarget {
+  readonly pgids: readonly number[];
+  readonly marker: string;
+  /** Start time (clock ticks after boot) of the session's first process, the group leader. */
+  readonly since?: number;
+}
+
+/**
+ * The session's live processes (as `findSessionProcessesShared`), and whether the scan is
+ * settled: no process younger than the session ended while it was read, so none of them can have
+ * forked a member the scan missed. An empty settled scan means no process of the session is left.
+ */
+export async function scanSession(target: SessionScanTarget): Promise<{ members: ProcessRef[]; settled: boolean }> {
+  const since = target.since ?? 0;
+  const scan = await sharedScan(since);
+  const index = indexOf(scan);
+  const trusted = target.pgids.filter((pgid) => since > 0 && Number(index.byPid.get(pgid)?.startTime) === since);
+  const members = [...(index.bySession.get(target.marker) ?? [])];
+  for (const pgid of trusted) for (const entry of index.byGroup.get(pgid) ?? []) if (entry.session !== target.marker) members.push(entry);
+  return { members: withDescendants(index, members, since), settled: scan.endedDuring < since };
+}
+
+/** A process (alive, with exactly that identity) and all its descendants (a container's init and what runs in it). */
+export async function processTree(root: ProcessRef): Promise<ProcessRef[]> {
+  const since = Number(root.startTime);
+  const index = indexOf(await sharedScan(since));
+  const top = index.byPid.get(root.pid);
+  return top !== undefined && top.startTime === root.startTime ? withDescendants(index, [top], since) : [];
+}
+
+/** A scan's processes by pid, session marker, process group and parent: built once, shared by every caller of the scan. */
+interface ScanIndex {
+  readonly byPid: Map<number, ScannedProcess>;
+  readonly bySession: Map<string, ScannedProcess[]>;
+  readonly byGroup: Map<number, ScannedProcess[]>;
+  readonly children: Map<number, ScannedProcess[]>;
+}
+
+const indexes = new WeakMap<Scan, ScanIndex>();
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** A hundred sessions stopping at once share one scan: each finds its processes without walking all of them. */
+function indexOf(scan: Scan): ScanIndex {
+  let index = indexes.get(scan);
+  if (index !== undefined) return index;
+  index = { byPid: new Map(), bySession: new Map(), byGroup: new Map(), children: new Map() };
+  for (const entry of scan.processes) {
+    index.byPid.set(entry.pid, entry);
+    if (entry.session !== null) push(index.bySession, entry.session, entry);
+    push(index.byGroup, entry.pgrp, entry);
+    push(index.children, entry.ppid, entry);
+  }
+  indexes.set(scan, index);
+  return index;
+}
+
+/** `members` and every process younger than `since` whose parent chain leads to one of them. */
+function withDescendants(index: ScanIndex, members: readonly ScannedProcess[], since: number): ScannedProcess[] {
+  const found = new Set(members.map((entry) => entry.pid));
+  const result = [...members];
+  for (let at = 0; at < result.length; at++) {
+    for (const child of index.children.get(result[at]!.pid) ?? []) {
+      if (Number(child.startTime) < since || found.has(child.pid)) continue;
+      found.add(child.pid);
+      result.push(child);
+    }
+  }
+  return result;
+}
