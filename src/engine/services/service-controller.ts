@@ -30,7 +30,7 @@ import type { EngineParts } from '../settings.js';
 import type { ReadinessWait, ReadyProbing } from './ready-probing.js';
 import { probeUntilReady, stopSession } from './service-effects.js';
 import type { ServiceKeeper, ServiceKeeperContext } from './service-keeper.js';
-import { newRunId, prepareRun, readRunOutput, recordRun } from './service-run.js';
+import { newRunId, prepareRun, recordRun, rereadRunOutput } from './service-run.js';
 
 /** What the controller knows of the run its state names: secrets to mask with, its outputs. */
 interface RunInfo {
@@ -143,13 +143,9 @@ export class ServiceController implements ServiceKeeper {
     }
   }
 
-  /** Re-reads the run's GITPOD_OUTPUT file (on a change of it, and on every phase change). */
-  refreshOutput(): void {
-    const run = this.run;
-    const output = run === null ? undefined : readRunOutput(this.parts.settings.layout, run.runId, run.secrets);
-    if (run === null || output === undefined) return;
-    run.output = output;
-    this.writeStatus();
+  /** The run's GITPOD_OUTPUT file changed (the outputs directory's watch says so); it is read again at every phase change too. */
+  outputChanged(): void {
+    if (this.run !== null && rereadRunOutput(this.parts.settings.layout, this.run)) this.writeStatus();
   }
 
   private launch(session: string): void {
@@ -216,8 +212,10 @@ export class ServiceController implements ServiceKeeper {
     const before = this.state;
     const { state, effects } = transitionService(before, event);
     this.state = state;
-    if (state.phase !== before.phase) this.log.info({ from: before.phase, to: state.phase, event: event.type }, 'Service phase changed');
-    this.refreshOutput();
+    if (state.phase !== before.phase) {
+      this.log.info({ from: before.phase, to: state.phase, event: event.type }, 'Service phase changed');
+      if (this.run !== null) rereadRunOutput(this.parts.settings.layout, this.run);
+    }
     this.writeStatus();
     for (const effect of effects) this.carryOut(effect);
     if (state !== before) this.reconcile();

@@ -141,7 +141,7 @@ export class ServiceControllers implements ServiceKeepers {
     mkdirSync(layout.outputs, { recursive: true, mode: 0o700 });
     this.outputWatcher = watch(layout.outputs, (_event, filename) => {
       const runId = filename === null ? undefined : layout.runOfOutput(filename.toString());
-      if (runId !== undefined) this.byRun(runId)?.refreshOutput();
+      if (runId !== undefined) this.byRun(runId)?.outputChanged();
     });
     this.outputWatcher.on('error', (error) => this.parts.log.warn({ err: error }, 'Watching service outputs failed'));
   }

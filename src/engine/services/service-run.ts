@@ -59,6 +59,16 @@ export function readRunOutput(layout: StateLayout, runId: string, secrets: Sessi
   return secrets.maskOutput(parseOutput(text));
 }
 
+/** Reads the run's GITPOD_OUTPUT into `run.output`; true when that changed it. */
+export function rereadRunOutput(layout: StateLayout, run: { readonly runId: string; readonly secrets: SessionSecrets; output: Record<string, string> }): boolean {
+  const output = readRunOutput(layout, run.runId, run.secrets);
+  if (output === undefined) return false;
+  const keys = Object.keys(output);
+  if (keys.length === Object.keys(run.output).length && keys.every((key) => run.output[key] === output[key])) return false;
+  run.output = output;
+  return true;
+}
+
 /** The sessions of a service whose logs are kept; older ones go with their log and outputs. */
 export const KEPT_RUNS_PER_SERVICE = 10;
 
