@@ -106,6 +106,25 @@ describe('the plain tests of every session, in one shell', () => {
     expect(await shared.run(second, 1, 1).result).toMatchObject({ ok: true });
   });
 
+  it('outlives its spawner: the shell ends with it, and the next run has a new shell under a new spawner', async () => {
+    const root = tempDir();
+    const shared = newProber();
+    const id = shared.register({ command: 'test -d .', env: {}, cwd: root, outputPath: join(root, 'p') });
+    onTestFinished(() => shared.forget(id));
+    expect(await shared.run(id, 1, 1).result).toMatchObject({ ok: true });
+    const shell = (await shared.pid())!;
+    const spawner = readProcStat(shell)!.ppid;
+    const hanging = shared.run(id, 3_600_000, 1);
+    process.kill(spawner, 'SIGKILL');
+    // Its stdin was the spawner's: the shell sees it close and exits.
+    expect(await hanging.result).toMatchObject({ ok: false, code: null });
+    await waitFor(() => !pidAlive(shell), { what: 'the shell to end' });
+    expect(await shared.run(id, 1, 1).result).toMatchObject({ ok: true });
+    const next = (await shared.pid())!;
+    expect(next).not.toBe(shell);
+    expect(readProcStat(next)!.ppid).not.toBe(spawner);
+  });
+
   it('quotes any value as one line bash reads back exactly', () => {
     expect(ansiQuote("a'b\\c\nd\te")).toBe("$'a\\'b\\\\c\\x0ad\\x09e'");
   });

@@ -6,6 +6,9 @@
  * `synchronous=FULL`, while the daemon's thread goes on (a FULL commit held it 0.6 ms here, a
  * task's step paid three or four of them).
  *
+ * The WAL's descriptor is opened once: SQLite keeps the file while the store is open (it deletes
+ * it only when its last connection closes, and a checkpoint rewrites it in place).
+ *
  * Every commit is fsynced, not only those someone waits for. A crash of the daemon loses nothing
  * either way (the page cache has the WAL); only a crash of the machine between a commit and its
  * fsync could, and that commit was acknowledged to no one.

@@ -230,14 +230,17 @@ export class PlainTestProber {
     const current: Shell = { relayed };
     this.child = current;
     this.buffered = '';
-    // Ended (killed, or it could not start): the runs under way end without an answer of its own.
-    void relayed.exited.then(({ exit }) => {
-      if (exit.code === 3) this.supported = false;
+    // Ended (killed), or it could not start (the daemon is stopping): the runs under way end
+    // without an answer of its own, and the next run starts another shell.
+    const ended = (code: number | null): void => {
+      if (code === 3) this.supported = false;
       rmSync(shared, { force: true });
       if (this.child !== current) return;
       this.child = undefined;
       for (const id of [...this.pending.keys()]) this.answer(id, { ok: false, output: `The probe shell "${this.shell}" ended`, code: null });
-    });
+    };
+    relayed.started.catch(() => ended(null));
+    void relayed.exited.then(({ exit }) => ended(exit.code));
     relayed.input([...this.tests].map(([id, test]) => `f ${definition(id, test)}\n`).join(''));
     return relayed;
   }
