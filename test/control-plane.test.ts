@@ -146,6 +146,9 @@ describe('runner mode', () => {
     await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(pid)).toBe(false);
 
+    // The control plane shows a report once it has applied it, a moment before its answer (after
+    // its fsync) passes the proxy back.
+    await waitFor(() => proxy.delivered(serviceId).at(-1)?.phase === 'SERVICE_PHASE_STOPPED', { what: 'the STOPPED report answered' });
     const phases = proxy.delivered(serviceId).map((report) => report.phase);
     expect(phases).toEqual(['SERVICE_PHASE_STARTING', 'SERVICE_PHASE_RUNNING', 'SERVICE_PHASE_STOPPING', 'SERVICE_PHASE_STOPPED']);
     // In the reference's shape (no statusVersion, nothing else), each a status the runner had, in order.
