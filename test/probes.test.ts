@@ -22,6 +22,17 @@ import { waitFor } from './helpers/wait.js';
 /** Appends the parent pid of the probe's own shell (field 4 of its /proc stat) to `file`. */
 const parentTo = (file: string): string => `read -r s < /proc/$BASHPID/stat; s=\${s##*) }; set -- $s; echo $2 >> ${file}`;
 
+/** A machine runtime on a spawner and log rotator of its own, both closed when the test ends. */
+function machineRuntime(): MachineRuntime {
+  const spawner = new Spawner();
+  const logs = new LogRotator();
+  onTestFinished(() => {
+    spawner.close();
+    logs.close();
+  });
+  return new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+}
+
 describe('ready probes on the machine', () => {
   it('probes after the first run in one probe shell of the session, which goes when the service is ready', async () => {
     const td = await startTestDaemon();
@@ -87,13 +98,7 @@ describe('ready probes on the machine', () => {
 
   it('a session tells when its log grows (what wakes its probing)', async () => {
     const root = tempDir();
-    const spawner = new Spawner();
-    const logs = new LogRotator();
-    onTestFinished(() => {
-      spawner.close();
-      logs.close();
-    });
-    const runtime = new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+    const runtime = machineRuntime();
     const runId = randomUUID();
     const session = await runtime.start({
       runId,
@@ -117,13 +122,7 @@ describe('ready probes on the machine', () => {
 
   it("a plain test's first probe is answered by the shell of plain tests too; another command's by a process of its own", async () => {
     const root = tempDir();
-    const spawner = new Spawner();
-    const logs = new LogRotator();
-    onTestFinished(() => {
-      spawner.close();
-      logs.close();
-    });
-    const runtime = new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+    const runtime = machineRuntime();
     const start = { resourceId: 'r', sessionLabel: 's', command: 'exec sleep 60', env: {}, workspace: root, outputPath: join(root, 'out.env'), runsOn: undefined };
     const plain = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'plain.log') });
     const other = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'other.log') });

@@ -1,8 +1,9 @@
 /**
  * The durable store: one SQLite file per workspace state directory (WAL; every commit fsynced off
- * the event loop by wal-sync.ts, and a write that a response acknowledges has reached the disk). Documents are kept as JSON in the
- * API's own shape; versions come from one persisted counter, so every specVersion and
- * statusVersion is larger than any handed out before, across restarts too.
+ * the event loop by wal-sync.ts, and a write that a response acknowledges has reached the disk).
+ * Documents are kept as JSON in the API's own shape; versions come from one persisted counter,
+ * so every specVersion and statusVersion is larger than any handed out before, across restarts
+ * too.
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -230,9 +231,10 @@ export class Store {
    * Group commit: every write of one event-loop tick goes into one transaction, committed right
    * after the tick and then fsynced off the event loop (wal-sync.ts). A caller that acknowledges a
    * write awaits `committed()` first, so what a response acknowledges is on disk; a hundred
-   * services starting at once cost one fsync, not a few hundred. When the disk refuses (full, or failing), the whole transaction is
-   * rolled back, everyone waiting on it gets the error at once, and the listeners of `onRollback`
-   * are told what it had changed, so that memory does not keep what the disk refused.
+   * services starting at once cost one fsync, not a few hundred. When the disk refuses (full, or
+   * failing), the whole transaction is rolled back, everyone waiting on it gets the error at once,
+   * and the listeners of `onRollback` are told what it had changed, so that memory does not keep
+   * what the disk refused.
    */
   private write(apply: () => void, touch?: readonly [TouchedKind, string]): void {
     if (!this.db.inTransaction) {

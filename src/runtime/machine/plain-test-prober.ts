@@ -149,13 +149,9 @@ interface Pending {
   resolve(result: ProbeResult): void;
 }
 
-/** The shell under way: the spawner's relayed child. */
-interface Shell {
-  readonly relayed: Relayed;
-}
-
 export class PlainTestProber {
-  private child: Shell | undefined;
+  /** The shell under way: the spawner's relayed child. */
+  private child: Relayed | undefined;
   private buffered = '';
   private nextId = 1;
   /** The tests of the sessions that probe with it, by id: defined again in a new shell. */
@@ -172,14 +168,14 @@ export class PlainTestProber {
 
   /** The shell's pid once it runs (undefined when none runs). */
   async pid(): Promise<number | undefined> {
-    return this.child?.relayed.started.then((identity) => identity.pid, () => undefined);
+    return this.child?.started.then((identity) => identity.pid, () => undefined);
   }
 
   /** A session's test, from its first probe in this shell until `forget`. */
   register(test: PlainTest): number {
     const id = this.nextId++;
     this.tests.set(id, test);
-    this.child?.relayed.input(`f ${definition(id, test)}\n`);
+    this.child?.input(`f ${definition(id, test)}\n`);
     return id;
   }
 
@@ -187,8 +183,8 @@ export class PlainTestProber {
   forget(id: number): void {
     if (!this.tests.delete(id)) return;
     this.answer(id, { ok: false, output: '', code: null });
-    if (this.tests.size > 0) return void this.child?.relayed.input(`r ${id}\n`);
-    this.child?.relayed.endInput();
+    if (this.tests.size > 0) return void this.child?.input(`r ${id}\n`);
+    this.child?.endInput();
     this.child = undefined;
   }
 
@@ -206,18 +202,18 @@ export class PlainTestProber {
       result,
       spanMs: delayMs * times,
       wake: () => {
-        if (!done) this.child?.relayed.input(`w ${id}\n`);
+        if (!done) this.child?.input(`w ${id}\n`);
       },
       kill: () => {
         if (done) return;
-        this.child?.relayed.input(`k ${id}\n`);
+        this.child?.input(`k ${id}\n`);
         this.answer(id, { ok: false, output: '', code: null });
       },
     };
   }
 
   private process(): Relayed {
-    if (this.child !== undefined) return this.child.relayed;
+    if (this.child !== undefined) return this.child;
     const first = this.tests.values().next().value as PlainTest;
     const shared = join(dirname(first.outputPath), `plain-tests-${process.pid}-${this.nextId}.out`);
     // --norc: its stdin is a socket, and bash would take it for a shell started by sshd.
@@ -227,8 +223,8 @@ export class PlainTestProber {
         if (this.child === current) this.replies(chunk);
       },
     );
-    const current: Shell = { relayed };
-    this.child = current;
+    const current = relayed;
+    this.child = relayed;
     this.buffered = '';
     // Ended (killed), or it could not start (the daemon is stopping): the runs under way end
     // without an answer of its own, and the next run starts another shell.

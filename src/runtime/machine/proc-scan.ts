@@ -3,8 +3,8 @@
  * hundred services stopping at once read the process table once), indexed once, and settled or
  * not (see `Scan`). Membership: the session's marker, its trusted process groups, descent.
  */
-import { ProcError, procRead, readProcFile } from './proc-read.js';
-import { isDeadState, listPids, markerValue, readProcStat, SESSION_MARKER_VAR, type ProcessRef } from './proc.js';
+import { ProcError } from './proc-read.js';
+import { isDeadState, listPids, markerValue, readEnviron, readProcStat, SESSION_MARKER_VAR, type ProcessRef } from './proc.js';
 
 /** A process with the session marker it carries (if any), as one scan of /proc saw it. */
 interface ScannedProcess extends ProcessRef {
@@ -48,7 +48,7 @@ function scanAll(since: number): Scan {
     }
     let session: string | null = null;
     if (started >= since) {
-      const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
+      const environ = readEnviron(pid);
       if (environ === null) endedDuring = Math.max(endedDuring, started);
       else session = markerValue(environ, SESSION_MARKER_VAR);
     }

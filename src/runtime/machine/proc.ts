@@ -93,9 +93,15 @@ export function listPids(): number[] {
   return pids;
 }
 
+/** A process's environment block (a view valid until the next read of /proc), or null when it is gone or not ours to read. */
+export function readEnviron(pid: number): Buffer | null {
+  const path = `/proc/${pid}/environ`;
+  return procRead(path, () => readProcFile(path));
+}
+
 /** `needle` is `\0NAME=value\0`; the first variable of a block has no NUL before it. */
 function environHas(pid: number, needle: Buffer): boolean {
-  const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
+  const environ = readEnviron(pid);
   return environ !== null && (environ.includes(needle) || environ.indexOf(needle.subarray(1)) === 0);
 }
 
@@ -146,7 +152,7 @@ export function findMarkedProcesses(): MarkedProcess[] {
     if (pid === process.pid) continue;
     const stat = readProcStat(pid);
     if (stat === null || isDeadState(stat.state)) continue;
-    const environ = procRead(`/proc/${pid}/environ`, () => readProcFile(`/proc/${pid}/environ`));
+    const environ = readEnviron(pid);
     if (environ === null) continue;
     const instance = markerValue(environ, INSTANCE_MARKER_VAR);
     if (instance !== null) found.push({ pid, startTime: stat.startTime, instance, session: markerValue(environ, SESSION_MARKER_VAR) });

@@ -140,8 +140,8 @@ export class Spawner {
 
   /** A helper with its stdin and stdout relayed: `onOutput` gets what it prints, as it prints it. */
   spawnRelayed(request: Omit<SpawnRequest, 'log' | 'output' | 'capture'>, onOutput: (out: string) => void): Relayed {
-    const id = this.nextId; // the id spawn() takes
-    const spawned = this.spawn(request, { relay: true, onOutput });
+    const id = this.nextId++;
+    const spawned = this.submit(id, request, onOutput);
     return {
       ...spawned,
       input: (data) => {
@@ -153,8 +153,12 @@ export class Spawner {
     };
   }
 
-  spawn(request: SpawnRequest, relayed?: { relay: true; onOutput: (out: string) => void }): Spawned {
-    const id = this.nextId++;
+  spawn(request: SpawnRequest): Spawned {
+    return this.submit(this.nextId++, request);
+  }
+
+  /** Hands the command to the spawner under `id`; `onOutput`: a relayed helper's output. */
+  private submit(id: number, request: SpawnRequest, onOutput?: (out: string) => void): Spawned {
     let pending!: Pending;
     const started = new Promise<ProcessIdentity>((resolveStarted, rejectStarted) => {
       pending = { resolveStarted, rejectStarted, resolveExited: () => {}, signals: [] };
@@ -166,11 +170,11 @@ export class Spawner {
       pending.rejectStarted(new LaunchError('The daemon is stopping'));
       return { started, exited, signalGroup: async () => false };
     }
-    if (relayed !== undefined) pending.onOutput = relayed.onOutput;
+    if (onOutput !== undefined) pending.onOutput = onOutput;
     this.pending.set(id, pending);
     this.process();
     const { base, ...rest } = request;
-    this.write({ op: 'spawn', id, ...rest, ...(base !== undefined ? { base: base.id } : {}), ...(relayed !== undefined ? { relay: true } : {}) });
+    this.write({ op: 'spawn', id, ...rest, ...(base !== undefined ? { base: base.id } : {}), ...(onOutput !== undefined ? { relay: true } : {}) });
     return {
       started,
       exited,
