@@ -79,9 +79,16 @@ export class OutputFollower {
     while (this.running.size > 0) await Promise.all([...this.running]);
   }
 
-  /** Resolves once the log at `url` has ended (at once if it is not followed). */
-  logEnded(url: string | undefined): Promise<void> {
-    return (url === undefined ? undefined : this.byUrl.get(url)) ?? Promise.resolve();
+  /**
+   * Resolves once the log at `url` has ended (at once if it is not followed). A caller that
+   * learned of the log from the same change as this follower may ask before this follower heard
+   * of it (listeners run in the order they were added): the answer waits for the change's
+   * dispatch to end.
+   */
+  async logEnded(url: string | undefined): Promise<void> {
+    if (url === undefined) return;
+    await Promise.resolve();
+    await this.byUrl.get(url);
   }
 
   private readonly onChange = (change: ResourceChange): void => {
