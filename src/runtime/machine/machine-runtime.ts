@@ -11,6 +11,7 @@ import type { LogRotator } from '../log-rotation.js';
 import type { AdoptResult, ListeningPort, PortHolder, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
 import { listeningSockets, portHolder } from './listening-sockets.js';
 import { MachineSession } from './machine-session.js';
+import { recentForkCount, type Birth } from './pid-order.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
@@ -70,7 +71,12 @@ export class MachineRuntime implements Runtime {
     return own;
   }
 
-  private session(record: SessionRecord, exited: Promise<ExitInfo>, spec: SessionSpec, ownGroup?: (signal: NodeJS.Signals) => Promise<boolean>): Session {
+  private session(
+    record: SessionRecord,
+    exited: Promise<ExitInfo>,
+    spec: SessionSpec,
+    own?: { readonly signalGroup: (signal: NodeJS.Signals) => Promise<boolean>; readonly birth: Birth | undefined },
+  ): Session {
     const { logs, clock, spawner, shell } = this.options;
     logs.track(record.logPath);
     void exited.then(() => logs.untrack(record.logPath));
@@ -84,7 +90,7 @@ export class MachineRuntime implements Runtime {
       logChanges: (path: string, listener: () => void) => logs.onChange(path, listener),
       ...(this.plainTests !== undefined ? { plainTests: this.plainTests } : {}),
     };
-    return new MachineSession(record, exited, commands, clock, ownGroup);
+    return new MachineSession(record, exited, commands, clock, own);
   }
 
   /** Starts under way (the spawner has not answered yet). */
@@ -105,6 +111,8 @@ export class MachineRuntime implements Runtime {
   }
 
   private async spawn(spec: SessionSpec): Promise<Session> {
+    // Before the fork: the session's scans then read only the pids handed out since (pid-order.ts).
+    const forksBefore = recentForkCount(performance.now());
     const spawned = await spawnCommand(this.options.spawner, {
       command: spec.command,
       shell: this.options.shell,
@@ -115,7 +123,8 @@ export class MachineRuntime implements Runtime {
       marker: spec.runId,
       outputPath: spec.outputPath,
     });
-    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, spawned.signalGroup);
+    const birth = forksBefore === null ? undefined : { pid: spawned.identity.pid, forksBefore };
+    return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, { signalGroup: spawned.signalGroup, birth });
   }
 
   /** Alive with exactly the recorded identity (same boot, pid and start time), or lost. */

@@ -7,6 +7,7 @@ import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from 
 import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
+import type { Birth } from './pid-order.js';
 import { isPlainTest } from './plain-test.js';
 import type { PlainTestProber } from './plain-test-prober.js';
 import { canRunProbeShell, ProbeShell } from './probe-shell.js';
@@ -49,6 +50,7 @@ export class MachineSession implements Session {
   private probeShell: ProbeShell | undefined;
   /** Its ready command's id in the runtime's shell of plain tests. */
   private plainTest: number | undefined;
+  private readonly ownGroup: ((signal: NodeJS.Signals) => Promise<boolean>) | undefined;
 
   /** Where the output of its probes in a shell (plain tests, probe shell) goes. */
   private get probeOutput(): string {
@@ -60,13 +62,18 @@ export class MachineSession implements Session {
     readonly exited: Promise<ExitInfo>,
     private readonly commands: SessionCommands,
     private readonly clock: Clock,
-    /** Our own child (not a re-adopted process): its group can be killed even when /proc fails us. */
-    private readonly ownGroup?: (signal: NodeJS.Signals) => Promise<boolean>,
+    /**
+     * Our own child (not a re-adopted process): its group can be killed even when /proc fails us,
+     * and its birth is known (its scans read only the pids handed out since).
+     */
+    own?: { readonly signalGroup: (signal: NodeJS.Signals) => Promise<boolean>; readonly birth: Birth | undefined },
   ) {
+    this.ownGroup = own?.signalGroup;
     this.processes = new SessionProcesses({
       pgids: [record.identity.pgid],
       marker: record.runId,
       since: Number(record.identity.startTime),
+      ...(own?.birth !== undefined ? { birth: own.birth } : {}),
     });
     void exited.then(() => {
       this.ended = true;

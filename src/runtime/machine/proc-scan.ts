@@ -3,6 +3,7 @@
  * hundred services stopping at once read the process table once), indexed once, and settled or
  * not (see `Scan`). Membership: the session's marker, its trusted process groups, descent.
  */
+import { bornAfter, type Birth } from './pid-order.js';
 import { ProcError } from './proc-read.js';
 import { isDeadState, listPids, markerValue, readEnviron, readProcStat, SESSION_MARKER_VAR, type ProcessRef } from './proc.js';
 
@@ -28,14 +29,17 @@ interface Scan {
 /**
  * Reads the marker only of processes started at or after `since` (clock ticks after boot): a
  * descendant of a session cannot be older than the session, and reading every process's
- * environment is what makes a scan expensive.
+ * environment is what makes a scan expensive. With the `births` of every session asked about,
+ * it reads only the processes whose pids were handed out since (pid-order.ts); null: all.
  */
-function scanAll(since: number): Scan {
+function scanAll(since: number, births: readonly Birth[] | null): Scan {
   const processes: ScannedProcess[] = [];
   let endedDuring = -1;
   const self = process.pid;
-  for (const pid of listPids()) {
-    if (pid === self) continue;
+  const pids = listPids();
+  const young = births === null ? null : bornAfter(births);
+  for (const pid of pids) {
+    if (pid === self || (young !== null && !young(pid))) continue;
     const stat = readProcStat(pid);
     if (stat === null) {
       endedDuring = Infinity;
@@ -59,6 +63,8 @@ function scanAll(since: number): Scan {
 
 let pendingScan: Promise<Scan> | undefined;
 let pendingSince = Infinity;
+/** The births of the sessions the pending scan is for; null once one of them has none. */
+let pendingBirths: Birth[] | null = [];
 /** When the next scan may begin (performance.now()): scans keep the event loop at most half busy. */
 let nextScanAt = 0;
 
@@ -70,15 +76,19 @@ let nextScanAt = 0;
  * callers of that pause share the next scan instead of each paying one, and the daemon keeps
  * answering in between.
  */
-function sharedScan(since: number): Promise<Scan> {
+function sharedScan(since: number, birth: Birth | undefined): Promise<Scan> {
   pendingSince = Math.min(pendingSince, since);
+  if (birth === undefined) pendingBirths = null;
+  else pendingBirths?.push(birth);
   pendingScan ??= new Promise((resolve, reject) => {
     const run = (): void => {
       const threshold = pendingSince;
+      const births = pendingBirths;
       pendingScan = undefined;
       pendingSince = Infinity;
+      pendingBirths = [];
       const began = performance.now();
-      scanWithRetries(threshold).then((scanned) => {
+      scanWithRetries(threshold, births).then((scanned) => {
         const ended = performance.now();
         nextScanAt = ended + (ended - began);
         resolve(scanned);
@@ -95,10 +105,10 @@ function sharedScan(since: number): Promise<Scan> {
 const SCAN_RETRY_MS = [10, 50, 100, 250, 500];
 
 /** A scan ends: it succeeds, or fails with ProcError after a few tries (about a second). */
-async function scanWithRetries(since: number): Promise<Scan> {
+async function scanWithRetries(since: number, births: readonly Birth[] | null): Promise<Scan> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return scanAll(since);
+      return scanAll(since, births);
     } catch (error) {
       const pause = SCAN_RETRY_MS[attempt];
       if (!(error instanceof ProcError) || pause === undefined) throw error;
@@ -124,6 +134,8 @@ export interface SessionScanTarget {
   readonly marker: string;
   /** Start time (clock ticks after boot) of the session's first process, the group leader. */
   readonly since?: number;
+  /** Its pid and the fork count before it was forked: scans then read younger pids only. */
+  readonly birth?: Birth;
 }
 
 /**
@@ -133,7 +145,7 @@ export interface SessionScanTarget {
  */
 export async function scanSession(target: SessionScanTarget): Promise<{ members: ProcessRef[]; settled: boolean }> {
   const since = target.since ?? 0;
-  const scan = await sharedScan(since);
+  const scan = await sharedScan(since, since > 0 ? target.birth : undefined);
   const index = indexOf(scan);
   const trusted = target.pgids.filter((pgid) => since > 0 && Number(index.byPid.get(pgid)?.startTime) === since);
   const members = [...(index.bySession.get(target.marker) ?? [])];
@@ -144,7 +156,7 @@ export async function scanSession(target: SessionScanTarget): Promise<{ members:
 /** A process (alive, with exactly that identity) and all its descendants (a container's init and what runs in it). */
 export async function processTree(root: ProcessRef): Promise<ProcessRef[]> {
   const since = Number(root.startTime);
-  const index = indexOf(await sharedScan(since));
+  const index = indexOf(await sharedScan(since, undefined));
   const top = index.byPid.get(root.pid);
   return top !== undefined && top.startTime === root.startTime ? withDescendants(index, [top], since) : [];
 }

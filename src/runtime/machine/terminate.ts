@@ -4,6 +4,7 @@
  * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
 import { isAlive, ProcError, sendSignal, type ProcessRef } from './proc.js';
+import type { Birth } from './pid-order.js';
 import { findSessionProcessesShared, scanSession } from './proc-scan.js';
 
 export interface SessionTarget {
@@ -12,6 +13,8 @@ export interface SessionTarget {
   readonly marker: string;
   /** Start time of the session's first process (/proc stat field 22); descendants are younger. */
   readonly since?: number;
+  /** Its pid and the fork count before it was forked: scans then read younger pids only. */
+  readonly birth?: Birth;
 }
 
 const POLL_FIRST_MS = 2;
