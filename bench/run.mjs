@@ -452,7 +452,9 @@ async function w4() {
 async function w5() {
   const fan = 200;
   const chain = 50;
-  const results = { fan: {}, chain: {} };
+  const results = { fan: {}, chain: {}, busy: {} };
+  /** A developer's machine runs hundreds of processes (an IDE, its language servers, a browser). */
+  const busy = 500;
   {
     // In a fresh small process: forks of a big process (this one, after W4) are slower.
     const runs = Array.from({ length: REPEAT }, () =>
@@ -487,6 +489,11 @@ async function w5() {
       }
       results.fan.tend = median(fanTimes);
       results.chain.tend = median(chainTimes);
+      // The same chain with 500 more processes on the machine (each step's sweep looks at /proc).
+      Array.from({ length: busy }, () => spawnTracked('sleep', ['3600']));
+      const busyTimes = [];
+      for (let index = 0; index < REPEAT; index++) busyTimes.push(await time(`c${chain - 1}`));
+      results.busy = { floor: results.chain.floor, tend: median(busyTimes) };
     } finally {
       await tend.stop();
       cleanup();
@@ -520,6 +527,7 @@ async function w5() {
   }
   row('W5 fan-out (200 one-shots)', fan, results.fan);
   row('W5 chain of 50 tasks', chain, results.chain);
+  row(`W5 chain of 50 tasks, ${busy} more processes on the machine`, chain, results.busy);
 }
 
 // ---- W6 readiness latency (tend) -------------------------------------------------------------------
