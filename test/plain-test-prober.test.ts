@@ -2,7 +2,7 @@
  * The one shell that evaluates the plain-test ready commands of every session, with real bash:
  * each test in its own context (directory, variables), on its own schedule, answered once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ansiQuote, PlainTestProber, type PlainTest } from '../src/runtime/machine/plain-test-prober.js';
@@ -82,6 +82,20 @@ describe('the plain tests of every session, in one shell', () => {
     expect(await killed.result).toEqual({ ok: false, output: '', code: null });
     // The test stays defined: it runs again.
     expect(await shared.run(never, 1, 1).result).toMatchObject({ ok: false, code: 1, probes: 1 });
+  });
+
+  it('answers when its failure changes, before its repeats are done', async () => {
+    const root = tempDir();
+    const { shared, register } = prober();
+    // Fails with 1 and leaves a trace; once `worse` exists it fails with 2 and an error instead.
+    const command = '[ -f "$DIR/up" ] || { : >>"$DIR/probed"; [ -f "$DIR/worse" ] && [ -f a b ]; }';
+    const run = shared.run(register({ command, env: { DIR: root }, cwd: root, outputPath: join(root, 'changed.out') }), 5, 2000);
+    await waitFor(() => existsSync(join(root, 'probed')), { what: 'a first probe' });
+    writeFileSync(join(root, 'worse'), '');
+    const answer = await run.result;
+    expect(answer).toMatchObject({ ok: false, code: 2 });
+    expect(answer.probes).toBeLessThan(2000);
+    expect(answer.output).toMatch(/binary operator expected/);
   });
 
   it('ends its shell when the last session lets go, and starts another, with the tests still known, for the next', async () => {
