@@ -111,7 +111,13 @@ describe('runner mode', () => {
   it('runs the services and executions of the control plane and reports their phases in order', async () => {
     const { cp, proxy, runner, dir, history, cpVersions } = await startPair();
     const pidFile = join(dir, 'web.pid');
-    const serviceId = await startService(cp.client, 'web', { start: `echo $$ > ${pidFile}; exec sleep 1000`, ready: 'true' });
+    // It stops once told to (the outbox keeps a resource's latest status only: a stop quicker than a
+    // report would be reported as STOPPED alone).
+    const release = join(dir, 'web.release');
+    const serviceId = await startService(cp.client, 'web', {
+      start: `trap '${waitUntilFile(release)}; exit 0' TERM; echo $$ > ${pidFile}; while :; do sleep 0.05 & wait $!; done`,
+      ready: 'true',
+    });
 
     const upstream = await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_RUNNING');
     const local = await getService(runner.client, serviceId);
@@ -143,6 +149,8 @@ describe('runner mode', () => {
     expect(pidAlive(longPid)).toBe(false);
 
     await cp.client.environments.automations.services.stop({ id: serviceId });
+    await waitFor(() => proxy.delivered(serviceId).at(-1)?.phase === 'SERVICE_PHASE_STOPPING', { what: 'the STOPPING report answered' });
+    writeFileSync(release, '');
     await waitPhase(cp.client, serviceId, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(pid)).toBe(false);
 
