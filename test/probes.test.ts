@@ -120,6 +120,33 @@ describe('ready probes on the machine', () => {
     await session.stop({ stopCommand: null, timeoutMs: 0, force: true });
   });
 
+  it('a session tells when a file its plain test looks at changes (what wakes its probing, so the test is polled seldom)', async () => {
+    const root = tempDir();
+    const runtime = machineRuntime();
+    const session = await runtime.start({
+      runId: randomUUID(),
+      resourceId: 'r',
+      sessionLabel: 's',
+      command: 'exec sleep 60',
+      env: { FLAGS: root },
+      workspace: root,
+      logPath: join(root, 'logs', 'run.log'),
+      outputPath: join(root, 'out.env'),
+      runsOn: undefined,
+    });
+    onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    let woken = 0;
+    const quiet = session.onActivity!(() => (woken += 1));
+    // A steady run: repeated by the shell of plain tests, woken by the change as the engine does.
+    const run = session.probeLater!('test -f "$FLAGS/up"', 100, true)!;
+    writeFileSync(join(root, 'up'), '');
+    await waitFor(() => woken > 0, { what: 'the change to be told' });
+    run.wake!();
+    expect(await run.result).toMatchObject({ ok: true, code: 0 });
+    quiet();
+    session.endProbing!();
+  });
+
   it("a plain test's first probe is answered by the shell of plain tests too; another command's by a process of its own", async () => {
     const root = tempDir();
     const runtime = machineRuntime();

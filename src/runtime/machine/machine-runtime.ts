@@ -11,6 +11,7 @@ import type { LogRotator } from '../log-rotation.js';
 import type { AdoptResult, ListeningPort, PortHolder, Runtime, Session, SessionRecord, SessionSpec, SweepResult } from '../runtime.js';
 import { listeningSockets, portHolder } from './listening-sockets.js';
 import { MachineSession } from './machine-session.js';
+import { PathWatches } from './path-watch.js';
 import { recentForkCount, type Birth } from './pid-order.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
@@ -49,6 +50,7 @@ export class MachineRuntime implements Runtime {
   private readonly base: SpawnEnvironment;
   /** One shell for the plain-test ready commands of all its sessions (plain-test-prober.ts). */
   private readonly plainTests: PlainTestProber | undefined;
+  private readonly pathWatches = new PathWatches();
 
   constructor(private readonly options: MachineRuntimeOptions) {
     this.baseEnv = this.withPath({ ...options.baseEnv, [INSTANCE_MARKER_VAR]: options.instanceId });
@@ -88,7 +90,7 @@ export class MachineRuntime implements Runtime {
       cwd: spec.workspace,
       shell,
       logChanges: (path: string, listener: () => void) => logs.onChange(path, listener),
-      ...(this.plainTests !== undefined ? { plainTests: this.plainTests } : {}),
+      ...(this.plainTests !== undefined ? { plainTests: this.plainTests, pathWatches: this.pathWatches } : {}),
     };
     return new MachineSession(record, exited, commands, clock, own);
   }

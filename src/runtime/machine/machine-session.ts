@@ -7,8 +7,10 @@ import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from 
 import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
+import type { PathWatch, PathWatches } from './path-watch.js';
 import type { Birth } from './pid-order.js';
 import { isPlainTest } from './plain-test.js';
+import { testPaths } from './test-paths.js';
 import type { PlainTestProber } from './plain-test-prober.js';
 import { canRunProbeShell, ProbeShell } from './probe-shell.js';
 import { ProcError, SESSION_MARKER_VAR } from './proc.js';
@@ -24,6 +26,12 @@ import { killSession, SessionProcesses } from './terminate.js';
  * seconds' 5.2–6.8 %. What the span delays is only the count of probes in `tend status`.
  */
 const PLAIN_TEST_ANSWER_MS = 5000;
+
+/**
+ * The pause of a plain test whose files are watched (path-watch.ts): a change to one of them
+ * probes it at once, so polling is only the net under a change the watch did not see.
+ */
+const WATCHED_PAUSE_MS = 1000;
 
 /** How a session's commands are run: by the daemon's spawner, in an environment it knows. */
 export interface SessionCommands {
@@ -41,6 +49,8 @@ export interface SessionCommands {
   readonly logChanges: (path: string, listener: () => void) => () => void;
   /** Evaluates the plain-test ready commands of every session (bash only). */
   readonly plainTests?: PlainTestProber;
+  /** Tells when the files a plain test looks at change. */
+  readonly pathWatches?: PathWatches;
 }
 
 export class MachineSession implements Session {
@@ -50,6 +60,10 @@ export class MachineSession implements Session {
   private probeShell: ProbeShell | undefined;
   /** Its ready command's id in the runtime's shell of plain tests. */
   private plainTest: number | undefined;
+  /** The watch of the files its plain test looks at; null: none (not a file test, or not watchable). */
+  private pathWatch: PathWatch | null | undefined;
+  /** Who is told of its activity (its log grows, a file its test looks at changes). */
+  private readonly activity = new Set<() => void>();
   private readonly ownGroup: ((signal: NodeJS.Signals) => Promise<boolean>) | undefined;
 
   /** Where the output of its probes in a shell (plain tests, probe shell) goes. */
@@ -118,8 +132,13 @@ export class MachineSession implements Session {
     const { plainTests, baseEnv, env, cwd } = this.commands;
     if (this.ended || plainTests?.supported !== true || !isPlainTest(command)) return undefined;
     this.plainTest ??= plainTests.register({ command, env: { ...baseEnv, ...env }, cwd, outputPath: this.probeOutput });
-    const repeat = steady && delayMs > 0 ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / delayMs)) : 1;
-    return plainTests.run(this.plainTest, delayMs, repeat);
+    if (this.pathWatch === undefined) {
+      const paths = testPaths(command, { ...baseEnv, ...env }, cwd);
+      this.pathWatch = paths === null ? null : (this.commands.pathWatches?.watch(paths, () => this.activity.forEach((listener) => listener())) ?? null);
+    }
+    const pause = steady && this.pathWatch?.live === true ? Math.max(delayMs, WATCHED_PAUSE_MS) : delayMs;
+    const repeat = steady && pause > 0 ? Math.max(1, Math.floor(PLAIN_TEST_ANSWER_MS / pause)) : 1;
+    return plainTests.run(this.plainTest, pause, repeat);
   }
 
   private shellFor(command: string): ProbeShell {
@@ -135,6 +154,8 @@ export class MachineSession implements Session {
   }
 
   endProbing(): void {
+    this.pathWatch?.close();
+    this.pathWatch = undefined;
     this.probeShell?.close();
     this.probeShell = undefined;
     if (this.plainTest !== undefined) {
@@ -145,7 +166,12 @@ export class MachineSession implements Session {
   }
 
   onActivity(listener: () => void): () => void {
-    return this.commands.logChanges(this.record.logPath, listener);
+    const unwatch = this.commands.logChanges(this.record.logPath, listener);
+    this.activity.add(listener);
+    return () => {
+      unwatch();
+      this.activity.delete(listener);
+    };
   }
 
   async stop(rules: StopRules): Promise<string | null> {
