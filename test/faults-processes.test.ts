@@ -2,7 +2,7 @@
  * Issue 17, processes: nothing waits for ever on /proc or on a process that never started, no
  * descendant escapes a stop, and a service step ends whatever its service does.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnDaemon } from './helpers/cli.js';
@@ -24,6 +24,22 @@ describe('processes under faults', () => {
     await client.environments.automations.services.stop({ id });
     await waitPhase(client, id, 'SERVICE_PHASE_STOPPED');
     expect(pidAlive(escaped)).toBe(false);
+  });
+
+  it('a stopped process (SIGSTOP) is continued to see its SIGTERM, long before the stop timeout', async () => {
+    const { client, workspace } = await startTestDaemon({ stopTimeoutMs: 600_000 });
+    const id = await createService(client, 'paused', {
+      start: `trap 'echo termed > ${workspace}/termed; exit 0' TERM; echo $$ > ${workspace}/paused.pid; while :; do sleep 0.05 & wait $!; done`,
+    });
+    await client.environments.automations.services.start({ id });
+    await waitPhase(client, id, 'SERVICE_PHASE_RUNNING');
+    const pid = await readPidFile(join(workspace, 'paused.pid'));
+    process.kill(pid, 'SIGSTOP');
+    await waitFor(() => /^T/.test(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1] ?? ''), { what: 'the shell to be stopped' });
+    await client.environments.automations.services.stop({ id });
+    // Its trap ran: it saw the SIGTERM (a SIGKILL would have come only after ten minutes).
+    await waitPhase(client, id, 'SERVICE_PHASE_STOPPED');
+    expect(readFileSync(join(workspace, 'termed'), 'utf8')).toBe('termed\n');
   });
 
   it('a spawn the filesystem refuses (its log cannot be opened) is FAILED with the reason, for a service and a task step', async () => {
