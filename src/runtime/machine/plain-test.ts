@@ -17,8 +17,13 @@ const FORMS: readonly [open: RegExp, close: RegExp][] = [
 const PLAIN_ARGUMENTS = /^(?:[\w \t'"!=.,:/@%+~-]|\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\}|\$[$?#0-9])*$/;
 
 export function isPlainTest(command: string): boolean {
+  return plainTestArguments(command) !== null;
+}
+
+/** What a plain test tests: the words after `test` or between the brackets; null when `command` is no plain test. */
+export function plainTestArguments(command: string): string | null {
   const text = command.trim();
-  if (/[\r\n]/.test(text)) return false;
+  if (/[\r\n]/.test(text)) return null;
   for (const [open, close] of FORMS) {
     const start = open.exec(text);
     if (start === null) continue;
@@ -26,10 +31,10 @@ export function isPlainTest(command: string): boolean {
     const end = close.exec(rest);
     if (end === null) continue;
     const args = rest.slice(0, end.index);
-    if (args.trim() === '') return false;
-    return PLAIN_ARGUMENTS.test(args) && balancedQuotes(args);
+    if (args.trim() === '') return null;
+    return PLAIN_ARGUMENTS.test(args) && balancedQuotes(args) ? args : null;
   }
-  return false;
+  return null;
 }
 
 /** Quotes open and close in pairs (a quote left open would join the shell's next line). */

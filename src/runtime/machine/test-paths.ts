@@ -7,16 +7,14 @@
  * answer is null: such a test is polled as any other.
  */
 import { isAbsolute, join } from 'node:path';
-import { isPlainTest } from './plain-test.js';
+import { plainTestArguments } from './plain-test.js';
 
 const FILE_OPERATORS = new Set(['-a', '-b', '-c', '-d', '-e', '-f', '-g', '-h', '-k', '-p', '-r', '-s', '-u', '-w', '-x', '-G', '-L', '-N', '-O', '-S']);
 
 /** The absolute paths `command` tests, or null (not a plain test, no file operand, or a word not known for sure). */
 export function testPaths(command: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string[] | null {
-  const text = command.trim();
-  if (!isPlainTest(text)) return null;
-  const inner = /^test[ \t]+(.*)$/.exec(text)?.[1] ?? /^\[\[?[ \t]+(.*?)[ \t]+\]\]?$/.exec(text)?.[1];
-  const words = inner === undefined ? null : splitWords(inner, env);
+  const args = plainTestArguments(command);
+  const words = args === null ? null : splitWords(args, env);
   if (words === null) return null;
   const paths: string[] = [];
   for (let index = 0; index < words.length - 1; index++) {
