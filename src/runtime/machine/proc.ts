@@ -77,8 +77,13 @@ export interface ProcessRef {
 
 /** True while the process exists, is not a zombie, and is the same process (not a reused pid). */
 export function isAlive(ref: ProcessRef): boolean {
+  return liveStat(ref) !== null;
+}
+
+/** The stat of the process while it is alive and the same process (as `isAlive`), else null. */
+export function liveStat(ref: ProcessRef): ProcStat | null {
   const stat = readProcStat(ref.pid);
-  return stat !== null && !isDeadState(stat.state) && stat.startTime === ref.startTime;
+  return stat !== null && !isDeadState(stat.state) && stat.startTime === ref.startTime ? stat : null;
 }
 
 /** Every pid in /proc (processes, not threads); throws ProcError when /proc cannot be read. */

@@ -3,7 +3,7 @@
  * descendants, wait until none is alive (zombies count as dead), SIGKILL what is left. These are
  * the machine's primitives of the stop rules (`runtime/stop-rules.ts` decides when to use which).
  */
-import { isAlive, isDeadState, ProcError, readProcStat, sendSignal, type ProcessRef } from './proc.js';
+import { isAlive, liveStat, ProcError, sendSignal, type ProcessRef } from './proc.js';
 import type { Birth } from './pid-order.js';
 import { findSessionProcessesShared, scanSession } from './proc-scan.js';
 
@@ -26,22 +26,18 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Polls in a row that /proc may refuse before waiting gives up (about 2.5 s at the longest pause). */
 const PROC_FAILURES_CAP = 50;
 
-/** Signals the processes found to be the session's, one by one (never a pgid by number). */
-function signalAll(members: readonly ProcessRef[], signal: NodeJS.Signals): void {
-  for (const member of members) if (isAlive(member)) sendSignal(member.pid, signal);
-}
-
 /**
- * SIGTERM to each process found to be the session's (same pid and start time, alive), and SIGCONT
- * to one that is stopped, so that it sees the SIGTERM: one read of its stat for both, and no
- * SIGCONT to the rest (a stop of 500 services made 1,000 reads and 1,000 kill(2)s of it).
+ * Signals the processes found to be the session's, one by one (never a pgid by number), each
+ * after one read of its stat: alive, and the same process. A SIGTERM is followed by SIGCONT to a
+ * stopped process, so that it sees it (not to the rest: a stop of 500 services made 1,000 reads
+ * and 1,000 kill(2)s of that).
  */
-function terminateAll(members: readonly ProcessRef[]): void {
+function signalAll(members: readonly ProcessRef[], signal: NodeJS.Signals): void {
   for (const member of members) {
-    const stat = readProcStat(member.pid);
-    if (stat === null || isDeadState(stat.state) || stat.startTime !== member.startTime) continue;
-    sendSignal(member.pid, 'SIGTERM');
-    if (stat.state === 'T' || stat.state === 't') sendSignal(member.pid, 'SIGCONT');
+    const stat = liveStat(member);
+    if (stat === null) continue;
+    sendSignal(member.pid, signal);
+    if (signal === 'SIGTERM' && (stat.state === 'T' || stat.state === 't')) sendSignal(member.pid, 'SIGCONT');
   }
 }
 
@@ -66,8 +62,7 @@ async function waitGone(
         // Everyone we knew of is gone; a last scan makes sure nothing new appeared meanwhile.
         const rest = await findSessionProcessesShared(target);
         if (rest.length === 0) return true;
-        if (signal === 'SIGTERM') terminateAll(rest);
-        else signalAll(rest, signal);
+        signalAll(rest, signal);
         tracked = rest;
       }
       failures = 0;
@@ -100,7 +95,7 @@ export class SessionProcesses {
   /** SIGTERM to every process of the session (and SIGCONT to a stopped one, so it sees it). */
   async terminate(): Promise<void> {
     this.members = await findSessionProcessesShared(this.target);
-    terminateAll(this.members);
+    signalAll(this.members, 'SIGTERM');
   }
 
   /** Resolves once none is alive; newcomers get SIGTERM too. Polling ends when `signal` aborts. */
