@@ -28,6 +28,7 @@ interface Watcher {
 }
 
 interface DirectoryWatch {
+  readonly directory: string;
   readonly watcher: FSWatcher;
   readonly watchers: Set<Watcher>;
 }
@@ -45,24 +46,23 @@ export class PathWatches {
       const directory = dirname(path);
       names.set(directory, (names.get(directory) ?? new Set()).add(basename(path)));
     }
-    const opened: DirectoryWatch[] = [];
-    const watchers: Watcher[] = [];
+    const held: [DirectoryWatch, Watcher][] = [];
+    const close = (): void => held.forEach(([entry, watcher]) => this.release(entry, watcher));
     for (const [directory, inside] of names) {
       const entry = this.directories.get(directory) ?? this.open(directory);
       if (entry === null) {
-        for (const [index, done] of opened.entries()) this.release(done, watchers[index]!);
+        close();
         return null;
       }
       const watcher: Watcher = { listener, names: inside, live: true };
       entry.watchers.add(watcher);
-      opened.push(entry);
-      watchers.push(watcher);
+      held.push([entry, watcher]);
     }
     return {
       get live() {
-        return watchers.every((watcher) => watcher.live);
+        return held.every(([, watcher]) => watcher.live);
       },
-      close: () => opened.forEach((entry, index) => this.release(entry, watchers[index]!)),
+      close,
     };
   }
 
@@ -79,22 +79,21 @@ export class PathWatches {
     } catch {
       return null;
     }
-    const entry: DirectoryWatch = { watcher, watchers: new Set() };
+    const entry: DirectoryWatch = { directory, watcher, watchers: new Set() };
     const self = basename(directory);
     watcher.on('change', (_event, filename) => {
       const name = filename?.toString();
       // The directory itself went (its name is all inotify gives): what replaces it is not watched.
-      if (name === undefined || name === self) return this.lose(directory, entry);
+      if (name === undefined || name === self) return this.lose(entry);
       for (const each of entry.watchers) if (each.names.has(name)) each.listener();
     });
-    watcher.on('error', () => this.lose(directory, entry));
+    watcher.on('error', () => this.lose(entry));
     this.directories.set(directory, entry);
     return entry;
   }
 
-  private lose(directory: string, entry: DirectoryWatch): void {
-    entry.watcher.close();
-    if (this.directories.get(directory) === entry) this.directories.delete(directory);
+  private lose(entry: DirectoryWatch): void {
+    this.forget(entry);
     for (const each of entry.watchers) {
       each.live = false;
       each.listener();
@@ -104,8 +103,11 @@ export class PathWatches {
 
   private release(entry: DirectoryWatch, watcher: Watcher): void {
     entry.watchers.delete(watcher);
-    if (entry.watchers.size > 0) return;
+    if (entry.watchers.size === 0) this.forget(entry);
+  }
+
+  private forget(entry: DirectoryWatch): void {
     entry.watcher.close();
-    for (const [directory, each] of this.directories) if (each === entry) this.directories.delete(directory);
+    if (this.directories.get(entry.directory) === entry) this.directories.delete(entry.directory);
   }
 }

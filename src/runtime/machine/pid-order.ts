@@ -30,18 +30,19 @@ export function forkCount(): number | null {
   try {
     const stat = procRead('/proc/stat', () => readProcFile('/proc/stat').toString('latin1'));
     const line = stat === null ? null : /^processes (\d+)$/m.exec(stat);
-    return line === null || line === undefined ? null : Number(line[1]);
+    return line === null ? null : Number(line[1]);
   } catch {
     return null;
   }
 }
+
+let recent: { at: number; count: number | null } | undefined;
 
 /** A fork count that may be older than now by `maxAgeMs`: an earlier count only makes `bornAfter` more careful. */
 export function recentForkCount(now: number, maxAgeMs = 100): number | null {
   if (recent === undefined || now - recent.at > maxAgeMs || now < recent.at) recent = { at: now, count: forkCount() };
   return recent.count;
 }
-let recent: { at: number; count: number | null } | undefined;
 
 function readNumber(path: string): number | null {
   try {
