@@ -12,6 +12,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { systemClock } from '../src/domain/clock.js';
 import { LogRotator } from '../src/runtime/log-rotation.js';
 import { MachineRuntime } from '../src/runtime/machine/machine-runtime.js';
+import type { Session } from '../src/runtime/runtime.js';
 import { findProcesses, SESSION_MARKER_VAR } from '../src/runtime/machine/proc.js';
 import { Spawner } from '../src/runtime/machine/spawner.js';
 import { startTestDaemon } from './helpers/daemon.js';
@@ -31,6 +32,23 @@ function machineRuntime(): MachineRuntime {
     logs.close();
   });
   return new MachineRuntime({ baseEnv: { PATH: process.env.PATH ?? '' }, shell: '/bin/bash', instanceId: randomUUID(), clock: systemClock, logs, spawner });
+}
+
+/** A session of `runtime` in `root` running `command`, force-stopped when the test ends. */
+async function startSession(runtime: MachineRuntime, root: string, command: string, options: { env?: Record<string, string>; log?: string } = {}): Promise<Session> {
+  const session = await runtime.start({
+    runId: randomUUID(),
+    resourceId: 'r',
+    sessionLabel: 's',
+    command,
+    env: options.env ?? {},
+    workspace: root,
+    logPath: join(root, 'logs', options.log ?? 'run.log'),
+    outputPath: join(root, 'out.env'),
+    runsOn: undefined,
+  });
+  onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+  return session;
 }
 
 describe('ready probes on the machine', () => {
@@ -98,20 +116,7 @@ describe('ready probes on the machine', () => {
 
   it('a session tells when its log grows (what wakes its probing)', async () => {
     const root = tempDir();
-    const runtime = machineRuntime();
-    const runId = randomUUID();
-    const session = await runtime.start({
-      runId,
-      resourceId: 'r',
-      sessionLabel: 's',
-      command: `while [ ! -f ${root}/go ]; do sleep 0.01; done; echo listening; exec sleep 60`,
-      env: {},
-      workspace: root,
-      logPath: join(root, 'logs', 'run.log'),
-      outputPath: join(root, 'out.env'),
-      runsOn: undefined,
-    });
-    onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    const session = await startSession(machineRuntime(), root, `while [ ! -f ${root}/go ]; do sleep 0.01; done; echo listening; exec sleep 60`);
     let grew = 0;
     const quiet = session.onActivity!(() => (grew += 1));
     writeFileSync(join(root, 'go'), '');
@@ -122,19 +127,7 @@ describe('ready probes on the machine', () => {
 
   it('a session tells when a file its plain test looks at changes (what wakes its probing, so the test is polled seldom)', async () => {
     const root = tempDir();
-    const runtime = machineRuntime();
-    const session = await runtime.start({
-      runId: randomUUID(),
-      resourceId: 'r',
-      sessionLabel: 's',
-      command: 'exec sleep 60',
-      env: { FLAGS: root },
-      workspace: root,
-      logPath: join(root, 'logs', 'run.log'),
-      outputPath: join(root, 'out.env'),
-      runsOn: undefined,
-    });
-    onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    const session = await startSession(machineRuntime(), root, 'exec sleep 60', { env: { FLAGS: root } });
     let woken = 0;
     const quiet = session.onActivity!(() => (woken += 1));
     // A steady run: repeated by the shell of plain tests, woken by the change as the engine does.
@@ -150,10 +143,8 @@ describe('ready probes on the machine', () => {
   it("a plain test's first probe is answered by the shell of plain tests too; another command's by a process of its own", async () => {
     const root = tempDir();
     const runtime = machineRuntime();
-    const start = { resourceId: 'r', sessionLabel: 's', command: 'exec sleep 60', env: {}, workspace: root, outputPath: join(root, 'out.env'), runsOn: undefined };
-    const plain = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'plain.log') });
-    const other = await runtime.start({ ...start, runId: randomUUID(), logPath: join(root, 'logs', 'other.log') });
-    for (const session of [plain, other]) onTestFinished(() => session.stop({ stopCommand: null, timeoutMs: 0, force: true }).then(() => undefined));
+    const plain = await startSession(runtime, root, 'exec sleep 60', { log: 'plain.log' });
+    const other = await startSession(runtime, root, 'exec sleep 60', { log: 'other.log' });
     // Only that shell counts its answers' probes; a process answers for itself.
     const held = plain.probeLater!(`test -f ${root}/ready`, 1);
     expect(await held?.result).toMatchObject({ ok: false, probes: 1 });
