@@ -125,7 +125,33 @@ export class ExecutionRunner implements ExecutionKeeper {
     }
   }
 
+  /**
+   * A status whose phase stays is written once per turn of the event loop: the 200 steps of a
+   * group end within a few turns, and each write projects, compares and stores the whole
+   * execution (all its steps), so one write per step end made a group's cost grow with the square
+   * of its size. A new phase, and the end, are written at once (the keeper acts on them).
+   */
   private writeStatus(before: ExecutionState): void {
+    if (before.phase !== this.state.phase || this.finished) return this.writeStatusNow(before);
+    this.due.status = true;
+    this.scheduleWrite();
+  }
+
+  /** What the next turn writes: the status (projected then), or only the steps' process records. */
+  private readonly due = { status: false, records: false, scheduled: false };
+
+  private scheduleWrite(): void {
+    if (this.due.scheduled) return;
+    this.due.scheduled = true;
+    setImmediate(() => {
+      this.due.scheduled = false;
+      if (this.due.status) this.writeStatusNow(this.state);
+      else if (this.due.records) this.save();
+    });
+  }
+
+  private writeStatusNow(before: ExecutionState): void {
+    this.due.status = false;
     const now = new Date().toISOString();
     const metadata = { ...this.execution.metadata };
     if (before.phase === 'pending' && this.state.phase !== 'pending' && this.state.phase !== 'recorded') metadata.startedAt ??= now;
@@ -141,6 +167,7 @@ export class ExecutionRunner implements ExecutionKeeper {
   }
 
   private save(): void {
+    this.due.records = false;
     const processes: StepProcessRecords = Object.fromEntries(Object.entries(this.records).filter(([id]) => this.live.has(id)));
     this.parts.store.executions.save({ execution: this.execution, taskReference: this.taskReference, processes }, this.finished, !this.inserted);
     this.inserted = true;
@@ -188,7 +215,8 @@ export class ExecutionRunner implements ExecutionKeeper {
       started: (record) => {
         if (ended) return;
         this.records[stepId] = record;
-        this.save();
+        this.due.records = true;
+        this.scheduleWrite();
       },
       ended: (outcome) => {
         if (ended) return;
