@@ -13,7 +13,7 @@
  * them as it would have without a spawner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { close, closeSync, mkdir, open, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 interface SpawnRequest {
@@ -82,24 +82,55 @@ function startTime(pid: number): string {
   }
 }
 
-function start(request: SpawnRequest): void {
-  let fd: number | undefined;
+/** A file made (with its directory, the owner's only) on libuv's threadpool: its descriptor, or the error. */
+function openIn(path: string, done: (error: Error | null, fd?: number) => void): void {
+  mkdir(dirname(path), { recursive: true, mode: 0o700 }, (error) => {
+    if (error !== null) return done(error);
+    open(path, 'a', 0o600, (failed, fd) => done(failed, fd));
+  });
+}
+
+/**
+ * The files of a spawn, made while earlier requests are carried out: creating a file is the
+ * dearest part of a spawn on some filesystems (an inode: 0.5 to 1.4 ms on this project's VM disk,
+ * against 30 µs to open one that exists), and on the threadpool it runs beside the forks of the
+ * main thread instead of before each of them.
+ */
+interface Prepared {
+  done: boolean;
+  logFd?: number;
+  logError?: string;
+}
+
+function prepare(request: SpawnRequest): Prepared {
+  const prepared: Prepared = { done: false };
+  let waiting = (request.log !== undefined ? 1 : 0) + (request.output !== undefined ? 1 : 0);
+  const settle = (): void => {
+    if (--waiting > 0) return;
+    prepared.done = true;
+    if (draining === false) drain();
+  };
+  if (waiting === 0) prepared.done = true;
   if (request.log !== undefined) {
-    try {
-      mkdirSync(dirname(request.log), { recursive: true, mode: 0o700 });
-      fd = openSync(request.log, 'a', 0o600);
-    } catch (error) {
-      return send({ id: request.id, error: `Cannot open its log file: ${(error as Error).message}` });
-    }
+    openIn(request.log, (error, fd) => {
+      if (error !== null) prepared.logError = `Cannot open its log file: ${error.message}`;
+      else prepared.logFd = fd;
+      settle();
+    });
   }
   if (request.output !== undefined) {
-    try {
-      mkdirSync(dirname(request.output), { recursive: true, mode: 0o700 });
-      closeSync(openSync(request.output, 'a', 0o600));
-    } catch {
-      // The command may still make it; a broken state directory shows in its log.
-    }
+    // The command may still make it; a broken state directory shows in its log.
+    openIn(request.output, (error, fd) => {
+      if (error === null && fd !== undefined) close(fd, () => {});
+      settle();
+    });
   }
+  return prepared;
+}
+
+function start(request: SpawnRequest, prepared: Prepared): void {
+  if (prepared.logError !== undefined) return send({ id: request.id, error: prepared.logError });
+  const fd = prepared.logFd;
   const base = request.base === undefined ? undefined : environments.get(request.base);
   let child: ChildProcess;
   try {
@@ -178,13 +209,37 @@ function signal(request: SignalRequest): void {
   send({ id: request.id, signalled });
 }
 
+/**
+ * Requests are carried out in the order they came (a signal after its spawn, a spawn after its
+ * environment); a spawn waits at the head of the queue until its files are made, and the files of
+ * the spawns behind it are made meanwhile.
+ */
+const queue: Array<{ request: Request; prepared?: Prepared }> = [];
+let head = 0;
+let draining = false;
+
+function drain(): void {
+  draining = true;
+  while (head < queue.length) {
+    const { request, prepared } = queue[head]!;
+    if (prepared !== undefined && !prepared.done) break;
+    head++;
+    if (request.op === 'spawn') start(request, prepared!);
+    else if (request.op === 'signal') signal(request);
+    else if (request.op === 'input') input(request);
+    else environments.set(request.id, request.env);
+  }
+  if (head === queue.length) {
+    queue.length = 0;
+    head = 0;
+  }
+  draining = false;
+}
+
 function handle(line: string): void {
   if (line === '') return;
   const request = JSON.parse(line) as Request;
-  if (request.op === 'spawn') start(request);
-  else if (request.op === 'signal') signal(request);
-  else if (request.op === 'input') input(request);
-  else environments.set(request.id, request.env);
+  queue.push(request.op === 'spawn' ? { request, prepared: prepare(request) } : { request });
 }
 
 let pending = '';
@@ -197,6 +252,7 @@ process.stdin.on('data', (chunk: string) => {
     pending = pending.slice(end + 1);
     end = pending.indexOf('\n');
   }
+  drain();
 });
 // The daemon is gone (stopped, or crashed): leave the commands running and go.
 process.stdin.on('end', () => process.exit(0));
