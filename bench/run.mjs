@@ -471,15 +471,28 @@ async function w5() {
       for (let step = 0; step < chain; step++) tasks[`c${step}`] = { command: 'true', ...(step > 0 ? { dependsOn: [`c${step - 1}`] } : {}) };
       await tend.call('UpsertAutomationsFile', { automationsFile: { tasks } });
       const byRef = Object.fromEntries((await tend.listAll('ListTasks', 'tasks')).map((task) => [task.metadata.reference, task.id]));
+      // Waits as `tend tasks start --wait` does: the execution is read again on each of its events.
       const time = async (reference) => {
-        const start = performance.now();
-        const { taskExecution } = await tend.call('StartTask', { id: byRef[reference] });
-        await waitFor('execution', async () => {
-          const phase = (await tend.call('GetTaskExecution', { id: taskExecution.id })).taskExecution.status.phase;
-          if (phase === 'TASK_EXECUTION_PHASE_FAILED') throw new Error('execution failed');
-          return phase === 'TASK_EXECUTION_PHASE_SUCCEEDED';
-        }, { intervalMs: 5 });
-        return (performance.now() - start) / 1000;
+        let executionId;
+        let settle;
+        const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
+        const check = async () => {
+          const phase = (await tend.call('GetTaskExecution', { id: executionId })).taskExecution.status.phase;
+          if (phase === 'TASK_EXECUTION_PHASE_FAILED') settle.reject(new Error('execution failed'));
+          if (phase === 'TASK_EXECUTION_PHASE_SUCCEEDED') settle.resolve();
+        };
+        const watch = await tend.watchEvents((event) => {
+          if (executionId !== undefined && event.resourceId === executionId) check().catch(settle.reject);
+        });
+        try {
+          const start = performance.now();
+          executionId = (await tend.call('StartTask', { id: byRef[reference] })).taskExecution.id;
+          await check();
+          await Promise.race([done, sleep(120_000).then(() => Promise.reject(new Error('the execution did not end in 2 minutes')))]);
+          return (performance.now() - start) / 1000;
+        } finally {
+          watch.close();
+        }
       };
       const fanTimes = [];
       const chainTimes = [];

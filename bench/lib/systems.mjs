@@ -39,11 +39,34 @@ export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} }
     } while (token2 !== '');
     return all;
   };
+  /** Follows WatchEvents (as `tend tasks start --wait` and `tend up` do): `onEvent` gets each event; `close` ends the stream. */
+  const watchEvents = async (onEvent) => {
+    const controller = new AbortController();
+    const response = await fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/jsonl' },
+      body: JSON.stringify({ environmentId: info.environmentId }),
+      signal: controller.signal,
+    });
+    (async () => {
+      let buffered = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body) {
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 1);
+          if (line !== '') onEvent(JSON.parse(line));
+        }
+      }
+    })().catch(() => {});
+    return { close: () => controller.abort() };
+  };
   const stop = async () => {
     child.kill('SIGTERM');
     await waitFor('the tend daemon to exit', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 60_000 });
   };
-  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, stop };
+  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, watchEvents, stop };
 }
 
 // ---- pm2 --------------------------------------------------------------------------------------
@@ -165,6 +188,29 @@ export async function startSupervisord(programs) {
       .split('\n')
       .filter(Boolean)
       .map((line) => line.split(/\s+/).slice(0, 2));
+  /** Follows WatchEvents (as `tend tasks start --wait` and `tend up` do): `onEvent` gets each event; `close` ends the stream. */
+  const watchEvents = async (onEvent) => {
+    const controller = new AbortController();
+    const response = await fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/jsonl' },
+      body: JSON.stringify({ environmentId: info.environmentId }),
+      signal: controller.signal,
+    });
+    (async () => {
+      let buffered = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body) {
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 1);
+          if (line !== '') onEvent(JSON.parse(line));
+        }
+      }
+    })().catch(() => {});
+    return { close: () => controller.abort() };
+  };
   const stop = async () => {
     child.kill('SIGTERM');
     await waitFor('supervisord to exit', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 60_000 }).catch(() => child.kill('SIGKILL'));
