@@ -42,11 +42,18 @@ export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} }
   /** Follows WatchEvents (as `tend tasks start --wait` and `tend up` do): `onEvent` gets each event; `close` ends the stream. */
   const watchEvents = async (onEvent) => {
     const controller = new AbortController();
-    const response = await fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/jsonl' },
-      body: JSON.stringify({ environmentId: info.environmentId }),
-      signal: controller.signal,
+    const open = () =>
+      fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/jsonl' },
+        body: JSON.stringify({ environmentId: info.environmentId }),
+        signal: controller.signal,
+      });
+    // A pooled connection the daemon closed while this process's loop was blocked (500 forks)
+    // fails at once with "other side closed": a new connection is then made.
+    const response = await open().catch((error) => {
+      if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+      return open();
     });
     (async () => {
       let buffered = '';
@@ -191,11 +198,18 @@ export async function startSupervisord(programs) {
   /** Follows WatchEvents (as `tend tasks start --wait` and `tend up` do): `onEvent` gets each event; `close` ends the stream. */
   const watchEvents = async (onEvent) => {
     const controller = new AbortController();
-    const response = await fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/jsonl' },
-      body: JSON.stringify({ environmentId: info.environmentId }),
-      signal: controller.signal,
+    const open = () =>
+      fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/jsonl' },
+        body: JSON.stringify({ environmentId: info.environmentId }),
+        signal: controller.signal,
+      });
+    // A pooled connection the daemon closed while this process's loop was blocked (500 forks)
+    // fails at once with "other side closed": a new connection is then made.
+    const response = await open().catch((error) => {
+      if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+      return open();
     });
     (async () => {
       let buffered = '';
