@@ -195,36 +195,6 @@ export async function startSupervisord(programs) {
       .split('\n')
       .filter(Boolean)
       .map((line) => line.split(/\s+/).slice(0, 2));
-  /** Follows WatchEvents (as `tend tasks start --wait` and `tend up` do): `onEvent` gets each event; `close` ends the stream. */
-  const watchEvents = async (onEvent) => {
-    const controller = new AbortController();
-    const open = () =>
-      fetch(`${info.url}/gitpod.v1.EventService/WatchEvents`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/jsonl' },
-        body: JSON.stringify({ environmentId: info.environmentId }),
-        signal: controller.signal,
-      });
-    // A pooled connection the daemon closed while this process's loop was blocked (500 forks)
-    // fails at once with "other side closed": a new connection is then made.
-    const response = await open().catch((error) => {
-      if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
-      return open();
-    });
-    (async () => {
-      let buffered = '';
-      const decoder = new TextDecoder();
-      for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk, { stream: true });
-        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-          const line = buffered.slice(0, end);
-          buffered = buffered.slice(end + 1);
-          if (line !== '') onEvent(JSON.parse(line));
-        }
-      }
-    })().catch(() => {});
-    return { close: () => controller.abort() };
-  };
   const stop = async () => {
     child.kill('SIGTERM');
     await waitFor('supervisord to exit', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 60_000 }).catch(() => child.kill('SIGKILL'));
