@@ -209,7 +209,8 @@ describe('crash safety', () => {
     await api('StartService', { id: service.id });
     await waitFor(async () => (await api('GetService', { id: service.id })).service.status.phase === 'SERVICE_PHASE_RUNNING');
     const pid = await readPidFile(join(root, 's.pid'));
-    await api('StopService', { id: service.id });
+    // The crash comes 20 ms into the stop: on a loaded machine, before the answer has gone out.
+    await api('StopService', { id: service.id }).catch(() => undefined);
     await daemon.exited;
     expect(pidAlive(pid)).toBe(true);
 

@@ -152,12 +152,37 @@ describe('WatchEvents in Connect streaming (application/connect+json)', () => {
 describe('the server under a flood of idle and slow sockets (no token needed to open one)', () => {
   const limits = { headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 300, maxConnections: 40 };
 
-  function openSocket(url: string): { socket: Socket; closed: Promise<void> } {
+  interface Opened {
+    socket: Socket;
+    isClosed: () => boolean;
+    /** What happened to it, for a failure's message. */
+    events: string[];
+  }
+
+  function openSocket(url: string): Opened {
     const { hostname, port } = new URL(url);
+    const started = Date.now();
     const socket = connectSocket(Number(port), hostname);
-    socket.on('error', () => {});
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    return { socket, closed };
+    const events: string[] = [];
+    const seen = (what: string) => events.push(`${what} at ${Date.now() - started} ms`);
+    let isClosed = false;
+    socket.once('connect', () => seen('connect'));
+    socket.on('error', (error: NodeJS.ErrnoException) => seen(`error ${error.code ?? error.message}`));
+    socket.once('end', () => seen('end'));
+    socket.once('close', () => {
+      isClosed = true;
+      seen('close');
+    });
+    return { socket, isClosed: () => isClosed, events };
+  }
+
+  /** Waits for every socket to be closed by the server; a failure tells what the open ones saw. */
+  async function allClosed(sockets: Opened[], what: string): Promise<void> {
+    await waitFor(() => sockets.every((opened) => opened.isClosed()), { what }).catch((error: Error) => {
+      const open = sockets.filter((opened) => !opened.isClosed());
+      const seen = open.slice(0, 3).map((opened) => `[${opened.events.join(', ')}]`);
+      throw new Error(`${error.message}; ${open.length} of ${sockets.length} still open, the first saw ${seen.join(' ')}`);
+    });
   }
 
   it("keeps answering the token's calls, closes the idle, slow and kept-alive sockets in time, and holds the cap", async () => {
@@ -170,7 +195,7 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
     }, 50);
     try {
       for (const { socket } of slow) socket.write('POST /gitpod.v1.EnvironmentAutomationService/ListServices HTTP/1.1\r\nHost: x\r\nX-Slow: ');
-      await Promise.all([...idle, ...slow].map(({ socket }) => new Promise((resolve) => (socket.connecting ? socket.once('connect', resolve) : resolve(undefined)))));
+      await waitFor(() => [...idle, ...slow].every(({ socket }) => !socket.connecting), { what: 'the flood to connect' });
       // While the flood holds its sockets, every call of the token is answered.
       for (let index = 0; index < 20; index++) {
         const id = await createService(td.client, `during-${index}`, { start: 'true' });
@@ -179,7 +204,8 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
       const open = [...idle, ...slow].filter(({ socket }) => !socket.destroyed && socket.readyState === 'open').length;
       expect(open).toBeLessThanOrEqual(limits.maxConnections);
       // Nothing sent, or headers that never end: closed by the headers timeout.
-      await Promise.all([...idle, ...slow].map(({ closed }) => closed));
+      await allClosed(idle, 'the idle sockets to be closed by the headers timeout');
+      await allClosed(slow, 'the slow sockets to be closed by the headers timeout');
     } finally {
       clearInterval(drip);
       for (const { socket } of [...idle, ...slow]) socket.destroy();
@@ -190,14 +216,14 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
     const body = openSocket(url);
     body.socket.write(`POST /${AUTOMATION}/ListServices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${td.daemon.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
     const drop = setInterval(() => !body.socket.destroyed && body.socket.write(' '), 50);
-    await body.closed.finally(() => clearInterval(drop));
+    await allClosed([body], 'the socket whose body never ends to be closed by the request timeout').finally(() => clearInterval(drop));
 
     // A kept-alive connection that stays idle after its answer: closed by the keep-alive timeout.
     const kept = openSocket(url);
     const answered = new Promise<string>((resolve) => kept.socket.once('data', (chunk) => resolve(chunk.toString())));
     kept.socket.write(`POST /${AUTOMATION}/ListServices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${td.daemon.token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
     expect(await answered).toMatch(/^HTTP\/1\.1 200/);
-    await kept.closed;
+    await allClosed([kept], 'the kept-alive socket to be closed by the keep-alive timeout');
   });
 
   it('never evicts a connection that made an authenticated call before one that did not', async () => {

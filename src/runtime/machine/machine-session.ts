@@ -1,6 +1,6 @@
 /** A session on this machine: its process group and escaped descendants, found by its marker. */
 import { rmSync } from 'node:fs';
-import type { Clock } from '../../domain/clock.js';
+import { within, type Clock } from '../../domain/clock.js';
 import type { ExitInfo } from '../../domain/service-lifecycle.js';
 import { readLogTail } from '../log-tail.js';
 import type { ListeningPort, ProbeRun, Session, SessionRecord, StopRules } from '../runtime.js';
@@ -32,6 +32,12 @@ const PLAIN_TEST_ANSWER_MS = 5000;
  * probes it at once, so polling is only the net under a change the watch did not see.
  */
 const WATCHED_PAUSE_MS = 1000;
+
+/**
+ * How long a stop waits for its start command, killed by group when /proc fails, to be reaped: a
+ * SIGKILLed process exits as soon as it is scheduled, which on a loaded machine is not at once.
+ */
+const GROUP_KILL_REAP_MS = 5000;
 
 /** How a session's commands are run: by the daemon's spawner, in an environment it knows. */
 export interface SessionCommands {
@@ -206,6 +212,8 @@ export class MachineSession implements Session {
   private async killOwnGroup(error: ProcError): Promise<string> {
     // The spawner signals the group only while it has not reaped the command.
     if (this.ownGroup !== undefined && !this.ended && (await this.ownGroup('SIGKILL'))) {
+      // The stop ends once the command is gone, as one that /proc could follow does.
+      await within(this.clock, this.exited, GROUP_KILL_REAP_MS);
       return `Cannot find the service's processes (${error.message}): its process group was killed, processes that left it may remain`;
     }
     return `Cannot find the service's processes (${error.message}): none was signalled`;
