@@ -247,4 +247,37 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
       for (const { socket } of [...flood, trusted]) socket.destroy();
     }
   });
+
+  it("makes room for a newcomer by closing the token's oldest idle kept-alive connection, never a stream that is answering", async () => {
+    const td = await startTestDaemon({ serverLimits: { ...limits, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 } });
+    const url = td.daemon.info.url;
+    const call = (opened: Opened, path: string, body: string, type = 'application/json') => {
+      const answered = new Promise<string>((resolve) => opened.socket.once('data', (chunk) => resolve(chunk.toString())));
+      opened.socket.write(`POST /${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${td.daemon.token}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      return answered;
+    };
+    // The oldest connection follows the events (answering until it ends); the rest of the cap is
+    // taken by kept-alive connections of the token, each idle after its answer (as a Promise.all of calls leaves them).
+    const stream = openSocket(url);
+    expect(await call(stream, 'gitpod.v1.EventService/WatchEvents', JSON.stringify({ environmentId: td.daemon.info.environmentId }), 'application/jsonl')).toMatch(/^HTTP\/1\.1 200/);
+    const kept: Opened[] = [];
+    try {
+      for (let index = 1; index < limits.maxConnections; index++) {
+        const opened = openSocket(url);
+        kept.push(opened);
+        expect(await call(opened, `${AUTOMATION}/ListServices`, '{}')).toMatch(/^HTTP\/1\.1 200/);
+      }
+      // Every connection is trusted: a newcomer still gets in, and the oldest idle one made room.
+      for (let index = 0; index < 3; index++) expect((await td.call('ListServices', {})).status).toBe(200);
+      await waitFor(() => kept[0]!.isClosed(), { what: 'the oldest idle kept-alive connection to be closed' });
+      expect(stream.isClosed()).toBe(false);
+      expect(kept.filter((opened) => opened.isClosed()).length).toBeGreaterThanOrEqual(1);
+      // The stream still answers: a new service shows on it.
+      const seen = new Promise<string>((resolve) => stream.socket.once('data', (chunk) => resolve(chunk.toString())));
+      await createService(td.client, 'after-the-cap', { start: 'true' });
+      expect(await seen).toContain('RESOURCE_TYPE_SERVICE');
+    } finally {
+      for (const { socket } of [stream, ...kept]) socket.destroy();
+    }
+  });
 });

@@ -3,9 +3,12 @@
  * to open a socket): a connection must send its request's headers within `headersTimeoutMs`
  * (also one that sends nothing at all), its whole request within `requestTimeoutMs`, and an idle
  * connection between requests is closed after `keepAliveTimeoutMs`. At most `maxConnections` are
- * open: one more closes the oldest connection that has not yet made an authenticated request (or,
- * when every other one has, the newcomer), so a flood of idle or slow sockets never keeps the
- * token's own calls out. Streams that are answering (events, followed logs) have no timeout.
+ * open: one more closes the oldest connection that has not yet made an authenticated request, or
+ * else the oldest kept-alive one that is between requests (its client opens another when it needs
+ * one: a `Promise.all` of 500 calls leaves 500 such connections for five seconds), or else, when
+ * every other one is answering, the newcomer. So a flood of idle or slow sockets never keeps the
+ * token's own calls out, and neither do the token's own idle connections. Streams that are
+ * answering (events, followed logs) have no timeout and are never closed to make room.
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -38,6 +41,8 @@ export class ConnectionGuard {
   /** Open connections, oldest first. */
   private readonly open = new Set<Socket>();
   private readonly trusted = new WeakSet<Socket>();
+  /** Requests of a connection not yet answered to the end (a stream counts until it ends). */
+  private readonly answering = new WeakMap<Socket, number>();
   /** Connections closed to stay within maxConnections. */
   evicted = 0;
 
@@ -47,7 +52,12 @@ export class ConnectionGuard {
   ) {
     server.on('connection', (socket: Socket) => this.connected(socket));
     // A request has arrived: from now on Node's own deadlines (headers, request, keep-alive) apply.
-    server.on('request', (request: { socket: Socket }) => request.socket.setTimeout(0));
+    server.on('request', (request: { socket: Socket }, response: { once(event: 'close', listener: () => void): unknown }) => {
+      const { socket } = request;
+      socket.setTimeout(0);
+      this.answering.set(socket, (this.answering.get(socket) ?? 0) + 1);
+      response.once('close', () => this.answering.set(socket, (this.answering.get(socket) ?? 1) - 1));
+    });
   }
 
   get size(): number {
@@ -69,14 +79,13 @@ export class ConnectionGuard {
 
   private evictFor(newcomer: Socket): void {
     this.evicted += 1;
-    for (const socket of this.open) {
-      if (socket !== newcomer && !this.trusted.has(socket)) {
-        socket.destroy();
-        this.open.delete(socket);
-        return;
-      }
-    }
-    newcomer.destroy();
-    this.open.delete(newcomer);
+    const victim = this.oldest(newcomer, (socket) => !this.trusted.has(socket)) ?? this.oldest(newcomer, (socket) => (this.answering.get(socket) ?? 0) === 0) ?? newcomer;
+    victim.destroy();
+    this.open.delete(victim);
+  }
+
+  private oldest(newcomer: Socket, matches: (socket: Socket) => boolean): Socket | undefined {
+    for (const socket of this.open) if (socket !== newcomer && matches(socket)) return socket;
+    return undefined;
   }
 }
