@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { run, scratch, sleep, spawnTracked, track, waitFor } from './common.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/cli/main.js');
+// TEND_BENCH_CLI: another build's main.js (paired runs of two builds).
+const CLI = process.env.TEND_BENCH_CLI ?? join(ROOT, 'dist/cli/main.js');
 const PEERS = join(ROOT, 'bench/.peers');
 
 // ---- tend -------------------------------------------------------------------------------------

@@ -27,6 +27,32 @@ interface Scan {
 }
 
 /**
+ * The session markers read so far, by pid, with the start time that names the process: a marker
+ * is inherited at fork and kept at exec, so a process read once need not be read again (a stop of
+ * 500 services shares several scans; each read the environment of every service's process). Only
+ * found markers are kept: a child of the spawner that has not yet exec'd shows the spawner's
+ * environment, without its session's marker. Pruned of the pids a scan no longer lists.
+ */
+const markers = new Map<number, { readonly startTime: string; readonly session: string }>();
+
+function sessionMarker(pid: number, startTime: string): string | null | undefined {
+  const known = markers.get(pid);
+  if (known !== undefined && known.startTime === startTime) return known.session;
+  const environ = readEnviron(pid);
+  if (environ === null) return undefined;
+  const session = markerValue(environ, SESSION_MARKER_VAR);
+  if (session !== null) markers.set(pid, { startTime, session });
+  else markers.delete(pid);
+  return session;
+}
+
+function pruneMarkers(listed: readonly number[]): void {
+  if (markers.size === 0) return;
+  const alive = new Set(listed);
+  for (const pid of markers.keys()) if (!alive.has(pid)) markers.delete(pid);
+}
+
+/**
  * Reads the marker only of processes started at or after `since` (clock ticks after boot): a
  * descendant of a session cannot be older than the session, and reading every process's
  * environment is what makes a scan expensive. With the `births` of every session asked about,
@@ -52,12 +78,13 @@ function scanAll(since: number, births: readonly Birth[] | null): Scan {
     }
     let session: string | null = null;
     if (started >= since) {
-      const environ = readEnviron(pid);
-      if (environ === null) endedDuring = Math.max(endedDuring, started);
-      else session = markerValue(environ, SESSION_MARKER_VAR);
+      const marker = sessionMarker(pid, stat.startTime);
+      if (marker === undefined) endedDuring = Math.max(endedDuring, started);
+      else session = marker;
     }
     processes.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, session });
   }
+  pruneMarkers(pids);
   return { processes, endedDuring };
 }
 
