@@ -42,6 +42,20 @@ describe('reading /proc', () => {
     expect(found.map((entry) => entry.pid)).toEqual([pid]);
   });
 
+  it('keeps a process in its session once its marker was read, also after it execs with an emptied environment', async () => {
+    const marker = `proc-test-${process.pid}-${Date.now()}`;
+    // Waits for a line on stdin, then becomes `sleep` with no environment at all (same pid, same start time).
+    const child = spawn('sh', ['-c', 'read _; exec env -i sleep 60'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: process.env.PATH ?? '', [SESSION_MARKER_VAR]: marker } });
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    const pid = child.pid!;
+    expect((await findSessionProcessesShared({ pgids: [], marker })).map((entry) => entry.pid)).toEqual([pid]);
+    child.stdin!.end('go\n');
+    await expect.poll(() => readFileSync(`/proc/${pid}/environ`).length, { timeout: 5000 }).toBe(0);
+    expect((await findSessionProcessesShared({ pgids: [], marker })).map((entry) => entry.pid)).toEqual([pid]);
+  });
+
   it('calls a scan settled only when nothing younger than the session ended while it was read', async () => {
     const marker = `proc-test-${process.pid}-${Date.now()}`;
     // `sleep 0` ends and stays a zombie: its parent (now `sleep 60`) never reaps it.
