@@ -10,7 +10,7 @@
  * token's own calls out, and neither do the token's own idle connections. Streams that are
  * answering (events, followed logs) have no timeout and are never closed to make room.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ServerLimits {
@@ -52,7 +52,7 @@ export class ConnectionGuard {
   ) {
     server.on('connection', (socket: Socket) => this.connected(socket));
     // A request has arrived: from now on Node's own deadlines (headers, request, keep-alive) apply.
-    server.on('request', (request: { socket: Socket }, response: { once(event: 'close', listener: () => void): unknown }) => {
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       const { socket } = request;
       socket.setTimeout(0);
       this.answering.set(socket, (this.answering.get(socket) ?? 0) + 1);

@@ -31,7 +31,8 @@ interface Scan {
  * is inherited at fork and kept at exec, so a process read once need not be read again (a stop of
  * 500 services shares several scans; each read the environment of every service's process). Only
  * found markers are kept: a child of the spawner that has not yet exec'd shows the spawner's
- * environment, without its session's marker. Pruned of the pids a scan no longer lists.
+ * environment, without its session's marker. Pruned of the pids a scan no longer lists (the start
+ * time tells a reused pid meanwhile).
  */
 const markers = new Map<number, { readonly startTime: string; readonly session: string }>();
 
@@ -46,8 +47,9 @@ function sessionMarker(pid: number, startTime: string): string | null | undefine
   return session;
 }
 
+/** Only once the cache holds more pids than are listed (some must be gone): a sweep per task step pays nothing. */
 function pruneMarkers(listed: readonly number[]): void {
-  if (markers.size === 0) return;
+  if (markers.size <= listed.length) return;
   const alive = new Set(listed);
   for (const pid of markers.keys()) if (!alive.has(pid)) markers.delete(pid);
 }
