@@ -226,8 +226,9 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
     await allClosed([kept], 'the kept-alive socket to be closed by the keep-alive timeout');
   });
 
-  it('never evicts a connection that made an authenticated call before one that did not', async () => {
-    const td = await startTestDaemon({ serverLimits: { ...limits, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 } });
+  it('never evicts a connection that made an authenticated call before one that had the time to and did not', async () => {
+    // No grace: every socket of the flood has had its time to make a call.
+    const td = await startTestDaemon({ serverLimits: { ...limits, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000, arrivalGraceMs: 0 } });
     const url = td.daemon.info.url;
     // A trusted kept-alive connection, then a flood far past the cap.
     const trusted = openSocket(url);
@@ -245,6 +246,37 @@ describe('the server under a flood of idle and slow sockets (no token needed to 
       expect((await td.call('ListServices', {})).status).toBe(200);
     } finally {
       for (const { socket } of [...flood, trusted]) socket.destroy();
+    }
+  });
+
+  it('lets a client open several connections at once while the cap is full of idle kept-alive ones: none closes another before its call is read', async () => {
+    const td = await startTestDaemon({ serverLimits: { ...limits, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000, arrivalGraceMs: 60_000 } });
+    const url = td.daemon.info.url;
+    const request = `POST /${AUTOMATION}/ListServices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${td.daemon.token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+    const call = (opened: Opened) => {
+      const answered = new Promise<string>((resolve) => {
+        opened.socket.once('data', (chunk) => resolve(chunk.toString()));
+        opened.socket.once('close', () => resolve(`closed: ${opened.events.join(', ')}`));
+      });
+      opened.socket.write(request);
+      return answered;
+    };
+    const kept: Opened[] = [];
+    const burst: Opened[] = [];
+    try {
+      // The cap taken by the token's idle kept-alive connections (as a Promise.all of calls leaves them).
+      for (let index = 0; index < limits.maxConnections; index++) {
+        const opened = openSocket(url);
+        kept.push(opened);
+        expect(await call(opened)).toMatch(/^HTTP\/1\.1 200/);
+      }
+      // A client opens 16 connections at once, each sending its call as soon as it can.
+      burst.push(...Array.from({ length: 16 }, () => openSocket(url)));
+      const answers = await Promise.all(burst.map((opened) => call(opened)));
+      for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      expect(kept.filter((opened) => opened.isClosed()).length).toBeGreaterThanOrEqual(16);
+    } finally {
+      for (const { socket } of [...kept, ...burst]) socket.destroy();
     }
   });
 
