@@ -11,11 +11,11 @@ import { scanSession } from '../src/runtime/machine/proc-scan.js';
 
 describe('the pids handed out since a leader', () => {
   it('are those after it up to the last one, across a wrap of the cycle', () => {
-    const plain = pidsSince([{ pid: 900, forksBefore: 10 }], { forksNow: 50, last: 1000, pidMax: 32_768 })!;
+    const plain = pidsSince([{ pid: 900, forksBefore: 10, tasksBefore: 0 }], { forksNow: 50, last: 1000, pidMax: 32_768 })!;
     expect([900, 901, 999, 1000].map(plain)).toEqual([true, true, true, true]);
     expect([899, 1001, 30_000, 1].map(plain)).toEqual([false, false, false, false]);
 
-    const wrapped = pidsSince([{ pid: 32_000, forksBefore: 10 }], { forksNow: 2000, last: 500, pidMax: 32_768 })!;
+    const wrapped = pidsSince([{ pid: 32_000, forksBefore: 10, tasksBefore: 0 }], { forksNow: 2000, last: 500, pidMax: 32_768 })!;
     expect([32_000, 32_767, 300, 500].map(wrapped)).toEqual([true, true, true, true]);
     expect([31_999, 501, 20_000, 40_000].map(wrapped)).toEqual([false, false, false, false]);
   });
@@ -23,8 +23,8 @@ describe('the pids handed out since a leader', () => {
   it('of several sessions: the span of the oldest', () => {
     const both = pidsSince(
       [
-        { pid: 950, forksBefore: 20 },
-        { pid: 800, forksBefore: 10 },
+        { pid: 950, forksBefore: 20, tasksBefore: 0 },
+        { pid: 800, forksBefore: 10, tasksBefore: 0 },
       ],
       { forksNow: 100, last: 1000, pidMax: 32_768 },
     )!;
@@ -33,9 +33,21 @@ describe('the pids handed out since a leader', () => {
   });
 
   it('cannot be told once as many forks as the cycle has pids may have happened', () => {
-    expect(pidsSince([{ pid: 900, forksBefore: 0 }], { forksNow: 32_768 - 300, last: 1000, pidMax: 32_768 })).toBeNull();
-    expect(pidsSince([{ pid: 900, forksBefore: 0 }], { forksNow: 32_768 - 301, last: 1000, pidMax: 32_768 })).not.toBeNull();
-    expect(bornAfter([{ pid: 900, forksBefore: 0 }], null)).toBeNull();
+    expect(pidsSince([{ pid: 900, forksBefore: 0, tasksBefore: 0 }], { forksNow: 32_768 - 300, last: 1000, pidMax: 32_768 })).toBeNull();
+    expect(pidsSince([{ pid: 900, forksBefore: 0, tasksBefore: 0 }], { forksNow: 32_768 - 301, last: 1000, pidMax: 32_768 })).not.toBeNull();
+    // Allocation skips the pids in use then (three for each task alive, at most): it goes round with fewer forks.
+    expect(pidsSince([{ pid: 900, forksBefore: 0, tasksBefore: 1000 }], { forksNow: 32_768 - 300 - 3000, last: 1000, pidMax: 32_768 })).toBeNull();
+    expect(pidsSince([{ pid: 900, forksBefore: 0, tasksBefore: 1000 }], { forksNow: 32_768 - 301 - 3000, last: 1000, pidMax: 32_768 })).not.toBeNull();
+    expect(
+      pidsSince(
+        [
+          { pid: 950, forksBefore: 100, tasksBefore: 0 },
+          { pid: 900, forksBefore: 200, tasksBefore: 1000 },
+        ],
+        { forksNow: 32_768 - 300 - 3000 + 200, last: 1000, pidMax: 32_768 },
+      ),
+    ).toBeNull();
+    expect(bornAfter([{ pid: 900, forksBefore: 0, tasksBefore: 0 }], null)).toBeNull();
     expect(bornAfter([])).toBeNull();
   });
 
@@ -48,7 +60,7 @@ describe('the pids handed out since a leader', () => {
     });
     await expect.poll(() => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim()).not.toBe('');
     const grandchild = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
-    const young = bornAfter([{ pid: child.pid!, forksBefore }])!;
+    const young = bornAfter([{ pid: child.pid!, forksBefore, tasksBefore: 0 }])!;
     expect(young).not.toBeNull();
     expect([child.pid!, grandchild].map(young)).toEqual([true, true]);
     expect([process.pid, process.ppid].map(young)).toEqual([false, false]);
@@ -80,7 +92,7 @@ describe('a scan of a session with its birth', () => {
     escapee = whole.find((pid) => pid !== leader.pid && pid !== older.pid)!;
     expect(readProcStat(escapee)?.pgrp).toBe(escapee);
 
-    const ranged = await scanSession({ ...target, birth: { pid: leader.pid!, forksBefore } });
+    const ranged = await scanSession({ ...target, birth: { pid: leader.pid!, forksBefore, tasksBefore: 0 } });
     expect(ranged.members.map((entry) => entry.pid).sort()).toEqual([leader.pid!, escapee].sort());
   });
 });

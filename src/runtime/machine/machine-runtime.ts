@@ -12,7 +12,7 @@ import type { AdoptResult, ListeningPort, PortHolder, Runtime, Session, SessionR
 import { listeningSockets, portHolder } from './listening-sockets.js';
 import { MachineSession } from './machine-session.js';
 import { PathWatches } from './path-watch.js';
-import { recentForkCount, type Birth } from './pid-order.js';
+import { recentBirthCounts, type Birth } from './pid-order.js';
 import { bootId, findMarkedProcesses, INSTANCE_MARKER_VAR, isAlive, ProcError, sendSignal } from './proc.js';
 import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
@@ -114,7 +114,7 @@ export class MachineRuntime implements Runtime {
 
   private async spawn(spec: SessionSpec): Promise<Session> {
     // Before the fork: the session's scans then read only the pids handed out since (pid-order.ts).
-    const forksBefore = recentForkCount(performance.now());
+    const before = recentBirthCounts(performance.now());
     const spawned = await spawnCommand(this.options.spawner, {
       command: spec.command,
       shell: this.options.shell,
@@ -125,7 +125,7 @@ export class MachineRuntime implements Runtime {
       marker: spec.runId,
       outputPath: spec.outputPath,
     });
-    const birth = forksBefore === null ? undefined : { pid: spawned.identity.pid, forksBefore };
+    const birth = before === null ? undefined : { pid: spawned.identity.pid, forksBefore: before.forks, tasksBefore: before.tasks };
     return this.session({ runId: spec.runId, identity: spawned.identity, logPath: spec.logPath }, spawned.exited, spec, { signalGroup: spawned.signalGroup, birth });
   }
 

@@ -14,7 +14,7 @@ import { testPaths } from './test-paths.js';
 import type { PlainTestProber } from './plain-test-prober.js';
 import { canRunProbeShell, ProbeShell } from './probe-shell.js';
 import { ProcError, SESSION_MARKER_VAR } from './proc.js';
-import { findSessionProcessesShared } from './proc-scan.js';
+import { findSessionProcessesShared, ownSession } from './proc-scan.js';
 import { spawnCommand } from './spawn-command.js';
 import type { SpawnEnvironment, Spawner } from './spawner.js';
 import { killSession, SessionProcesses } from './terminate.js';
@@ -89,6 +89,8 @@ export class MachineSession implements Session {
     own?: { readonly signalGroup: (signal: NodeJS.Signals) => Promise<boolean>; readonly birth: Birth | undefined },
   ) {
     this.ownGroup = own?.signalGroup;
+    // Scans for other sessions may skip its processes from now on (proc-scan.ts).
+    ownSession(record.runId);
     this.processes = new SessionProcesses({
       pgids: [record.identity.pgid],
       marker: record.runId,

@@ -8,9 +8,12 @@
  *
  * That holds only while pids have not gone round the whole cycle since the leader was forked:
  * after that, a descendant may have any pid. The kernel's fork count (`processes` in /proc/stat,
- * every fork and thread of the machine) read before the leader was forked tells: fewer forks
- * since than pids in the cycle, and they cannot have. Where anything cannot be told (no such
- * files, a /proc of another pid namespace than ours), every pid may be a session's.
+ * every fork and thread of the machine) and the tasks alive (/proc/loadavg), read before the
+ * leader was forked, tell: each fork moves allocation one pid on, and each pid in use that it
+ * passes one more; in its first round those are pids in use before (a task's own, its process
+ * group's or its session's: three for each task alive then, at most). Fewer forks since than the
+ * cycle's pids less those, and they cannot have gone round. Where anything cannot be told (no
+ * such files, a /proc of another pid namespace than ours), every pid may be a session's.
  */
 import { readlinkSync } from 'node:fs';
 import { procRead, readProcFile } from './proc-read.js';
@@ -20,6 +23,8 @@ export interface Birth {
   readonly pid: number;
   /** The machine's fork count read before it was forked (`forkCount()`). */
   readonly forksBefore: number;
+  /** The tasks alive then (threads too): their pids, groups and sessions are what allocation skips. */
+  readonly tasksBefore: number;
 }
 
 /** Pids below this are never handed out again after a wrap (the kernel's RESERVED_PIDS). */
@@ -36,11 +41,19 @@ export function forkCount(): number | null {
   }
 }
 
-let recent: { at: number; count: number | null } | undefined;
+let recent: { at: number; count: { forks: number; tasks: number } | null } | undefined;
 
-/** A fork count that may be older than now by `maxAgeMs`: an earlier count only makes `bornAfter` more careful. */
-export function recentForkCount(now: number, maxAgeMs = 100): number | null {
-  if (recent === undefined || now - recent.at > maxAgeMs || now < recent.at) recent = { at: now, count: forkCount() };
+/**
+ * The fork count and the tasks alive, as a birth records them, read at most `maxAgeMs` ago: an
+ * earlier reading holds as well (allocation has moved on from there; what was handed out since
+ * lies behind it).
+ */
+export function recentBirthCounts(now: number, maxAgeMs = 100): { forks: number; tasks: number } | null {
+  if (recent === undefined || now - recent.at > maxAgeMs || now < recent.at) {
+    const forks = forkCount();
+    const tasks = tasksAlive();
+    recent = { at: now, count: forks === null || tasks === null ? null : { forks, tasks } };
+  }
   return recent.count;
 }
 
@@ -69,18 +82,61 @@ function procIsOurs(): boolean {
   return cachedOurs;
 }
 
-/**
- * A test of the pids that may have been handed out at or after the leader of each of `births`
- * (call it after listing /proc: the last pid is read now), or null when every pid may be a
- * session's. `forksNow` is the fork count read now (never an older one).
- */
-export function bornAfter(births: readonly Birth[], forksNow: number | null = forkCount()): ((pid: number) => boolean) | null {
-  if (births.length === 0 || forksNow === null || !procIsOurs()) return null;
+/** Where pid allocation stands: what a scan reads once, after listing /proc. */
+export interface Allocation {
+  /** The machine's fork count (`forkCount()`). */
+  readonly forks: number;
+  /** The last pid handed out. */
+  readonly last: number;
+  /** The tasks alive (threads too, zombies too: /proc/loadavg). */
+  readonly tasks: number;
+  readonly pidMax: number;
+}
+
+/** Tasks alive on the machine: the total of /proc/loadavg's `running/total`. */
+function tasksAlive(): number | null {
+  try {
+    const text = procRead('/proc/loadavg', () => readProcFile('/proc/loadavg').toString('latin1'));
+    const total = text === null ? null : /^\S+ \S+ \S+ \d+\/(\d+) /.exec(text);
+    return total === null ? null : Number(total[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Where pid allocation stands now (call it after listing /proc), or null when /proc cannot tell. */
+export function allocationNow(): Allocation | null {
+  if (!procIsOurs()) return null;
+  const forks = forkCount();
   cachedPidMax ??= readNumber('/proc/sys/kernel/pid_max');
   const pidMax = cachedPidMax;
   const last = readNumber('/proc/sys/kernel/ns_last_pid');
-  if (pidMax === null || last === null) return null;
-  return pidsSince(births, { forksNow, last, pidMax });
+  const tasks = tasksAlive();
+  if (forks === null || pidMax === null || last === null || tasks === null) return null;
+  return { forks, last, tasks, pidMax };
+}
+
+/**
+ * A test of the pids that may have been handed out at or after the leader of each of `births`,
+ * or null when every pid may be a session's. `now` is read after listing /proc (never an older one).
+ */
+export function bornAfter(births: readonly Birth[], now: Allocation | null = allocationNow()): ((pid: number) => boolean) | null {
+  if (births.length === 0 || now === null) return null;
+  return pidsSince(births, { forksNow: now.forks, last: now.last, pidMax: now.pidMax });
+}
+
+/**
+ * Whether `pid`, listed when allocation stood at `then`, can only be the same process now: for
+ * the pid to be handed out again, allocation must move from the last pid then all the way to it
+ * (round the cycle). Each fork moves it one pid, and each pid in use ahead of it one more: before
+ * it has come round, those are pids in use then (what was handed out since lies behind it), three
+ * for each task alive then at most. So fewer forks since than that distance less those pids, and
+ * it has not come round.
+ */
+export function cannotHaveBeenReused(pid: number, then: Allocation, now: Allocation): boolean {
+  if (then.pidMax !== now.pidMax || now.forks < then.forks) return false;
+  const distance = pid > then.last ? pid - then.last : now.pidMax - then.last + (pid - RESERVED_PIDS);
+  return now.forks - then.forks + 3 * then.tasks < distance;
 }
 
 /** The pure rule of `bornAfter`, given what /proc said. */
@@ -89,9 +145,8 @@ export function pidsSince(
   now: { readonly forksNow: number; readonly last: number; readonly pidMax: number },
 ): ((pid: number) => boolean) | null {
   const { forksNow, last, pidMax } = now;
-  const oldest = Math.min(...births.map((birth) => birth.forksBefore));
-  // Pids went round (or may have): each fork takes at most one pid of the cycle.
-  if (forksNow - oldest >= pidMax - RESERVED_PIDS) return null;
+  // Pids went round (or may have): forks since, and the pids in use then that allocation skips.
+  if (births.some((birth) => forksNow - birth.forksBefore + 3 * birth.tasksBefore >= pidMax - RESERVED_PIDS)) return null;
   /** How far back from the last pid, in the cycle: 0 is the last one handed out. */
   const back = (pid: number): number => (((last - pid) % pidMax) + pidMax) % pidMax;
   const widest = Math.max(...births.map((birth) => back(birth.pid)));
