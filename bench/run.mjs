@@ -7,7 +7,7 @@
 // Not a test: nothing here runs in `npm test` or CI.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
@@ -100,7 +100,34 @@ async function defineServices(tend, dir, list) {
   return (await tend.listAll('ListServices', 'services')).map((service) => service.id);
 }
 
-async function tendUpDown(n) {
+/**
+ * The StopService calls of every id through `connections` kept-alive connections, as a client
+ * with a connection pool sends them (a browser holds six per origin): the daemon then gets them
+ * a few at a time, not all at once.
+ */
+async function stopPooled(tend, ids, connections) {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+  const { hostname, port } = new URL(tend.url);
+  const stop = (id) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ id });
+      const headers = { authorization: `Bearer ${tend.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const call = httpRequest({ agent, host: hostname, port, method: 'POST', path: '/gitpod.v1.EnvironmentAutomationService/StopService', headers }, (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`StopService: HTTP ${response.statusCode}`))));
+      });
+      call.on('error', reject);
+      call.end(body);
+    });
+  try {
+    await Promise.all(ids.map(stop));
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** W1 and W2 on tend; `pool`: the stops through that many kept-alive connections (else one call each, all at once). */
+async function tendUpDown(n, pool) {
   const tend = await startTend();
   try {
     const dir = tend.dir;
@@ -112,7 +139,8 @@ async function tendUpDown(n) {
     const up = (performance.now() - start) / 1000;
     const pids = readPids(dir, list);
     const stopStart = performance.now();
-    await Promise.all(ids.map((id) => tend.call('StopService', { id })));
+    if (pool === undefined) await Promise.all(ids.map((id) => tend.call('StopService', { id })));
+    else await stopPooled(tend, ids, pool);
     await waitFor('tend stop', () => gone(pids));
     return { up, down: (performance.now() - stopStart) / 1000 };
   } finally {
@@ -173,6 +201,7 @@ async function w1w2() {
     const floor = await repeat(REPEAT, () => floorUpDown(n));
     const bash = await repeat(REPEAT, () => bashUp(n));
     const tend = await repeat(REPEAT, () => tendUpDown(n));
+    const tendPooled = await repeat(REPEAT, () => tendUpDown(n, 16));
     const pm2 = peers.pm2 === null ? await repeat(REPEAT, () => pm2UpDown(n)) : undefined;
     const sv = peers.supervisord === null ? await repeat(REPEAT, () => supervisordUpDown(n)) : undefined;
     const up = (list) => list && median(list.map((result) => result.up));
@@ -180,6 +209,7 @@ async function w1w2() {
     row('W1 cold start', n, { floor: up(floor), pm2: up(pm2), supervisord: up(sv), tend: up(tend) });
     notes.push(`W1 n=${n}: bash loop ${fmt(median(bash))}`);
     row('W2 stop', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tend) });
+    row('W2 stop, the calls through 16 kept-alive connections', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tendPooled) });
   }
 }
 
