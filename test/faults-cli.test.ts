@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { bootId } from '../src/runtime/machine/proc.js';
-import { CLI, runCli, spawnDaemon } from './helpers/cli.js';
+import { bootId, readProcStat } from '../src/runtime/machine/proc.js';
+import { CLI, killStateDirProcesses, runCli, spawnDaemon } from './helpers/cli.js';
 import { pidAlive, readPidFile } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
@@ -69,6 +69,25 @@ describe('the CLI around a crash', () => {
       expect(outcome, stderr).toBe('0/null');
       expect(existsSync(infoPath)).toBe(false);
     }
+  });
+
+  it('tend down returns once the daemon has exited, also while its parent has not reaped it (it waited for the zombie forever)', async () => {
+    const root = tempDir();
+    const stateDir = join(root, 'state');
+    // The daemon's parent becomes `sleep`, which never waits for its children: the exited daemon stays a zombie.
+    const parent = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" daemon --workspace "${root}" --state-dir "${stateDir}" > /dev/null 2>&1 & exec sleep 60`], { stdio: 'ignore' });
+    onTestFinished(() => {
+      killStateDirProcesses(stateDir);
+      parent.kill('SIGKILL');
+    });
+    const info = await waitFor(() => existsSync(join(stateDir, 'daemon.json')) && (JSON.parse(readFileSync(join(stateDir, 'daemon.json'), 'utf8')) as { pid: number }), {
+      what: 'the daemon to start',
+    });
+    const down = await runCli(['down', '--state-dir', stateDir], { timeoutMs: 20_000 });
+    expect(down.stdout).toBe(`Stopping the tend daemon ${info.pid} and everything it runs\n`);
+    expect(down.code).toBe(0);
+    expect(readProcStat(info.pid)?.state).toBe('Z');
+    expect((await runCli(['down', '--state-dir', stateDir])).stdout).toBe(`No tend daemon is running for ${stateDir}\n`);
   });
 
   it('after kill -9 of the daemon, tend status names what it left running and tend down stops it', async () => {

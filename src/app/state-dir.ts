@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
-import { bootId, readProcStat } from '../runtime/machine/proc.js';
+import { bootId, isDeadState, readProcStat } from '../runtime/machine/proc.js';
 import { isStateDirLocked } from './instance-lock.js';
 import { DEFAULT_STATE_DIR_NAME, resolveWorkspace } from './workspace.js';
 
@@ -125,10 +125,39 @@ export function readDaemonInfo(dir: string): DaemonInfo | undefined {
   if (info.startTime === undefined || info.bootId === undefined) return isStateDirLocked(dir) ? info : undefined;
   let alive = false;
   try {
-    alive = info.bootId === bootId() && readProcStat(info.pid)?.startTime === info.startTime;
+    alive = sameLiveProcess(info);
   } catch {
     // /proc cannot be read: ask the lock instead.
     return isStateDirLocked(dir) ? info : undefined;
   }
   return alive ? info : undefined;
+}
+
+/** The process that wrote daemon.json (pid, start time, boot), and not a zombie; throws ProcError when /proc cannot be read. */
+function sameLiveProcess(info: DaemonInfo): boolean {
+  if (info.bootId !== bootId()) return false;
+  const stat = readProcStat(info.pid);
+  return stat !== null && stat.startTime === info.startTime && !isDeadState(stat.state);
+}
+
+/**
+ * Whether the daemon of `info` still runs: the same process, and not a zombie (one that has
+ * exited and waits for its parent to reap it has stopped everything: `tend down` run by a parent
+ * that is busy must not wait for it). Without an identity (a daemon.json of an older tend), or
+ * when /proc cannot be read, whether its pid is alive.
+ */
+export function daemonRunning(info: DaemonInfo): boolean {
+  if (info.startTime !== undefined && info.bootId !== undefined) {
+    try {
+      return sameLiveProcess(info);
+    } catch {
+      // /proc cannot be read: the pid is all there is.
+    }
+  }
+  try {
+    process.kill(info.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

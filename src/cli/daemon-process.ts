@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
+import { daemonRunning, readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import { resolveWorkspace } from '../app/workspace.js';
 import { findAutomationsFile } from '../config/file-location.js';
 import { CliError, connect, type ApiClient } from '../client/api-client.js';
@@ -63,12 +63,5 @@ export async function stopDaemon(info: DaemonInfo): Promise<void> {
   } catch {
     return;
   }
-  for (;;) {
-    try {
-      process.kill(info.pid, 0);
-    } catch {
-      return;
-    }
-    await sleep(50);
-  }
+  while (daemonRunning(info)) await sleep(50);
 }

@@ -7,7 +7,7 @@
  * exit 130. A daemon that does not exit after that is killed too.
  */
 import { findOrphans } from '../app/orphans.js';
-import type { DaemonInfo } from '../app/state-dir.js';
+import { daemonRunning, type DaemonInfo } from '../app/state-dir.js';
 
 export type ShutdownPhase = 'running' | 'stopping' | 'forcing';
 
@@ -25,14 +25,7 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = daemonRunning;
 
 export class Shutdown {
   phase: ShutdownPhase = 'running';
@@ -72,9 +65,9 @@ export class Shutdown {
   };
 
   private async stop(): Promise<void> {
-    const { pid } = this.daemon.info;
-    sendSignal(pid, 'SIGTERM');
-    while (alive(pid)) {
+    const { info } = this.daemon;
+    sendSignal(info.pid, 'SIGTERM');
+    while (alive(info)) {
       if (this.phase === 'forcing') return;
       await sleep(POLL_MS);
     }
@@ -82,17 +75,17 @@ export class Shutdown {
   }
 
   private async force(): Promise<void> {
-    const { pid } = this.daemon.info;
+    const { info } = this.daemon;
     const left = findOrphans(this.daemon.stateDir);
     this.say(`tend: forcing: SIGKILL to the ${left.length} process${left.length === 1 ? '' : 'es'} left${left.length === 0 ? '' : ` (pid ${left.slice(0, 10).map((process) => process.pid).join(', ')}${left.length > 10 ? ', …' : ''})`}`);
     const deadline = Date.now() + FORCED_DAEMON_EXIT_MS;
     // Again until the daemon has exited: a stop command it runs meanwhile is one of them too.
-    while (alive(pid) && Date.now() < deadline) {
+    while (alive(info) && Date.now() < deadline) {
       for (const process of findOrphans(this.daemon.stateDir)) sendSignal(process.pid, 'SIGKILL');
       await sleep(POLL_MS);
     }
-    if (alive(pid)) sendSignal(pid, 'SIGKILL');
-    while (alive(pid)) await sleep(POLL_MS);
+    if (alive(info)) sendSignal(info.pid, 'SIGKILL');
+    while (alive(info)) await sleep(POLL_MS);
     for (const process of findOrphans(this.daemon.stateDir)) sendSignal(process.pid, 'SIGKILL');
     this.finish(130);
   }
