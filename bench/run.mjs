@@ -126,8 +126,11 @@ async function stopPooled(tend, ids, connections) {
   }
 }
 
-/** W1 and W2 on tend; `pool`: the stops through that many kept-alive connections (else one call each, all at once). */
-async function tendUpDown(n, pool) {
+/**
+ * W1 and W2 on tend. `how`: undefined, a StopService call each, all at once; a number, those
+ * calls through that many kept-alive connections; 'down', `tend down`.
+ */
+async function tendUpDown(n, how) {
   const tend = await startTend();
   try {
     const dir = tend.dir;
@@ -139,8 +142,9 @@ async function tendUpDown(n, pool) {
     const up = (performance.now() - start) / 1000;
     const pids = readPids(dir, list);
     const stopStart = performance.now();
-    if (pool === undefined) await Promise.all(ids.map((id) => tend.call('StopService', { id })));
-    else await stopPooled(tend, ids, pool);
+    if (how === undefined) await Promise.all(ids.map((id) => tend.call('StopService', { id })));
+    else if (how === 'down') tend.down();
+    else await stopPooled(tend, ids, how);
     await waitFor('tend stop', () => gone(pids));
     return { up, down: (performance.now() - stopStart) / 1000 };
   } finally {
@@ -148,7 +152,8 @@ async function tendUpDown(n, pool) {
   }
 }
 
-async function pm2UpDown(n) {
+/** `how`: the pm2 command that stops them ('stop all', or 'kill': the daemon too). */
+async function pm2UpDown(n, how = 'stop all') {
   const pm2 = await startPm2();
   try {
     const dir = scratch('pm2-w1');
@@ -160,7 +165,7 @@ async function pm2UpDown(n) {
     const up = (performance.now() - start) / 1000;
     const pids = readPids(dir, list);
     const stopStart = performance.now();
-    pm2.pm2('stop', 'all');
+    pm2.pm2(...how.split(' '));
     await waitFor('pm2 stop', () => gone(pids));
     return { up, down: (performance.now() - stopStart) / 1000 };
   } finally {
@@ -168,7 +173,8 @@ async function pm2UpDown(n) {
   }
 }
 
-async function supervisordUpDown(n) {
+/** `how`: the supervisorctl command that stops them ('stop all', or 'shutdown': supervisord too). */
+async function supervisordUpDown(n, how = 'stop all') {
   const dir = scratch('sv-w1');
   const list = names(n);
   const sv = await startSupervisord(list.map((name) => ({ name, command: serviceCommand(dir, name) })));
@@ -179,7 +185,7 @@ async function supervisordUpDown(n) {
     const up = (performance.now() - start) / 1000;
     const pids = readPids(dir, list);
     const stopStart = performance.now();
-    sv.ctl('stop', 'all');
+    sv.ctl(...how.split(' '));
     await waitFor('supervisord stop', () => gone(pids));
     return { up, down: (performance.now() - stopStart) / 1000 };
   } finally {
@@ -202,14 +208,18 @@ async function w1w2() {
     const bash = await repeat(REPEAT, () => bashUp(n));
     const tend = await repeat(REPEAT, () => tendUpDown(n));
     const tendPooled = await repeat(REPEAT, () => tendUpDown(n, 16));
+    const tendDown = await repeat(REPEAT, () => tendUpDown(n, 'down'));
     const pm2 = peers.pm2 === null ? await repeat(REPEAT, () => pm2UpDown(n)) : undefined;
     const sv = peers.supervisord === null ? await repeat(REPEAT, () => supervisordUpDown(n)) : undefined;
+    const pm2Kill = peers.pm2 === null ? await repeat(REPEAT, () => pm2UpDown(n, 'kill')) : undefined;
+    const svShutdown = peers.supervisord === null ? await repeat(REPEAT, () => supervisordUpDown(n, 'shutdown')) : undefined;
     const up = (list) => list && median(list.map((result) => result.up));
     const down = (list) => list && median(list.map((result) => result.down));
     row('W1 cold start', n, { floor: up(floor), pm2: up(pm2), supervisord: up(sv), tend: up(tend) });
     notes.push(`W1 n=${n}: bash loop ${fmt(median(bash))}`);
     row('W2 stop', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tend) });
     row('W2 stop, the calls through 16 kept-alive connections', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tendPooled) });
+    row('W2 stop everything and the supervisor (`tend down`, `pm2 kill`, `supervisorctl shutdown`)', n, { floor: down(floor), pm2: down(pm2Kill), supervisord: down(svShutdown), tend: down(tendDown) });
   }
 }
 

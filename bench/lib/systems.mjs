@@ -74,7 +74,9 @@ export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} }
     child.kill('SIGTERM');
     await waitFor('the tend daemon to exit', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 60_000 });
   };
-  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, watchEvents, stop };
+  /** `tend down`, as a user ends the day: the daemon stops everything by the stop rules and exits. */
+  const down = () => run(process.execPath, [CLI, 'down', '--state-dir', stateDir], { timeout: 300_000 });
+  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, watchEvents, down, stop };
 }
 
 // ---- pm2 --------------------------------------------------------------------------------------
