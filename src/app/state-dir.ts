@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StateLayout } from '../domain/state-layout.js';
-import { bootId, isDeadState, readProcStat } from '../runtime/machine/proc.js';
+import { bootId, isAlive } from '../runtime/machine/proc.js';
 import { isStateDirLocked } from './instance-lock.js';
 import { DEFAULT_STATE_DIR_NAME, resolveWorkspace } from './workspace.js';
 
@@ -125,7 +125,7 @@ export function readDaemonInfo(dir: string): DaemonInfo | undefined {
   if (info.startTime === undefined || info.bootId === undefined) return isStateDirLocked(dir) ? info : undefined;
   let alive = false;
   try {
-    alive = sameLiveProcess(info);
+    alive = sameLiveProcess(info.pid, info.startTime, info.bootId);
   } catch {
     // /proc cannot be read: ask the lock instead.
     return isStateDirLocked(dir) ? info : undefined;
@@ -134,10 +134,8 @@ export function readDaemonInfo(dir: string): DaemonInfo | undefined {
 }
 
 /** The process that wrote daemon.json (pid, start time, boot), and not a zombie; throws ProcError when /proc cannot be read. */
-function sameLiveProcess(info: DaemonInfo): boolean {
-  if (info.bootId !== bootId()) return false;
-  const stat = readProcStat(info.pid);
-  return stat !== null && stat.startTime === info.startTime && !isDeadState(stat.state);
+function sameLiveProcess(pid: number, startTime: string, boot: string): boolean {
+  return boot === bootId() && isAlive({ pid, startTime });
 }
 
 /**
@@ -149,7 +147,7 @@ function sameLiveProcess(info: DaemonInfo): boolean {
 export function daemonRunning(info: DaemonInfo): boolean {
   if (info.startTime !== undefined && info.bootId !== undefined) {
     try {
-      return sameLiveProcess(info);
+      return sameLiveProcess(info.pid, info.startTime, info.bootId);
     } catch {
       // /proc cannot be read: the pid is all there is.
     }

@@ -25,8 +25,6 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-const alive = daemonRunning;
-
 export class Shutdown {
   phase: ShutdownPhase = 'running';
   /** Resolves with the exit code once the daemon has exited after a stop was asked for. */
@@ -67,7 +65,7 @@ export class Shutdown {
   private async stop(): Promise<void> {
     const { info } = this.daemon;
     sendSignal(info.pid, 'SIGTERM');
-    while (alive(info)) {
+    while (daemonRunning(info)) {
       if (this.phase === 'forcing') return;
       await sleep(POLL_MS);
     }
@@ -80,12 +78,12 @@ export class Shutdown {
     this.say(`tend: forcing: SIGKILL to the ${left.length} process${left.length === 1 ? '' : 'es'} left${left.length === 0 ? '' : ` (pid ${left.slice(0, 10).map((process) => process.pid).join(', ')}${left.length > 10 ? ', …' : ''})`}`);
     const deadline = Date.now() + FORCED_DAEMON_EXIT_MS;
     // Again until the daemon has exited: a stop command it runs meanwhile is one of them too.
-    while (alive(info) && Date.now() < deadline) {
+    while (daemonRunning(info) && Date.now() < deadline) {
       for (const process of findOrphans(this.daemon.stateDir)) sendSignal(process.pid, 'SIGKILL');
       await sleep(POLL_MS);
     }
-    if (alive(info)) sendSignal(info.pid, 'SIGKILL');
-    while (alive(info)) await sleep(POLL_MS);
+    if (daemonRunning(info)) sendSignal(info.pid, 'SIGKILL');
+    while (daemonRunning(info)) await sleep(POLL_MS);
     for (const process of findOrphans(this.daemon.stateDir)) sendSignal(process.pid, 'SIGKILL');
     this.finish(130);
   }
