@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { LogRotator } from '../src/runtime/log-rotation.js';
@@ -44,5 +44,28 @@ describe('log rotation', () => {
     expect(await rotator.check(small)).toBe(false);
     expect(await rotator.check(other)).toBe(false);
     expect(existsSync(`${other}.1`)).toBe(false);
+  });
+
+  it('what the command writes while the rotation copies is copied after it, not lost', async () => {
+    const cap = 4 * 1024 * 1024; // four chunks of copy: several turns of the event loop
+    const path = join(tempDir(), 'run.log');
+    writeFileSync(path, 'x'.repeat(2 * cap));
+    const rotator = new LogRotator(cap);
+    onTestFinished(() => rotator.close());
+    rotator.track(path);
+    const rotation = rotator.check(path);
+    // A writer appending a numbered line at every turn until the rotation is done.
+    let written = 0;
+    let done = false;
+    void rotation.then(() => (done = true));
+    while (!done) {
+      appendFileSync(path, `line ${++written}\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await rotation).toBe(true);
+    expect(written).toBeGreaterThan(1);
+    const kept = readFileSync(`${path}.1`, 'latin1') + readFileSync(path, 'latin1');
+    const lines = kept.replace(/^x+/, '').split('\n').filter(Boolean);
+    expect(lines).toEqual(Array.from({ length: written }, (_, index) => `line ${index + 1}`));
   });
 });

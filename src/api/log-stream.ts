@@ -101,9 +101,10 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
         yield buffer.subarray(0, bytesRead);
         continue;
       }
-      // Shorter than what was read, without a record of a rotation: start again from its beginning.
+      // Shorter than what was read: a rotation (its record is written before the truncation, the
+      // next loop reads it) or, without a record, a file truncated by hand: from its beginning.
       if ((await file.stat()).size < offset) {
-        offset = 0;
+        if (((await lastRotation(path))?.generation ?? 0) === generation) offset = 0;
         continue;
       }
       if (!live) return;

@@ -7,11 +7,14 @@
  * An idle log costs nothing. The copy runs off the event loop.
  *
  * The bound on disk: at most twice the cap, plus what the command writes while one rotation runs
- * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during that
- * time, between the copy and the truncation, is lost.
+ * (the check delay and the copy of `cap` bytes: tens of milliseconds). What it writes during the
+ * copy is copied after it (a few passes, then one last chunk with the truncation), so `.1` holds
+ * the cap and, after it, up to another cap's worth written during the rotation. Only what the
+ * command writes in the microseconds of that last step is lost, or what a writer faster than the
+ * copy wrote beyond it.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { open, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { fstatSync, readFileSync, readSync, renameSync, rmSync, truncateSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
 
 /** The last rotation of a log, or none. */
@@ -28,6 +31,20 @@ export const ROTATION_CHECK_MS = 1000;
 /** How soon after a write a growing log is checked, at the earliest. */
 export const ROTATION_MIN_CHECK_MS = 10;
 const COPY_CHUNK_BYTES = 1024 * 1024;
+/** How many times a rotation copies what was written during its copy before its last step. */
+const CATCH_UP_PASSES = 4;
+
+/** Copies `[from, to)` of `source` to the end of `target`; returns where it got to. */
+async function copyRange(source: FileHandle, target: FileHandle, buffer: Buffer, from: number, to: number): Promise<number> {
+  let position = from;
+  while (position < to) {
+    const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, to - position), position);
+    if (bytesRead === 0) break;
+    await target.write(buffer, 0, bytesRead);
+    position += bytesRead;
+  }
+  return position;
+}
 
 interface Tracked {
   watcher: FSWatcher | undefined;
@@ -124,29 +141,50 @@ export class LogRotator {
     return true;
   }
 
-  /** Copies the last `maxBytes` bytes (of the first `size`) to `<path>.1`, then truncates. */
+  /**
+   * Copies the last `maxBytes` bytes (of the first `size`) to `<path>.1`, then what the command
+   * wrote meanwhile, then truncates. The bulk is copied off the event loop; the last bytes, the
+   * record and the truncation run in one synchronous step, so only what the command writes in
+   * those microseconds is lost (and no follower in this process sees the record before the
+   * truncation, or the truncation before the record).
+   */
   private async rotate(path: string, size: number): Promise<void> {
     const source = await open(path, 'r');
     const temporary = `${path}.1.${process.pid}-${Date.now()}.new`;
     const target = await open(temporary, 'w', 0o600);
     const from = Math.max(0, size - this.maxBytes);
+    const buffer = Buffer.alloc(COPY_CHUNK_BYTES);
+    let renamed = false;
     try {
-      const buffer = Buffer.alloc(COPY_CHUNK_BYTES);
-      for (let position = from; position < size; ) {
-        const { bytesRead } = await source.read(buffer, 0, Math.min(COPY_CHUNK_BYTES, size - position), position);
-        if (bytesRead === 0) break;
-        await target.write(buffer, 0, bytesRead);
-        position += bytesRead;
+      let copied = await copyRange(source, target, buffer, from, size);
+      // Catch up with a command that goes on writing while the copy runs, until little is left;
+      // at most another cap's worth (`.1` holds at most twice the cap).
+      const limit = size + this.maxBytes;
+      for (let pass = 0; pass < CATCH_UP_PASSES; pass++) {
+        const now = Math.min((await source.stat()).size, limit);
+        if (now - copied <= COPY_CHUNK_BYTES) break;
+        copied = await copyRange(source, target, buffer, copied, now);
       }
+      // The last step: at most one chunk more (what a writer faster than the copy wrote beyond it is lost).
+      const end = Math.min(fstatSync(source.fd).size, copied + COPY_CHUNK_BYTES, limit);
+      for (let position = copied; position < end; ) {
+        const bytesRead = readSync(source.fd, buffer, 0, end - position, position);
+        if (bytesRead === 0) break;
+        writeSync(target.fd, buffer, 0, bytesRead);
+        position += bytesRead;
+        copied = position;
+      }
+      renameSync(temporary, `${path}.1`);
+      renamed = true;
+      const record: Rotation = { generation: (lastRotation(path)?.generation ?? 0) + 1, from, to: copied };
+      writeFileSync(`${rotationRecordPath(path)}.new`, JSON.stringify(record), { mode: 0o600 });
+      renameSync(`${rotationRecordPath(path)}.new`, rotationRecordPath(path));
+      truncateSync(path, 0);
     } finally {
       await source.close();
       await target.close();
+      if (!renamed) rmSync(temporary, { force: true });
     }
-    await rename(temporary, `${path}.1`);
-    const record: Rotation = { generation: (lastRotation(path)?.generation ?? 0) + 1, from, to: size };
-    await writeFile(`${rotationRecordPath(path)}.new`, JSON.stringify(record), { mode: 0o600 });
-    await rename(`${rotationRecordPath(path)}.new`, rotationRecordPath(path));
-    await truncate(path, 0);
     this.rotations += 1;
   }
 
