@@ -934,10 +934,13 @@ async function w10() {
 
 // ---- main ------------------------------------------------------------------------------------------
 
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+// Interrupted (Ctrl-C, a kill, a closed terminal): the peers, their programs and the dirs go too.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(code);
+  });
+}
 try {
   const workloads = { W1: w1w2, W2: w2Extras, W3: w3, W4: w4, W5: w5, W6: w6, W6b: w6b, W7: w7, W8: w8, W9: w9, W10: w10 };
   for (const [name, fn] of Object.entries(workloads)) {
