@@ -9,25 +9,18 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ServiceRunRecord } from '../domain/session-record.js';
 import { ApiError } from '../domain/errors.js';
 import { MIGRATIONS } from './migrations.js';
-import { parseRunRecord } from './records.js';
 import { ExecutionsTable } from './executions-table.js';
 import { OutboxTable } from './outbox.js';
+import { RunsTable } from './runs.js';
+import { ServicesTable } from './services-table.js';
+import { TasksTable } from './tasks-table.js';
 import { WalSync } from './wal-sync.js';
 
 export type { StepProcessRecords, StoredExecution } from './executions-table.js';
-import { RunsTable } from './runs.js';
-import type {
-  Service,
-  ServiceMetadata,
-  ServiceSpec,
-  ServiceStatus,
-  Task,
-  TaskMetadata,
-  TaskSpec,
-} from '../domain/schema.js';
+export type { StoredService } from './services-table.js';
+export type { StoredTask } from './tasks-table.js';
 
 /** What a transaction changes, by kind of row: a document (service, task, a new execution) or a status. */
 export type TouchedKind = 'service' | 'service-status' | 'task' | 'execution' | 'execution-status';
@@ -47,49 +40,6 @@ function storageFailure(error: unknown, stateDir: string): ApiError {
   return new ApiError('unavailable', `Cannot save to the state directory ${stateDir} (${code}: ${(error as Error).message}): the change was not saved`);
 }
 
-export interface StoredService {
-  /** The row's position in creation order (pages are keyed by it). */
-  readonly seq: number;
-  readonly service: Service;
-  /** Its last run, so a restarted daemon can find it (and its log and outputs). */
-  readonly run: ServiceRunRecord | null;
-  /** A spec change waiting for the service to stop. */
-  readonly pendingSpec: Partial<ServiceSpec> | null;
-}
-
-export interface StoredTask {
-  /** The row's position in creation order (pages are keyed by it). */
-  readonly seq: number;
-  readonly task: Task;
-}
-
-
-
-interface ServiceRow {
-  seq: number;
-  id: string;
-  metadata: string;
-  spec: string;
-  status: string;
-  process: string | null;
-  pending_spec: string | null;
-}
-
-function storedService(row: ServiceRow): StoredService {
-  return {
-    seq: row.seq,
-    service: {
-      id: row.id,
-      environmentId: '',
-      metadata: JSON.parse(row.metadata) as ServiceMetadata,
-      spec: JSON.parse(row.spec) as ServiceSpec,
-      status: JSON.parse(row.status) as ServiceStatus,
-    },
-    run: parseRunRecord(row.process),
-    pendingSpec: row.pending_spec === null ? null : (JSON.parse(row.pending_spec) as Partial<ServiceSpec>),
-  };
-}
-
 export class Store {
   readonly path: string;
   private readonly db: Database.Database;
@@ -104,6 +54,10 @@ export class Store {
   readonly runs: RunsTable;
   /** Runner mode: the status reports not yet acknowledged upstream (see outbox.ts). */
   readonly outbox: OutboxTable;
+  /** Services (see services-table.ts). */
+  readonly services: ServicesTable;
+  /** Tasks (see tasks-table.ts). */
+  readonly tasks: TasksTable;
   /** Task executions (see executions-table.ts). */
   readonly executions: ExecutionsTable;
   /** Fsyncs the WAL after each commit, on libuv's threadpool. */
@@ -126,30 +80,6 @@ export class Store {
       setMeta: this.db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      insertService: this.db.prepare<[string, string, string, string, string]>(
-        'INSERT INTO services (id, reference, metadata, spec, status) VALUES (?, ?, ?, ?, ?)',
-      ),
-      updateServiceDoc: this.db.prepare<[string, string, string, string | null, string]>(
-        'UPDATE services SET reference = ?, metadata = ?, spec = ?, pending_spec = ? WHERE id = ?',
-      ),
-      updateServiceStatus: this.db.prepare<[string, string | null, string]>(
-        'UPDATE services SET status = ?, process = ? WHERE id = ?',
-      ),
-      deleteService: this.db.prepare<[string]>('DELETE FROM services WHERE id = ?'),
-      allServices: this.db.prepare<[], ServiceRow>(
-        'SELECT seq, id, metadata, spec, status, process, pending_spec FROM services ORDER BY seq',
-      ),
-      oneService: this.db.prepare<[string], ServiceRow>('SELECT seq, id, metadata, spec, status, process, pending_spec FROM services WHERE id = ?'),
-      insertTask: this.db.prepare<[string, string, string, string, string]>(
-        'INSERT INTO tasks (id, reference, depends_on, metadata, spec) VALUES (?, ?, ?, ?, ?)',
-      ),
-      updateTask: this.db.prepare<[string, string, string, string, string]>(
-        'UPDATE tasks SET reference = ?, depends_on = ?, metadata = ?, spec = ? WHERE id = ?',
-      ),
-      deleteTask: this.db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
-      allTasks: this.db.prepare<[], { seq: number; id: string; depends_on: string; metadata: string; spec: string }>(
-        'SELECT seq, id, depends_on, metadata, spec FROM tasks ORDER BY seq',
-      ),
       seqOf: {
         services: this.db.prepare<[string], { seq: number }>('SELECT seq FROM services WHERE id = ?'),
         tasks: this.db.prepare<[string], { seq: number }>('SELECT seq FROM tasks WHERE id = ?'),
@@ -159,6 +89,8 @@ export class Store {
     this.version = BigInt(this.statements.getMeta.get('version')?.value ?? '0');
     this.runs = new RunsTable(this.db, (apply) => this.write(apply));
     this.outbox = new OutboxTable(this.db, (apply) => this.write(apply));
+    this.services = new ServicesTable(this.db, (apply, touch) => this.write(apply, touch));
+    this.tasks = new TasksTable(this.db, (apply, touch) => this.write(apply, touch));
     this.executions = new ExecutionsTable(this.db, (apply, touch) => this.write(apply, touch));
     this.walSync = new WalSync(`${path}-wal`, (error) =>
       storageFailure({ code: error.code === 'ENOSPC' ? 'SQLITE_FULL' : (error.code ?? 'EIO'), message: error.message }, dirname(path)),
@@ -211,20 +143,6 @@ export class Store {
     const row = this.statements.seqOf[table].get(id);
     if (row === undefined) throw new Error(`No ${table} row "${id}" in the store`);
     return row.seq;
-  }
-
-  loadServices(): StoredService[] {
-    return this.statements.allServices.all().map(storedService);
-  }
-
-  /** One service as the disk has it (after a refused write: what memory goes back to). */
-  loadService(id: string): StoredService | undefined {
-    const row = this.statements.oneService.get(id);
-    return row === undefined ? undefined : storedService(row);
-  }
-
-  loadTask(id: string): Task | undefined {
-    return this.loadTasks().find(({ task }) => task.id === id)?.task;
   }
 
   /**
@@ -296,81 +214,6 @@ export class Store {
   committed(): Promise<void> {
     if (!this.db.inTransaction) return this.walSync.settled();
     return new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
-  }
-
-  insertService(service: Service): void {
-    this.write(() => {
-      this.statements.insertService.run(
-        service.id,
-        service.metadata.reference ?? '',
-        JSON.stringify(service.metadata),
-        JSON.stringify(service.spec),
-        JSON.stringify(service.status),
-      );
-    }, ['service', service.id]);
-  }
-
-  /** The document, with the spec change that waits for the service to stop (or null). */
-  updateServiceDocument(service: Pick<Service, 'id' | 'metadata' | 'spec'>, pendingSpec: Partial<ServiceSpec> | null = null): void {
-    this.write(() => {
-      this.statements.updateServiceDoc.run(
-        service.metadata.reference ?? '',
-        JSON.stringify(service.metadata),
-        JSON.stringify(service.spec),
-        pendingSpec === null ? null : JSON.stringify(pendingSpec),
-        service.id,
-      );
-    }, ['service', service.id]);
-  }
-
-  updateServiceStatus(id: string, status: ServiceStatus, run: ServiceRunRecord | null): void {
-    this.write(() => {
-      this.statements.updateServiceStatus.run(JSON.stringify(status), run === null ? null : JSON.stringify(run), id);
-    }, ['service-status', id]);
-  }
-
-  deleteService(id: string): void {
-    this.write(() => this.statements.deleteService.run(id), ['service', id]);
-  }
-
-  loadTasks(): StoredTask[] {
-    return this.statements.allTasks.all().map((row) => ({
-      seq: row.seq,
-      task: {
-        id: row.id,
-        environmentId: '',
-        dependsOn: JSON.parse(row.depends_on) as string[],
-        metadata: JSON.parse(row.metadata) as TaskMetadata,
-        spec: JSON.parse(row.spec) as TaskSpec,
-      },
-    }));
-  }
-
-  insertTask(task: Task): void {
-    this.write(() => this.statements.insertTask.run(
-      task.id,
-      task.metadata.reference ?? '',
-      JSON.stringify(task.dependsOn),
-      JSON.stringify(task.metadata),
-      JSON.stringify(task.spec),
-    ), ['task', task.id]);
-  }
-
-  updateTask(task: Task): void {
-    this.write(() =>
-      this.statements.updateTask.run(
-        task.metadata.reference ?? '',
-        JSON.stringify(task.dependsOn),
-        JSON.stringify(task.metadata),
-        JSON.stringify(task.spec),
-        task.id,
-      ),
-      ['task', task.id],
-    );
-  }
-
-  deleteTask(id: string): void {
-    this.write(() => this.statements.deleteTask.run(id), ['task', id]);
   }
 
   close(): void {

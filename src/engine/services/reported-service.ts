@@ -67,14 +67,14 @@ export class ReportedService implements ServiceKeeper {
   }
 
   persist(): void {
-    this.parts.store.updateServiceStatus(this.context.id, this.current, null);
+    this.parts.store.services.updateStatus(this.context.id, this.current, null);
     this.context.statusChanged(this.current);
   }
 
   private write(event: ServiceEvent, version: string): void {
     this.state = transitionService(this.state, event).state;
     this.current = { ...serviceStatus(this.state, NO_VIEW), statusVersion: version };
-    this.parts.store.updateServiceStatus(this.context.id, this.current, null);
+    this.parts.store.services.updateStatus(this.context.id, this.current, null);
     this.context.statusChanged(this.current);
   }
 }

@@ -242,7 +242,7 @@ export class ServiceController implements ServiceKeeper {
     this.current = status;
     const runId = 'runId' in this.state ? this.state.runId : null;
     const record = runId === null ? null : { runId, session: isActive(this.state) ? (this.session?.record ?? null) : null };
-    this.parts.store.updateServiceStatus(this.context.id, status, record);
+    this.parts.store.services.updateStatus(this.context.id, status, record);
     this.context.statusChanged(status);
   }
 

@@ -41,7 +41,7 @@ export class ServiceEngine extends EventEmitter<ServiceEngineEvents> {
 
   /** Loads the stored services; their keepers recover what a previous daemon left. */
   async load(): Promise<void> {
-    for (const stored of this.options.store.loadServices()) await this.registry.restore(stored, this.options.environmentId);
+    for (const stored of this.options.store.services.load()) await this.registry.restore(stored, this.options.environmentId);
     for (const entry of this.registry.all()) entry.keeper.reconcile();
   }
 

@@ -47,7 +47,7 @@ export class ServiceRegistry {
   insert(document: ServiceDocument): Entry {
     const entry = this.entry(document);
     entry.keeper = this.keepers.create(this.context(entry));
-    this.store.insertService(this.view(entry));
+    this.store.services.insert(this.view(entry));
     entry.seq = this.store.seqOf('services', document.id);
     this.remember(entry);
     this.emit('create', this.view(entry));
@@ -104,7 +104,7 @@ export class ServiceRegistry {
     const id = entry.document.id;
     if (this.entries.get(id) !== entry) return;
     entry.keeper.remove();
-    this.store.deleteService(id);
+    this.store.services.delete(id);
     this.entries.delete(id);
     this.byReference.delete(entry.document.metadata.reference ?? '');
     this.keepers.forget(entry.keeper);
@@ -119,7 +119,7 @@ export class ServiceRegistry {
   revert(id: string): void {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
-    const stored = this.store.loadService(id);
+    const stored = this.store.services.loadOne(id);
     if (stored === undefined) {
       entry.pendingSpec = null;
       entry.document = { ...entry.document, spec: { ...entry.document.spec, desiredPhase: 'SERVICE_PHASE_DELETED' } };
@@ -163,7 +163,7 @@ export class ServiceRegistry {
     const spec = change.spec === undefined ? entry.document.spec : { ...change.spec, specVersion: this.store.nextVersion() };
     entry.document = { ...entry.document, metadata: change.metadata ?? entry.document.metadata, spec };
     entry.view = null;
-    this.store.updateServiceDocument(entry.document, entry.pendingSpec);
+    this.store.services.updateDocument(entry.document, entry.pendingSpec);
   }
 
   /** Saves what is wanted and lets the keeper act on it. */

@@ -40,14 +40,14 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   }
 
   load(): void {
-    for (const { task, seq } of this.options.store.loadTasks()) {
+    for (const { task, seq } of this.options.store.tasks.load()) {
       this.seqs.set(task.id, seq);
       this.remember({ ...task, environmentId: this.options.environmentId });
     }
   }
 
   private insert(task: Task): void {
-    this.options.store.insertTask(task);
+    this.options.store.tasks.insert(task);
     this.seqs.set(task.id, this.options.store.seqOf('tasks', task.id));
     this.remember(task);
   }
@@ -173,7 +173,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     validateEnvItems(next.spec.env, 'spec.env');
     checkRunsOn(next.spec.runsOn, `task "${current.metadata.reference}"`);
     this.checkDependencies(next);
-    this.options.store.updateTask(next);
+    this.options.store.tasks.update(next);
     this.remember(next);
     this.emit('task', 'update', next);
   }
@@ -198,7 +198,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
     }
     if (JSON.stringify(existing) === JSON.stringify(task)) return;
     if (existing.metadata.reference !== task.metadata.reference) this.byReference.delete(existing.metadata.reference ?? '');
-    this.options.store.updateTask(task);
+    this.options.store.tasks.update(task);
     this.remember(task);
     this.emit('task', 'update', task);
   }
@@ -207,7 +207,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   revert(id: string): void {
     const current = this.tasks.get(id);
     if (current === undefined) return;
-    const stored = this.options.store.loadTask(id);
+    const stored = this.options.store.tasks.loadOne(id);
     this.byReference.delete(current.metadata.reference ?? '');
     if (stored === undefined) {
       this.tasks.delete(id);
@@ -224,7 +224,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
   discard(id: string): void {
     const task = this.tasks.get(id);
     if (task === undefined) return;
-    this.options.store.deleteTask(id);
+    this.options.store.tasks.delete(id);
     this.tasks.delete(id);
     this.seqs.delete(id);
     this.byReference.delete(task.metadata.reference ?? '');
