@@ -293,6 +293,31 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in a real browser${CHROMI
     expect(await wait.count()).toBe(0);
   });
 
+  it('on a wide window the lists take the whole width until an output is open, then share it with the output', async () => {
+    const test = await dashboardDaemon();
+    const { page, errors } = await openPage(browser, { viewport: { width: 1600, height: 900 } });
+    await logIn(page, test);
+    const widths = () =>
+      page.evaluate(() => {
+        const main = document.querySelector('main.layout');
+        const [lists] = [...main.querySelectorAll(':scope > .column')];
+        return { main: main.getBoundingClientRect().width, lists: lists.getBoundingClientRect().width };
+      }) as Promise<{ main: number; lists: number }>;
+    const alone = await widths();
+    // The page's padding of 1rem a side is all that is not the lists'.
+    expect(alone.lists).toBeGreaterThan(alone.main - 40);
+    // Run opens the task's output.
+    await item(page, 'Task greet').getByRole('button', { name: 'Run', exact: true }).click();
+    const output = page.getByRole('log', { name: 'Output of greet' });
+    await output.waitFor({ timeout: WAIT_MS });
+    const shared = await widths();
+    expect(shared.lists).toBeLessThan(shared.main / 2);
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await output.waitFor({ state: 'detached', timeout: WAIT_MS });
+    expect((await widths()).lists).toBeGreaterThan(alone.main - 40);
+    expect(errors).toEqual([]);
+  });
+
   it('is usable by keyboard with a visible focus, readable at 360 px, light and dark', async () => {
     const test = await dashboardDaemon();
     const light = await openPage(browser, { viewport: { width: 360, height: 800 }, colorScheme: 'light' });

@@ -44,7 +44,8 @@ export function App({ live }: { live: Live }) {
   return (
     <>
       <Header status={state.status} connection={state.connection} />
-      <main class="layout">
+      {/* Two columns only while an output is open: without one, the lists take the whole width. */}
+      <main class={shown === undefined ? 'layout' : 'layout with-output'}>
         <div class="column">
           {state.problem !== undefined && (
             <p class="panel error-text" role="alert">
