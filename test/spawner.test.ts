@@ -42,6 +42,8 @@ describe('the spawner', () => {
       expect(statSync(join(root, 'logs', `${index}.log`)).mode & 0o777).toBe(0o600);
       expect(statSync(join(root, 'outputs', `${index}.env`)).mode & 0o777).toBe(0o600);
     }
+    // Made by the first spawn that found them missing, the owner's only.
+    for (const dir of ['logs', 'outputs']) expect(statSync(join(root, dir)).mode & 0o777).toBe(0o700);
     // A command that ran before its signal printed its line into its own log, and nobody else's.
     for (let index = 0; index < count; index++) {
       const log = readFileSync(join(root, 'logs', `${index}.log`), 'utf8');

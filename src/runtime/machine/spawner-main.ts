@@ -82,11 +82,20 @@ function startTime(pid: number): string {
   }
 }
 
-/** A file made (with its directory, the owner's only) on libuv's threadpool: its descriptor, or the error. */
+/**
+ * A file opened for appending on libuv's threadpool (made, its owner's only, when missing): its
+ * descriptor, or the error. Its directory is made only when the open finds it missing, so a step
+ * whose execution already has a log directory takes one trip to the threadpool instead of three
+ * (the directory's mkdir, the stat that finds it there, the open): in a chain of tasks the files
+ * are on the way of every step.
+ */
 function openIn(path: string, done: (error: Error | null, fd?: number) => void): void {
-  mkdir(dirname(path), { recursive: true, mode: 0o700 }, (error) => {
-    if (error !== null) return done(error);
-    open(path, 'a', 0o600, (failed, fd) => done(failed, fd));
+  open(path, 'a', 0o600, (error, fd) => {
+    if (error?.code !== 'ENOENT') return done(error, fd);
+    mkdir(dirname(path), { recursive: true, mode: 0o700 }, (failed) => {
+      if (failed !== null) return done(failed);
+      open(path, 'a', 0o600, (again, made) => done(again, made));
+    });
   });
 }
 
