@@ -53,7 +53,7 @@ describe('folder layers (ARCHITECTURE.md)', () => {
     const eslint = new ESLint({ cwd: root });
     const lint = async (code: string) =>
       ((await eslint.lintText(code, { filePath: resolve(root, 'web/src/x.ts') }))[0]?.messages ?? []).filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports');
-    expect(await lint("import { TRIGGER_NAMES } from '../../src/domain/schema.js';\nexport const t = TRIGGER_NAMES;\n")).toHaveLength(1);
+    expect(await lint("import { TRIGGER_NAMES } from '../../src/domain/enums.js';\nexport const t = TRIGGER_NAMES;\n")).toHaveLength(1);
     expect(await lint("import type { Service } from '../../src/domain/schema.js';\nexport type S = Service;\n")).toEqual([]);
   });
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand, runService } from '@gitpod/sdk/lib/automation';
 import { describe, expect, it } from 'vitest';
-import { AUTOMATION_METHODS } from '../src/domain/schema.js';
+import { AUTOMATION_METHODS } from '../src/domain/methods.js';
 import { startTestDaemon } from './helpers/daemon.js';
 import { createService, waitPhase } from './helpers/services.js';
 import { createTask, waitExecution } from './helpers/tasks.js';

@@ -4,24 +4,18 @@
  * nothing listens on the port, or another process than the asking service's holds it), `ListPorts
  * {}` (the ports found among running services' sockets and the recorded ones), `ClosePort {port}`.
  */
-import { z } from 'zod';
 import type { PortRegistry } from '../engine/ports.js';
-import { parseBody } from './connect.js';
-
-const Port = z.number().int().min(1).max(65_535);
-const OpenPortRequest = z.strictObject({ port: Port, name: z.string().max(128).optional(), runId: z.string().max(128).optional() });
-const ListPortsRequest = z.strictObject({});
-const ClosePortRequest = z.strictObject({ port: Port });
+import { parseRequest } from './parse-request.js';
 
 export type DaemonMethod = (body: unknown) => unknown;
 
 export function portMethods(ports: PortRegistry): Readonly<Record<string, DaemonMethod>> {
   return {
-    OpenPort: async (body) => ({ port: await ports.open(parseBody(OpenPortRequest, body)) }),
+    OpenPort: async (body) => ({ port: await ports.open(await parseRequest('OpenPortRequest', body)) }),
     ListPorts: async (body) => {
-      parseBody(ListPortsRequest, body);
+      await parseRequest('ListPortsRequest', body);
       return { ports: await ports.list() };
     },
-    ClosePort: (body) => ({ closed: ports.close(parseBody(ClosePortRequest, body).port) }),
+    ClosePort: async (body) => ({ closed: ports.close((await parseRequest('ClosePortRequest', body)).port) }),
   };
 }

@@ -14,14 +14,17 @@ import type { ExecutionEngine } from '../engine/executions/execution-engine.js';
 import type { ServiceEngine } from '../engine/services/service-engine.js';
 import type { TaskEngine } from '../engine/tasks/task-engine.js';
 import type { Automations } from '../engine/automations.js';
-import { FireTriggerRequest, LogsTokenRequest, SERVED_METHODS, WatchEventsRequest, type ServedService, type Subject, type TriggerName } from '../domain/schema.js';
+import type { TriggerName } from '../domain/enums.js';
+import { SERVED_METHODS, type ServedService } from '../domain/methods.js';
+import type { Subject } from '../domain/schema.js';
 import { checkEnvironment } from '../engine/requests.js';
 import { authenticate, LogsTokens, type Caller } from './auth.js';
 import { ConnectionGuard, DEFAULT_SERVER_LIMITS, httpServerOptions, type ServerLimits } from './connection-guard.js';
 import { EventStreams, readRequestEnvelope, refuseStream, streamEvents } from './watch-events.js';
 import type { ResourceEvents } from '../engine/resource-events.js';
 import { automationHandlers, isReadMethod, resolveHandler } from './automation-service.js';
-import { parseBody, sendError, sendJson } from './connect.js';
+import { sendError, sendJson } from './connect.js';
+import { parseRequest } from './parse-request.js';
 import { answerJson } from './json-answer.js';
 import { logRoute } from './log-route.js';
 import type { DaemonMethod } from './port-methods.js';
@@ -142,7 +145,7 @@ export function buildServer(options: ServerOptions): ApiServer {
       const decoded = connect
         ? readRequestEnvelope(decodeBody(headers, call.body), headers['connect-content-encoding'] as string | undefined)
         : readBody(headers, call.body, STREAM_TYPES);
-      const watch = parseBody(WatchEventsRequest, decoded);
+      const watch = await parseRequest('WatchEventsRequest', decoded);
       if (watch.organization === true && (watch.environmentId ?? '') !== '') {
         throw new ApiError('invalid_argument', 'Invalid request: give either "environmentId" or "organization" (the scope is one of them)');
       }
@@ -156,7 +159,7 @@ export function buildServer(options: ServerOptions): ApiServer {
 
   const environmentService = async (call: Call): Promise<void> => {
     if (call.method !== 'CreateEnvironmentLogsToken') throw unserved('gitpod.v1.EnvironmentService', call.method);
-    checkEnvironment(parseBody(LogsTokenRequest, body(call)).environmentId, options.environmentId);
+    checkEnvironment((await parseRequest('LogsTokenRequest', body(call))).environmentId, options.environmentId);
     return respond(call, { accessToken: logsTokens.create().accessToken });
   };
 
@@ -168,7 +171,7 @@ export function buildServer(options: ServerOptions): ApiServer {
         return respond(call, await options.status());
       case 'FireTrigger': {
         if (options.forward !== undefined) return sendJson(call.response, answerJson(await options.forward('tend.v1.DaemonService', 'FireTrigger', decoded)));
-        const { triggers } = parseBody(FireTriggerRequest, decoded);
+        const { triggers } = await parseRequest('FireTriggerRequest', decoded);
         return respond(call, automations.fire(triggers as TriggerName[]), true);
       }
       default: {

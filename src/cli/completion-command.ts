@@ -9,7 +9,8 @@ import type { Command, Option } from 'commander';
 import { resolveStateDir } from '../app/state-dir.js';
 import { CliError, connect } from '../client/api-client.js';
 import { listAll } from '../client/list-all.js';
-import { TRIGGER_NAMES, type Service, type Task } from '../domain/schema.js';
+import { TRIGGER_NAMES } from '../domain/enums.js';
+import type { Service, Task } from '../domain/schema.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 

@@ -12,7 +12,7 @@ import { CliError } from '../client/api-client.js';
 import type { StateDirOptions } from './options.js';
 import { findAutomationsFile } from '../config/file-location.js';
 import { didYouMean } from '../config/did-you-mean.js';
-import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
+import { TRIGGER_NAMES, type TriggerName } from '../domain/enums.js';
 
 interface DaemonCommandOptions extends StateDirOptions {
   listen: string;

@@ -18,11 +18,10 @@ import { runLogs, type LogsOptions } from './logs-command.js';
 import { restartServices } from './services-command.js';
 import { completionScript, printNames, SHELLS } from './completion-command.js';
 import { addExamples, commandPath } from './examples.js';
-import { TRIGGER_NAMES, type TriggerName } from '../domain/schema.js';
+import { TRIGGER_NAMES, type TriggerName } from '../domain/enums.js';
 import { didYouMean } from '../config/did-you-mean.js';
 import { findAutomationsFile } from '../config/file-location.js';
 import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
-import { automationsJsonSchema } from '../config/json-schema.js';
 
 
 export function buildProgram(): Command {
@@ -155,7 +154,9 @@ export function buildProgram(): Command {
   program
     .command('schema')
     .description('print the JSON Schema of automations.yaml, for editors')
-    .action(() => {
+    // zod, which makes the schema, is loaded by the commands that check something, not by every one.
+    .action(async () => {
+      const { automationsJsonSchema } = await import('../config/json-schema.js');
       process.stdout.write(`${JSON.stringify(automationsJsonSchema(), null, 2)}\n`);
     });
 

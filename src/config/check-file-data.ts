@@ -1,20 +1,13 @@
 /**
  * An automations file's data (parsed YAML, or UpsertAutomationsFile's `automationsFile`) checked
- * whole: its shape (the schema module, strict: unknown fields with did-you-mean, wrong types,
+ * whole: its shape (`domain/file-schema.ts`, strict: unknown fields with did-you-mean, wrong types,
  * unknown triggers and roles) and the checks beyond shape (`check-file.ts`), every problem at
  * once with the path of its field. A field whose shape is wrong is not reported twice.
  */
 import type { z } from 'zod';
-import {
-  AutomationsFile,
-  FILE_ROLES,
-  FileService,
-  FileTask,
-  RunsOn,
-  SERVICE_TRIGGERS,
-  ServiceCommands,
-  TRIGGER_NAMES,
-} from '../domain/schema.js';
+import { FILE_ROLES, SERVICE_TRIGGERS, TRIGGER_NAMES } from '../domain/enums.js';
+import { AutomationsFile, FileService, FileTask } from '../domain/file-schema.js';
+import { RunsOn, ServiceCommands } from '../domain/schema.js';
 import { checkAutomationsFile, type PathProblem } from './check-file.js';
 import { didYouMean } from './did-you-mean.js';
 import { pathText } from './problem.js';

@@ -17,7 +17,7 @@ import type {
   TaskSpec,
   TriggerName,
 } from '../domain/schema.js';
-import { TRIGGER_NAMES } from '../domain/schema.js';
+import { TRIGGER_NAMES } from '../domain/enums.js';
 
 const ROLE_TO_API: Record<string, ServiceRole | undefined> = {
   '': undefined,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AutomationsFile } from '../domain/schema.js';
+import { AutomationsFile } from '../domain/file-schema.js';
 
 /** The JSON Schema of automations.yaml, generated from the schema module (for editors). */
 export function automationsJsonSchema(): Record<string, unknown> {

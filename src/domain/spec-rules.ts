@@ -5,7 +5,8 @@
  * surface words the problem for its own fields.
  */
 import { parseDuration } from './duration.js';
-import { REFERENCE_PATTERN, SECRET_ID_PATTERN, type EnvironmentVariableItem, type RunsOn } from './schema.js';
+import { REFERENCE_PATTERN, SECRET_ID_PATTERN } from './patterns.js';
+import type { EnvironmentVariableItem, RunsOn } from './schema.js';
 
 /** A command that is missing, not text, or only whitespace. */
 export function isBlankCommand(command: unknown): boolean {

@@ -1,6 +1,6 @@
 /** Checks shared by the request handlers of services and tasks. */
 import { invalidArgument, notFound } from '../domain/errors.js';
-import { REFERENCE_PATTERN, UUID_PATTERN } from '../domain/schema.js';
+import { REFERENCE_PATTERN, UUID_PATTERN } from '../domain/patterns.js';
 
 /** An environment id that is not ours: `invalid_argument` when it cannot be an id at all. */
 export function checkEnvironment(given: string | undefined, ours: string): void {

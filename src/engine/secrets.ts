@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { maskSecrets } from '../domain/mask.js';
-import { SECRET_ID_PATTERN, type EnvironmentVariableItem } from '../domain/schema.js';
+import { SECRET_ID_PATTERN } from '../domain/patterns.js';
+import type { EnvironmentVariableItem } from '../domain/schema.js';
 
 export class EnvError extends Error {}
 

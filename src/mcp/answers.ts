@@ -4,7 +4,8 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { SERVICE_PHASES, TASK_EXECUTION_PHASES, type ServicePhase, type TaskExecutionPhase } from '../domain/schema.js';
+import { SERVICE_PHASES, TASK_EXECUTION_PHASES } from '../domain/enums.js';
+import type { ServicePhase, TaskExecutionPhase } from '../domain/schema.js';
 
 /** Phases as agents read and give them: `RUNNING`, not `SERVICE_PHASE_RUNNING`. */
 const shortNames = <P extends string>(phases: readonly P[], prefix: string) =>

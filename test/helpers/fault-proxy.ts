@@ -8,7 +8,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
 import { z } from 'zod';
-import { ServiceStatusReport, TaskExecutionStatusReport } from '../../src/domain/schema.js';
+import { TaskExecutionStatusReport } from '../../src/domain/request-schemas.js';
+import { ServiceStatusReport } from '../../src/domain/schema.js';
 import type { Daemon } from '../../src/app/daemon.js';
 
 export interface RecordedReport {

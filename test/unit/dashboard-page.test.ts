@@ -1,6 +1,6 @@
 /** The page's pure parts: ANSI colours, log lines and sections, wording. */
 import { describe, expect, it } from 'vitest';
-import { TRIGGER_NAMES } from '../../src/domain/schema.js';
+import { TRIGGER_NAMES } from '../../src/domain/enums.js';
 import { AnsiParser, applySgr, plainText, xterm256 } from '../../web/src/ansi.js';
 import { firstLine, formatDuration, ownLogId, phaseName, TRIGGER_NAMES as PAGE_TRIGGERS } from '../../web/src/format.js';
 import { classifyLine, LineSplitter } from '../../web/src/log-lines.js';

@@ -4,14 +4,8 @@ import { normalizeProtoJson } from '../../src/api/proto-json.js';
 import { nestingDepth } from '../../src/api/request-body.js';
 import { parseAutomations } from '../../src/config/load-file.js';
 import { InvalidAutomationsFile } from '../../src/config/problem.js';
-import {
-  CreateServiceRequest,
-  PRINCIPALS,
-  SERVICE_PHASES,
-  SERVICE_ROLES,
-  TASK_EXECUTION_PHASES,
-  UpsertAutomationsFileRequest,
-} from '../../src/domain/schema.js';
+import { PRINCIPALS, SERVICE_PHASES, SERVICE_ROLES, TASK_EXECUTION_PHASES } from '../../src/domain/enums.js';
+import { CreateServiceRequest, UpsertAutomationsFileRequest } from '../../src/domain/request-schemas.js';
 
 describe('enum numbers', () => {
   it('are the proto numbers of gitpod.v1 (index = number)', () => {
