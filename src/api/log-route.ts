@@ -6,8 +6,7 @@
  * API token (commands get it as GITPOD_API_KEY; a reader may hold only a logs token).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline, Readable } from 'node:stream';
 import { ApiError } from '../domain/errors.js';
 import type { ResourceEvents } from '../engine/resource-events.js';
 import type { LogSource } from '../engine/log-source.js';
@@ -49,10 +48,8 @@ export function logRoute(options: LogRouteOptions) {
         ? followLog(source.path, { follow, tailLines, isLive: source.isLive, wakeup })
         : followExecutionLog(source, { follow, wakeup });
     const stream = Readable.from(maskStream(chunks, () => [...source.secrets(), options.token]));
-    pipeline(stream, response)
-      .catch(() => {
-        // the reader went away
-      })
-      .finally(() => wakeup.close());
+    // An error is the reader going away; node:stream's callback form (its promise form is one
+    // more module to load at the daemon's start).
+    pipeline(stream, response, () => wakeup.close());
   };
 }

@@ -3,11 +3,15 @@
  * whatever is appended, ending once the session has ended and the file is drained.
  */
 import { existsSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { lazyBuiltin } from '../domain/lazy-builtin.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionLogSource } from '../engine/log-source.js';
 import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
 import type { LogWakeup } from './log-wakeup.js';
+
+const fsPromises = lazyBuiltin<typeof FsPromises>('node:fs/promises');
 
 const CHUNK_BYTES = 64 * 1024;
 /** How often to look for a starting step's log file (it is there within milliseconds). */
@@ -50,7 +54,7 @@ async function tailOffset(file: FileHandle, size: number, lines: number): Promis
 }
 
 async function lastRotation(path: string): Promise<Rotation | undefined> {
-  const text = await readFile(rotationRecordPath(path), 'utf8').catch(() => undefined);
+  const text = await fsPromises().readFile(rotationRecordPath(path), 'utf8').catch(() => undefined);
   return text === undefined ? undefined : parseRotation(text);
 }
 
@@ -61,7 +65,7 @@ async function lastRotation(path: string): Promise<Rotation | undefined> {
  */
 async function* rotatedRest(path: string, offset: number, rotation: Rotation): AsyncGenerator<Buffer> {
   if (offset >= rotation.to) return;
-  const rotated = await open(`${path}.1`, 'r').catch(() => undefined);
+  const rotated = await fsPromises().open(`${path}.1`, 'r').catch(() => undefined);
   if (rotated === undefined) return;
   try {
     let position = Math.max(0, offset - rotation.from);
@@ -77,7 +81,7 @@ async function* rotatedRest(path: string, offset: number, rotation: Rotation): A
 }
 
 export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<Buffer> {
-  const file = await open(path, 'r');
+  const file = await fsPromises().open(path, 'r');
   if (options.follow) options.wakeup.watch(path);
   try {
     const { size } = await file.stat();

@@ -5,8 +5,11 @@
  * JSON may nest at most MAX_NESTING levels, and malformed JSON is `invalid_argument`.
  */
 import type { IncomingMessage } from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../domain/lazy-builtin.js';
 import { ApiError, invalidArgument } from '../domain/errors.js';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Far above any request of the reference (an automations file is about 7 levels deep). */
@@ -46,7 +49,7 @@ export function decodeBody(headers: BodyHeaders, raw: Buffer): Buffer {
     });
   }
   try {
-    return gunzipSync(raw, { maxOutputLength: MAX_BODY_BYTES });
+    return zlib().gunzipSync(raw, { maxOutputLength: MAX_BODY_BYTES });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
       throw new ApiError('resource_exhausted', `Request body is larger than ${MAX_BODY_BYTES} bytes once inflated`);

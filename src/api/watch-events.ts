@@ -15,13 +15,16 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../domain/lazy-builtin.js';
 import type { Logger } from '../domain/logger.js';
 import { MAX_QUEUED_EVENTS, unblockingWriter } from '../domain/unblocking-writer.js';
 import type { ApiError } from '../domain/errors.js';
 import { invalidArgument } from '../domain/errors.js';
 import type { ResourceEvent, ResourceEvents } from '../engine/resource-events.js';
 import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 const TCP_KEEPALIVE_MS = 15_000;
 
@@ -49,7 +52,7 @@ export function readRequestEnvelope(raw: Buffer, encoding: string | undefined): 
   let message = raw.subarray(5);
   if ((flags & COMPRESSED) !== 0) {
     if ((encoding ?? '').toLowerCase() !== 'gzip') throw invalidArgument('Compressed Connect envelope without "Connect-Content-Encoding: gzip"');
-    message = gunzipSync(message, { maxOutputLength: MAX_BODY_BYTES });
+    message = zlib().gunzipSync(message, { maxOutputLength: MAX_BODY_BYTES });
   }
   return parseJsonBody(message);
 }

@@ -6,7 +6,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../domain/lazy-builtin.js';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 export interface PageAsset {
   readonly body: Buffer;
@@ -54,7 +57,7 @@ export function loadPageAssets(dir: string | undefined): ReadonlyMap<string, Pag
     const body = readFileSync(path);
     assets.set(name, {
       body,
-      gzipped: gzipSync(body, { level: 9 }),
+      gzipped: zlib().gzipSync(body, { level: 9 }),
       contentType: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
       cacheControl: name.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
     });

@@ -14,8 +14,12 @@
  * copy wrote beyond it.
  */
 import { fstatSync, readFileSync, readSync, renameSync, rmSync, truncateSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { lazyBuiltin } from '../domain/lazy-builtin.js';
 import { parseRotation, rotationRecordPath, type Rotation } from '../domain/rotation-record.js';
+
+const fsPromises = lazyBuiltin<typeof FsPromises>('node:fs/promises');
 
 /** The last rotation of a log, or none. */
 function lastRotation(path: string): Rotation | undefined {
@@ -129,7 +133,7 @@ export class LogRotator {
     while (tracked.rotating !== undefined) await tracked.rotating.catch(() => {});
     let size: number;
     try {
-      size = (await stat(path)).size;
+      size = (await fsPromises().stat(path)).size;
     } catch {
       return false;
     }
@@ -149,9 +153,9 @@ export class LogRotator {
    * truncation, or the truncation before the record).
    */
   private async rotate(path: string, size: number): Promise<void> {
-    const source = await open(path, 'r');
+    const source = await fsPromises().open(path, 'r');
     const temporary = `${path}.1.${process.pid}-${Date.now()}.new`;
-    const target = await open(temporary, 'w', 0o600);
+    const target = await fsPromises().open(temporary, 'w', 0o600);
     const from = Math.max(0, size - this.maxBytes);
     const buffer = Buffer.alloc(COPY_CHUNK_BYTES);
     let renamed = false;
