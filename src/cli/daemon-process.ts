@@ -6,13 +6,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { daemonRunning, readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
+import { readDaemonInfo, resolveStateDir, stateFile, type DaemonInfo } from '../app/state-dir.js';
 import { resolveWorkspace } from '../app/workspace.js';
 import { findAutomationsFile } from '../config/file-location.js';
-import { CliError, connect, type ApiClient } from '../client/api-client.js';
+import { CliError, connect, loadFetch, type ApiClient } from '../client/api-client.js';
+import { daemonAnswering, daemonExited } from './state-dir-wait.js';
 
 const DAEMON_START_TIMEOUT_MS = 15_000;
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export interface DaemonProcessOptions {
   stateDir?: string;
@@ -45,23 +45,30 @@ export async function ensureDaemon(options: DaemonProcessOptions): Promise<{ cli
   });
   closeSync(out);
   child.unref();
-  const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
-  while (readDaemonInfo(stateDir) === undefined) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-10).join('\n') : '';
-      throw new CliError(`The tend daemon did not start (its log is ${logPath}):\n${log}`);
-    }
-    await sleep(20);
+  // The daemon takes 100 ms or more to answer; meanwhile, on the other core, what the first call needs.
+  loadFetch();
+  // Woken when daemon.json appears, when the child exits before it does, or at the deadline.
+  const given = new AbortController();
+  const exited = (): void => given.abort();
+  child.once('exit', exited);
+  const deadline = setTimeout(exited, DAEMON_START_TIMEOUT_MS);
+  // A last look: another `tend up`'s daemon may have won the state directory as this one gave up.
+  const info = (await daemonAnswering(stateDir, given.signal)) ?? readDaemonInfo(stateDir);
+  clearTimeout(deadline);
+  child.off('exit', exited);
+  if (info === undefined) {
+    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-10).join('\n') : '';
+    throw new CliError(`The tend daemon did not start (its log is ${logPath}):\n${log}`);
   }
   return { client: connect(stateDir), started: true, stateDir };
 }
 
 /** Stops the daemon (it stops everything by the stop rules) and waits until it has exited. */
-export async function stopDaemon(info: DaemonInfo): Promise<void> {
+export async function stopDaemon(stateDir: string, info: DaemonInfo): Promise<void> {
   try {
     process.kill(info.pid, 'SIGTERM');
   } catch {
     return;
   }
-  while (daemonRunning(info)) await sleep(50);
+  await daemonExited(stateDir, info);
 }

@@ -8,11 +8,13 @@
  */
 import { findOrphans } from '../app/orphans.js';
 import { daemonRunning, type DaemonInfo } from '../app/state-dir.js';
+import { daemonExited } from './state-dir-wait.js';
 
 export type ShutdownPhase = 'running' | 'stopping' | 'forcing';
 
 /** What a forced stop waits for the daemon to exit by itself before it is killed too. */
 const FORCED_DAEMON_EXIT_MS = 5_000;
+/** How often a forced stop kills again what the daemon's runs have left. */
 const POLL_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -31,6 +33,8 @@ export class Shutdown {
   readonly done: Promise<number>;
   private finish!: (code: number) => void;
   private readonly signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  /** Ends the wait of the stop by the rules: the forced stop waits its own way. */
+  private readonly forcing = new AbortController();
 
   constructor(
     private readonly daemon: { readonly info: DaemonInfo; readonly stateDir: string },
@@ -58,17 +62,15 @@ export class Shutdown {
       void this.stop();
     } else if (this.phase === 'stopping') {
       this.phase = 'forcing';
+      this.forcing.abort();
       void this.force();
     }
   };
 
   private async stop(): Promise<void> {
-    const { info } = this.daemon;
+    const { info, stateDir } = this.daemon;
     sendSignal(info.pid, 'SIGTERM');
-    while (daemonRunning(info)) {
-      if (this.phase === 'forcing') return;
-      await sleep(POLL_MS);
-    }
+    await daemonExited(stateDir, info, { signal: this.forcing.signal });
     if (this.phase === 'stopping') this.finish(0);
   }
 
@@ -83,7 +85,7 @@ export class Shutdown {
       await sleep(POLL_MS);
     }
     if (daemonRunning(info)) sendSignal(info.pid, 'SIGKILL');
-    while (daemonRunning(info)) await sleep(POLL_MS);
+    await daemonExited(this.daemon.stateDir, info);
     for (const process of findOrphans(this.daemon.stateDir)) sendSignal(process.pid, 'SIGKILL');
     this.finish(130);
   }

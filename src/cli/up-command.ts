@@ -134,7 +134,7 @@ export async function runUp(names: readonly string[], options: UpOptions): Promi
     checkFile(status);
     watch = await ResourceWatch.start(client);
   } catch (error) {
-    if (started) await stopDaemon(client.info);
+    if (started) await stopDaemon(client.stateDir, client.info);
     throw error;
   }
   const where = `${client.info.url} (state in ${client.stateDir})`;
@@ -149,7 +149,7 @@ export async function runUp(names: readonly string[], options: UpOptions): Promi
       named = await startNamed(client, watch, names);
     } catch (error) {
       watch.close();
-      if (started) await stopDaemon(client.info);
+      if (started) await stopDaemon(client.stateDir, client.info);
       throw error;
     }
     ({ scope, targets } = named);
@@ -207,7 +207,7 @@ export async function runDown(options: { stateDir?: string; workspace?: string }
     return;
   }
   process.stdout.write(`Stopping the tend daemon ${info.pid} and everything it runs\n`);
-  await stopDaemon(info);
+  await stopDaemon(stateDir, info);
 }
 
 export async function runTrigger(names: TriggerName[], options: { stateDir?: string; workspace?: string }): Promise<void> {
@@ -241,6 +241,6 @@ export async function runPrebuild(options: UpOptions): Promise<void> {
     }
   } finally {
     watch?.close();
-    if (started) await stopDaemon(client.info);
+    if (started) await stopDaemon(client.stateDir, client.info);
   }
 }
