@@ -28,16 +28,48 @@ import {
 import { pm2Available, startPm2, startSupervisord, startTend, supervisordAvailable } from './lib/systems.mjs';
 import { chromiumAvailable, dashboardLoad } from './lib/dashboard.mjs';
 
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W6b', 'W7', 'W8', 'W9', 'W10'];
+const USAGE = `usage: bench/run [--n 10,100,500] [--repeat 3] [--only W1,W2,...] [--skip-peers] [--out FILE]
+  --n          the sizes of W1 and W2 (services started and stopped)
+  --repeat     runs of each workload (the table shows medians)
+  --only       the workloads to run: ${WORKLOADS.join(',')}
+  --skip-peers tend and the floor only (no pm2, no supervisord)
+  --out        also write the table to FILE
+  TEND_BENCH_CLI=<dist/cli/main.js> runs another build of tend (paired measurements);
+  TEND_BENCH_PROFILE=<dir> writes a CPU profile of every tend daemon
+See bench/README.md.`;
+const VALUED = ['n', 'repeat', 'only', 'out'];
 const args = process.argv.slice(2);
+function usageError(message) {
+  console.error(`bench/run: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (let i = 0; i < args.length; i++) {
+  const name = args[i].replace(/^--/, '');
+  if (VALUED.includes(name) && args[i].startsWith('--')) {
+    if (args[i + 1] === undefined || args[i + 1].startsWith('--')) usageError(`${args[i]} needs a value`);
+    i++;
+  } else if (args[i] !== '--skip-peers') {
+    usageError(`unknown argument ${args[i]}`);
+  }
+}
 const option = (name, fallback) => {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? args[index + 1] : fallback;
 };
 const SIZES = option('n', '10,100,500').split(',').map(Number);
 const REPEAT = Number(option('repeat', '3'));
-const ONLY = option('only', 'W1,W2,W3,W4,W5,W6,W6b,W7,W8,W9,W10').split(',');
+const ONLY = option('only', WORKLOADS.join(',')).split(',');
 const OUT = option('out', undefined);
 const SKIP_PEERS = args.includes('--skip-peers');
+if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) usageError(`--n takes sizes like 10,100,500, not ${option('n')}`);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) usageError(`--repeat takes a count of at least 1, not ${option('repeat')}`);
+const unknownWorkloads = ONLY.filter((name) => !WORKLOADS.includes(name));
+if (unknownWorkloads.length > 0) usageError(`no workload ${unknownWorkloads.join(', ')}`);
 process.env.BENCH_RUN = randomUUID();
 
 const rows = [];
