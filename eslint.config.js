@@ -60,6 +60,17 @@ export default tseslint.config(
     },
   },
   {
+    // A UTC time needs no time zone: toISOString's and toUTCString's first call sets one up through ICU (domain/utc-time.ts).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'toISOString', message: 'Use utcTime/utcNow of domain/utc-time.ts: toISOString loads ICU time zone data on Node 20' },
+        { property: 'toUTCString', message: 'Use httpDate of domain/utc-time.ts: toUTCString loads ICU time zone data on Node 20' },
+      ],
+    },
+  },
+  {
     // The page is bundled for the browser: what it imports from src/ must be types only, or it would ship in the page.
     files: ['web/**/*.ts', 'web/**/*.tsx'],
     rules: {

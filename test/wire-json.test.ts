@@ -28,6 +28,24 @@ async function post(td: TestDaemon, path: string, body: string, headers: Record<
 }
 
 describe('proto3 JSON requests', () => {
+  it('dates every answer once with an HTTP date of its second, answers and errors alike', async () => {
+    const td = await startTestDaemon();
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const headers = { authorization: `Bearer ${td.daemon.token}`, 'content-type': 'application/json' };
+    const answered = await fetch(`${td.daemon.info.url}/gitpod.v1.EnvironmentAutomationService/ListServices`, { method: 'POST', headers, body: '{}' });
+    const refused = await fetch(`${td.daemon.info.url}/gitpod.v1.EnvironmentAutomationService/NoSuchMethod`, { method: 'POST', headers, body: '{}' });
+    const after = Date.now();
+    expect([answered.status, refused.status]).toEqual([200, 501]);
+    for (const response of [answered, refused]) {
+      await response.arrayBuffer();
+      // One header (two would be joined with a comma), in RFC 9110's IMF-fixdate.
+      const date = response.headers.get('date') ?? '';
+      expect(date).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      expect(Date.parse(date)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(date)).toBeLessThanOrEqual(after);
+    }
+  });
+
   it('takes null as "not set", from the SDK and from raw JSON; a null list element is still refused', async () => {
     const td = await startTestDaemon();
     const services = td.client.environments.automations.services;

@@ -30,6 +30,20 @@ import { logRoute } from './log-route.js';
 import type { DaemonMethod } from './port-methods.js';
 import { checkContentType, collectBody, decodeBody, readBody, STREAM_TYPES } from './request-body.js';
 import { withQueryPagination } from './query-pagination.js';
+import { httpDate } from '../domain/utc-time.js';
+
+/** This second's Date header, written by tend (Node's own calls toUTCString: domain/utc-time.ts). */
+let dateSecond = Number.NaN;
+let dateText = '';
+function dateHeader(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = httpDate(now);
+  }
+  return dateText;
+}
 
 export interface ServerOptions {
   readonly token: string;
@@ -234,6 +248,8 @@ export function buildServer(options: ServerOptions): ApiServer {
 
   const front = options.front;
   const server = createServer(httpServerOptions(limits), (request, response) => {
+    response.sendDate = false;
+    response.setHeader('date', dateHeader());
     // What the front answers (the dashboard) never reaches the API and its token check.
     const answer = front !== undefined && front.handles(request) ? front.handle(request, response) : handle(request, response);
     answer.catch((error: unknown) => {

@@ -15,6 +15,7 @@ import { hashText, parseAutomations } from '../config/load-file.js';
 import { systemClock, type Clock, type TimerHandle } from '../domain/clock.js';
 import { formatProblem, InvalidAutomationsFile } from '../config/problem.js';
 import type { Automations } from '../engine/automations.js';
+import { utcNow } from '../domain/utc-time.js';
 
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 100;
 
@@ -125,7 +126,7 @@ export class AutomationsWatcher extends EventEmitter<{ status: [AutomationsState
       const loaded = parseAutomations(text, this.path);
       const result = await this.automations.apply(loaded.file);
       const warnings = loaded.warnings.map((warning) => formatProblem(this.path, warning));
-      this.state = { ...this.state, problems: [], warnings, appliedHash: hash, appliedAt: new Date().toISOString(), reloads };
+      this.state = { ...this.state, problems: [], warnings, appliedHash: hash, appliedAt: utcNow(), reloads };
       this.log.info({ file: this.path, ...result }, 'Automations file loaded');
       if (warnings.length > 0) this.log.warn({ file: this.path, warnings }, 'Automations file loaded with warnings');
     } catch (error) {

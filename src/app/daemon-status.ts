@@ -14,6 +14,7 @@ import type { ControlPlane } from '../upstream/control-plane.js';
 import type { ProcessIdentity } from '../domain/service-lifecycle.js';
 import { processStartedAt } from '../runtime/machine/proc.js';
 import type { AutomationsWatcher } from './automations-watcher.js';
+import { utcTime } from '../domain/utc-time.js';
 
 export interface StatusParts {
   readonly daemon: () => { url: string; pid: number; environmentId: string; workspace: string; stateDir: string };
@@ -28,8 +29,6 @@ export interface StatusParts {
   readonly ports: PortRegistry;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 export async function daemonStatus(parts: StatusParts): Promise<Record<string, unknown>> {
   return {
     daemon: { ...parts.daemon(), shell: parts.shell },
@@ -41,18 +40,18 @@ export async function daemonStatus(parts: StatusParts): Promise<Record<string, u
       serviceId,
       service: parts.services.has(serviceId) ? (parts.services.get(serviceId).metadata.reference ?? serviceId) : serviceId,
       readyCommand: wait.readyCommand,
-      waitingSince: iso(wait.since),
+      waitingSince: utcTime(wait.since),
       probes: wait.probes,
       readinessTimeout: wait.readinessTimeoutMs > 0 ? formatDuration(wait.readinessTimeoutMs) : null,
       lastProbe:
         wait.lastProbe === null
           ? null
-          : { exitCode: wait.lastProbe.exitCode, output: wait.lastProbe.output, killedAtBound: wait.lastProbe.killedAtBound, endedAt: iso(wait.lastProbe.endedAt) },
+          : { exitCode: wait.lastProbe.exitCode, output: wait.lastProbe.output, killedAtBound: wait.lastProbe.killedAtBound, endedAt: utcTime(wait.lastProbe.endedAt) },
     })),
     // The process of each service whose session runs: its pid and since when (for ps and the TUI).
     processes: parts.processes().map(({ serviceId, process }) => {
       const startedAt = processStartedAt(process.startTime);
-      return { serviceId, pid: process.pid, startedAt: startedAt === null ? null : iso(startedAt) };
+      return { serviceId, pid: process.pid, startedAt: startedAt === null ? null : utcTime(startedAt) };
     }),
     ports: await parts.ports.list(),
   };

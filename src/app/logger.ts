@@ -6,6 +6,7 @@
  * with what it loads cost about 9 MiB of the idle daemon's memory (bench/RESULTS.md, W3).
  */
 import { LEVEL_NAMES, Logger, type Fields } from '../domain/logger.js';
+import { utcTime } from '../domain/utc-time.js';
 
 export { Logger };
 
@@ -30,7 +31,7 @@ function fieldText(value: unknown): string {
 }
 
 function humanLine(record: Fields): string {
-  const time = new Date(Number(record.time)).toISOString().slice(11, 19);
+  const time = utcTime(Number(record.time)).slice(11, 19);
   const level = (LEVEL_NAMES[Number(record.level)] ?? 'INFO').padEnd(5);
   const fields = Object.entries(record)
     .filter(([key]) => !SKIP.has(key))

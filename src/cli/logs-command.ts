@@ -17,6 +17,7 @@ import { didYouMean } from '../config/did-you-mean.js';
 import type { Service, Task } from '../domain/schema.js';
 import { Prefixes, stylesFor } from './styles.js';
 import { describeEnd } from './up-follow.js';
+import { utcNow } from '../domain/utc-time.js';
 
 export interface LogsOptions {
   stateDir?: string;
@@ -75,7 +76,7 @@ export async function runLogs(names: readonly string[], options: LogsOptions): P
     const all = [...watch.services.values(), ...watch.tasks.values()].map((resource) => resource.metadata.reference ?? resource.id);
     const prefixes = new Prefixes(stylesFor(process.stdout), names.length > 0 ? names : all);
     const print = (source: OutputSource, item: LogItem, live: boolean): void => {
-      const time = options.timestamps !== true ? '' : `${live ? new Date().toISOString() : ''.padEnd(TIMESTAMP_WIDTH)} `;
+      const time = options.timestamps !== true ? '' : `${live ? utcNow() : ''.padEnd(TIMESTAMP_WIDTH)} `;
       const text = item.kind === 'line' ? item.text : sectionHeader(item);
       const whose = item.kind === 'line' ? (item.section ?? source.name) : item.title;
       process.stdout.write(`${prefixes.prefix(whose)}${time}${text}\n`);

@@ -24,6 +24,7 @@ import { defaultPageDir, loadPageAssets, type PageAsset } from './page-assets.js
 import { crossOriginRefusal } from './request-origin.js';
 import { cookieName, readCookie, sessionCookie, Sessions } from './sessions.js';
 import { StatusFeed } from './status-feed.js';
+import { utcTime } from '../domain/utc-time.js';
 
 export const DASHBOARD_PATH = '/dashboard/';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -160,7 +161,7 @@ export class Dashboard {
       throw new ApiError('unauthenticated', 'A dashboard login code needs the API token: run `tend dashboard`');
     }
     const { code, expiresAt } = this.codes.create();
-    const body = { url: `${this.options.url()}/dashboard/login?code=${code}`, expiresAt: new Date(expiresAt).toISOString() };
+    const body = { url: `${this.options.url()}/dashboard/login?code=${code}`, expiresAt: utcTime(expiresAt) };
     send(response, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(body));
   }
 

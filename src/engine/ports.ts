@@ -14,6 +14,7 @@ import type { ListeningPort, PortHolder } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import type { FoundPorts } from './services/service-controllers.js';
 import { heldBy } from './services/port-conflicts.js';
+import { utcTime } from '../domain/utc-time.js';
 
 /** A socket listening on this machine (from the runtime: `/proc/net/tcp{,6}`). */
 export interface Listener {
@@ -113,7 +114,7 @@ export class PortRegistry {
       port,
       name: request.name ?? this.ports.get(port)?.name ?? owner?.reference ?? '',
       url: urlOf(port, listener.address),
-      openedAt: new Date(this.options.clock.now()).toISOString(),
+      openedAt: utcTime(this.options.clock.now()),
       openedBy: { runId, serviceId: owner?.id ?? null, service: owner?.reference ?? null },
       listener: { address: listener.address, inode: listener.inode },
     };

@@ -25,6 +25,7 @@ import type { OutboxEntry } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { UpstreamError, type ConnectClient } from './connect-client.js';
+import { utcNow } from '../domain/utc-time.js';
 
 /** How status reports travel; the default is Connect calls on the control plane's API. */
 export interface StatusTransport {
@@ -232,7 +233,7 @@ export class StatusReporter {
     if (this.failures > 0) log.info({ failures: this.failures }, 'Control plane reachable again: sending the outbox');
     this.failures = 0;
     this.lastError = null;
-    this.lastReportAt = new Date().toISOString();
+    this.lastReportAt = utcNow();
     store.outbox.delivered(entry, sent);
   }
 

@@ -19,6 +19,7 @@ import { paginate, type Page } from '../pagination.js';
 import { requireId } from '../requests.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { ExecutionKeeper, ExecutionKeeperContext, ExecutionKeepers } from './execution-keeper.js';
+import { utcNow } from '../../domain/utc-time.js';
 
 export interface ExecutionEngineOptions {
   readonly store: Store;
@@ -69,7 +70,7 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
       {
         id,
         metadata: {
-          createdAt: new Date().toISOString(),
+          createdAt: utcNow(),
           creator,
           environmentId: this.options.environmentId,
           startedBy,

@@ -29,6 +29,7 @@ import { startServiceStep } from './service-step.js';
 import { startClaimedStep } from './shared-step.js';
 import type { StepEvents, StepHandle, StepOutcome } from './step.js';
 import { startTaskStep } from './task-step.js';
+import { utcNow } from '../../domain/utc-time.js';
 
 export class ExecutionRunner implements ExecutionKeeper {
   execution: TaskExecution;
@@ -152,7 +153,7 @@ export class ExecutionRunner implements ExecutionKeeper {
 
   private writeStatusNow(before: ExecutionState): void {
     this.due.status = false;
-    const now = new Date().toISOString();
+    const now = utcNow();
     const metadata = { ...this.execution.metadata };
     if (before.phase === 'pending' && this.state.phase !== 'pending' && this.state.phase !== 'recorded') metadata.startedAt ??= now;
     if (this.finished) metadata.completedAt ??= now;

@@ -11,6 +11,7 @@ import type { StateLayout } from '../../domain/state-layout.js';
 import type { ExecutionLogSource } from '../log-source.js';
 import { executionLogSource } from './execution-log.js';
 import type { ExecutionKeeper, ExecutionKeeperContext, ExecutionKeepers } from './execution-keeper.js';
+import { utcNow } from '../../domain/utc-time.js';
 
 export class ReportedExecution implements ExecutionKeeper {
   private inserted: boolean;
@@ -52,7 +53,7 @@ export class ReportedExecution implements ExecutionKeeper {
       return;
     }
     const statusVersion = this.store.nextVersion();
-    const now = new Date().toISOString();
+    const now = utcNow();
     const metadata = { ...this.execution.metadata };
     if (report.phase !== 'TASK_EXECUTION_PHASE_PENDING') metadata.startedAt ??= now;
     if (this.finished) metadata.completedAt ??= now;

@@ -6,6 +6,7 @@ import { isBlankCommand } from '../../domain/spec-rules.js';
 import { checkEnvironment, checkReference } from '../requests.js';
 import { checkReadinessTimeout, checkRunsOn, validateEnvItems } from '../spec-checks.js';
 import type { ServiceDocument } from './service-keeper.js';
+import { utcNow } from '../../domain/utc-time.js';
 
 /**
  * A new service's document, from a CreateService request that passed every check. Its creator
@@ -35,7 +36,7 @@ export function newServiceDocument(
   return {
     id: randomUUID(),
     environmentId,
-    metadata: { ...metadata, createdAt: new Date().toISOString(), creator },
+    metadata: { ...metadata, createdAt: utcNow(), creator },
     spec: {
       ...spec,
       desiredPhase: running ? 'SERVICE_PHASE_RUNNING' : 'SERVICE_PHASE_STOPPED',

@@ -17,6 +17,7 @@ import { checkEnvironment, checkReference, requireId } from '../requests.js';
 import type { ServiceEngine } from '../services/service-engine.js';
 import { dependentsMessage } from '../services/service-requests.js';
 import { checkRunsOn, validateEnvItems } from '../spec-checks.js';
+import { utcNow } from '../../domain/utc-time.js';
 
 export interface TaskEngineOptions {
   readonly store: Store;
@@ -135,7 +136,7 @@ export class TaskEngine extends EventEmitter<TaskEngineEvents> {
       id: randomUUID(),
       environmentId: this.options.environmentId,
       dependsOn: [...new Set(request.dependsOn ?? [])],
-      metadata: { ...metadata, createdAt: new Date().toISOString(), creator },
+      metadata: { ...metadata, createdAt: utcNow(), creator },
       spec,
     };
     this.checkDependencies(task);
