@@ -10,7 +10,7 @@ import { onTestFinished } from 'vitest';
 import { z } from 'zod';
 import { TaskExecutionStatusReport } from '../../src/domain/request-schemas.js';
 import { ServiceStatusReport } from '../../src/domain/schema.js';
-import type { Daemon } from '../../src/app/daemon.js';
+import type { Daemon } from '../../src/app/daemon-options.js';
 
 export interface RecordedReport {
   readonly method: 'UpdateService' | 'UpdateTaskExecutionStatus';
