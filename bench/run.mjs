@@ -857,8 +857,17 @@ async function runnerUp(n) {
     await Promise.all(ids.map((id) => cp.call('StartService', { id })));
     await waitFor('RUNNING upstream', async () => (await cp.listAll('ListServices', 'services')).every((service) => service.status.phase === 'SERVICE_PHASE_RUNNING'), { intervalMs: 10 });
     const up = (performance.now() - start) / 1000;
-    const status = await runner.call('GetStatus', {}, 'tend.v1.DaemonService');
-    if (status.controlPlane.outboxDepth !== 0) notes.push(`W8: outbox not empty at the end: ${status.controlPlane.outboxDepth}`);
+    // What RUNNING upstream leaves in the outbox (a report in flight, the pids and ports that follow) must drain.
+    const depth = async () => (await runner.call('GetStatus', {}, 'tend.v1.DaemonService')).controlPlane.outboxDepth;
+    const left = await depth();
+    if (left !== 0) {
+      const drainStart = performance.now();
+      const drained = await waitFor('the outbox to drain', async () => (await depth()) === 0, { timeoutMs: 10_000, intervalMs: 5 }).then(
+        () => true,
+        () => false,
+      );
+      notes.push(`W8: ${left} reports still in the outbox when all were RUNNING upstream; ${drained ? `drained ${(performance.now() - drainStart).toFixed(0)} ms later` : 'NOT drained within 10 s'}`);
+    }
     return up;
   } finally {
     await runner.stop();
