@@ -5,7 +5,9 @@
 // Writes dist/cli/main.js and dist/cli/gitpod-main.js (over tsc's) and their chunks beside them
 // (dist/cli/bundle-*.js), from src/ directly, so that running it twice gives the same result.
 // better-sqlite3 (a native addon), dockerode (loaded on first use of a container) and the MCP SDK
-// (only `tend mcp`) stay in node_modules. The rest of dist/ is tsc's, as before.
+// (only `tend mcp`) stay in node_modules. The rest of dist/ is tsc's, as before. Without comments
+// (src/ has them): a chunk's source stays in the daemon's heap, 1.35 MB of it with them, 1.15 MB
+// without; W3 paired, four runs each: 59.3-61.4 MiB with, 58.3-59.0 MiB without.
 import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
@@ -29,7 +31,8 @@ await build({
     rollupOptions: {
       input: { main: `${root}src/cli/main.ts`, 'gitpod-main': `${root}src/cli/gitpod-main.ts` },
       // Chunks beside the entries: every module keeps dist/cli as its directory, as tsc's do.
-      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'bundle-[name]-[hash].js' },
+      // No comments: the daemon keeps each chunk's source in its heap (V8 compiles functions lazily from it).
+      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'bundle-[name]-[hash].js', comments: false },
     },
   },
 });
