@@ -31,7 +31,7 @@ const STUBBORN = [
 ];
 
 describe('how a foreground tend up ends', () => {
-  it('Ctrl-C stops everything by the stop rules and exits 0 with one line: no stack trace', async () => {
+  it('Ctrl-C stops everything by the stop rules and exits 0, saying so as it begins and once it is done: no stack trace', async () => {
     const ws = tendWorkspace(WEB);
     const tend = ws.start('up');
     await tend.see(/web +\| web tick\n/);
@@ -40,6 +40,7 @@ describe('how a foreground tend up ends', () => {
     expect(tend.err()).toBe('');
     expect(tend.out().match(/stopping everything/g)).toHaveLength(1);
     expect(tend.out()).toMatch(/tend +\| stopping everything by the stop rules \(Ctrl-C again forces\)\n/);
+    expect(tend.out()).toMatch(/tend +\| stopped everything by the stop rules\n$/);
     expect(tend.out()).not.toMatch(/TypeError|terminated|UND_ERR|at .*\.js:\d+/);
     expect(ws.left()).toBe(0);
   });

@@ -120,6 +120,8 @@ export async function followPlain(client: ApiClient, watch: ResourceWatch, scope
       return exitCode;
     }),
   ]);
+  // The stop by the rules is over (the TUI says the same as it closes); a forced one has said its line.
+  if (shutdown.phase === 'stopping' && code === 0) say('tend: stopped everything by the stop rules');
   watch.off('change', phaseLine);
   outputs.stop();
   facts.close();
