@@ -76,6 +76,16 @@ describe('waiting on the state directory', () => {
     await within(exited);
   });
 
+  it('sees a daemon of an older tend (no owner file) exit once its daemon.json goes', async () => {
+    const dir = tempDir();
+    const { child, info } = await standIn();
+    writeDaemonInfo(dir, info);
+    const exited = daemonExited(dir, info, { slowLookMs: NEVER_MS });
+    rmSync(stateFile.daemon(dir));
+    child.kill('SIGTERM');
+    await within(exited);
+  });
+
   it('sees a daemon killed with -9 (its files left behind) by the slow look', async () => {
     const dir = tempDir();
     const { child, info } = await standIn();

@@ -74,12 +74,13 @@ export interface DaemonWait {
 /** Resolves once the daemon of `info` has exited (or `signal` aborts). */
 export async function daemonExited(dir: string, info: DaemonInfo, options: DaemonWait = {}): Promise<void> {
   const owner = stateFile.owner(dir);
+  const announced = stateFile.daemon(dir);
   const slow = options.slowLookMs ?? SLOW_LOOK_MS;
   await waitInStateDir(dir, () => (daemonRunning(info) ? undefined : true), {
-    names: [basename(stateFile.daemon(dir)), basename(owner)],
-    // The owner file goes as the lock is let go, just before the exit; a daemon killed with -9 leaves it:
-    // the slow look finds that one.
-    lookMs: () => (existsSync(owner) ? slow : ENDING_LOOK_MS),
+    names: [basename(announced), basename(owner)],
+    // Both files are gone once the lock is let go, just before the exit (a daemon of an older tend
+    // writes no owner file: its daemon.json goes last). A daemon killed with -9 leaves them: the slow look finds that one.
+    lookMs: () => (existsSync(owner) || existsSync(announced) ? slow : ENDING_LOOK_MS),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
 }
