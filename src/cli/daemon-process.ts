@@ -49,13 +49,13 @@ export async function ensureDaemon(options: DaemonProcessOptions): Promise<{ cli
   loadFetch();
   // Woken when daemon.json appears, when the child exits before it does, or at the deadline.
   const given = new AbortController();
-  const exited = (): void => given.abort();
-  child.once('exit', exited);
-  const deadline = setTimeout(exited, DAEMON_START_TIMEOUT_MS);
+  const giveUp = (): void => given.abort();
+  child.once('exit', giveUp);
+  const deadline = setTimeout(giveUp, DAEMON_START_TIMEOUT_MS);
   // A last look: another `tend up`'s daemon may have won the state directory as this one gave up.
   const info = (await daemonAnswering(stateDir, given.signal)) ?? readDaemonInfo(stateDir);
   clearTimeout(deadline);
-  child.off('exit', exited);
+  child.off('exit', giveUp);
   if (info === undefined) {
     const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-10).join('\n') : '';
     throw new CliError(`The tend daemon did not start (its log is ${logPath}):\n${log}`);

@@ -16,10 +16,9 @@ export function utcTime(ms: number): string {
   // Not a time (RangeError, as toISOString throws), or a year that needs the extended form.
   // eslint-disable-next-line no-restricted-properties
   if (!(year >= 0 && year <= 9999)) return date.toISOString();
-  const millis = date.getUTCMilliseconds();
   return (
     `${String(year).padStart(4, '0')}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}` +
-    `T${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}.${millis < 100 ? (millis < 10 ? '00' : '0') : ''}${millis}Z`
+    `T${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}.${String(date.getUTCMilliseconds()).padStart(3, '0')}Z`
   );
 }
 
