@@ -118,8 +118,15 @@ export class ExecutionRunner implements ExecutionKeeper {
     const { state, effects } = transitionExecution(this.plan, before, event);
     this.state = state;
     if (state.phase !== before.phase) this.log.info({ from: before.phase, to: state.phase }, 'Execution phase changed');
-    if (state !== before) this.writeStatus(before);
+    // A status that can wait is written after the effects: the spawner gets the next steps'
+    // commands before the daemon projects, stores and announces this one.
+    const now = state !== before && (state.phase !== before.phase || this.finished);
+    if (now) this.writeStatusNow(before);
     for (const effect of effects) this.carryOut(effect);
+    if (state !== before && !now) {
+      this.due.status = true;
+      this.scheduleWrite();
+    }
     if (this.finished && !isFinished(before)) {
       for (const resolve of this.finishWaiters.splice(0)) resolve();
       this.context.finished();
