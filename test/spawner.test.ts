@@ -3,13 +3,15 @@
  * it forks the spawns ahead of it: requests must still be carried out in the order they came, so
  * a signal sent before its spawn's files exist reaches the command, each command finds its own
  * files made (the outputs file empty, both its owner's only), and a spawn whose log cannot be
- * made fails alone.
+ * made fails alone. Files made ahead (the next group of a plan) are there, empty and their owner's
+ * only, before their spawn, which opens them as it would have made them.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Spawner } from '../src/runtime/machine/spawner.js';
 import { tempDir } from './helpers/temp.js';
+import { waitFor } from './helpers/wait.js';
 
 function startSpawner(): Spawner {
   const spawner = new Spawner();
@@ -49,6 +51,31 @@ describe('the spawner', () => {
       const log = readFileSync(join(root, 'logs', `${index}.log`), 'utf8');
       expect(['', `command ${index}\n`]).toContain(log);
     }
+  });
+
+  it("makes files ahead, empty and their owner's only; their spawns use them, and one removed meanwhile is made again", async () => {
+    const root = tempDir();
+    const spawner = startSpawner();
+    const files = (index: number) => ({ log: join(root, 'logs', 'e', `${index}.log`), output: join(root, 'outputs', 'e', `${index}.env`) });
+    spawner.makeFiles([0, 1].flatMap((index) => Object.values(files(index))));
+    await waitFor(() => [0, 1].every((index) => Object.values(files(index)).every((path) => existsSync(path))), { what: 'the files made ahead' });
+    for (const index of [0, 1]) {
+      for (const path of Object.values(files(index))) expect({ path, mode: statSync(path).mode & 0o777, size: statSync(path).size }).toEqual({ path, mode: 0o600, size: 0 });
+    }
+    for (const dir of ['logs/e', 'outputs/e']) expect(statSync(join(root, dir)).mode & 0o777).toBe(0o700);
+    rmSync(files(1).output);
+    const runs = [0, 1].map((index) =>
+      spawner.spawn({
+        file: '/bin/sh',
+        args: ['-c', `test -f "$OUT" && test ! -s "$OUT" && echo "command ${index}"`],
+        cwd: root,
+        env: { OUT: files(index).output, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        ...files(index),
+      }),
+    );
+    for (const run of runs) expect((await run.exited).exit.code).toBe(0);
+    for (const index of [0, 1]) expect(readFileSync(files(index).log, 'utf8')).toBe(`command ${index}\n`);
+    expect(statSync(files(1).output).mode & 0o777).toBe(0o600);
   });
 
   it('a spawn whose log cannot be made fails with the reason, and the spawns around it run', async () => {

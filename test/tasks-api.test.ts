@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
@@ -89,6 +90,8 @@ describe('tasks API', () => {
     const td = await startTestDaemon({ ...dirs, maxExecutions: 3 });
     const id = await createTask(td.client, 'echo', 'echo hello; echo "n=1" >> $GITPOD_OUTPUT');
     const first = await waitExecution(td.client, (await td.client.environments.automations.tasks.start({ id })).taskExecution.id);
+    // Its GITPOD_OUTPUT was read into its status and removed; the directory goes with the execution.
+    expect(readdirSync(join(dirs.stateDir, 'outputs', first.id))).toEqual([]);
     await td.stop();
 
     const again = await startTestDaemon({ ...dirs, maxExecutions: 3 });
@@ -105,6 +108,7 @@ describe('tasks API', () => {
     const listed = await again.call('ListTaskExecutions', {});
     expect(listed.body.taskExecutions).toHaveLength(3);
     expect((await again.call('GetTaskExecution', { id: first.id })).body.code).toBe('not_found');
+    expect(existsSync(join(dirs.stateDir, 'outputs', first.id))).toBe(false);
     expect((await fetch(`${again.daemon.info.url}/logs/${first.id}`, { headers: { authorization: `Bearer ${again.daemon.token}` } })).status).toBe(404);
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestDaemon, memoryLogger } from './helpers/daemon.js';
@@ -154,6 +154,25 @@ describe('tasks and executions', () => {
     // The output is read when the phase changes: RUNNING already carries it.
     const running = await waitPhase(client, svc, 'SERVICE_PHASE_RUNNING');
     expect(running.status?.output).toEqual({ url: 'http://localhost:3000' });
+  });
+
+  it("makes the next group's files while a group runs, and removes a step's GITPOD_OUTPUT once it is read", async () => {
+    const { client, stateDir } = await startTestDaemon();
+    // The first step finds the second one's log and GITPOD_OUTPUT made before it ends.
+    const first = await createTask(
+      client,
+      'first',
+      [
+        'dir=$(dirname "$GITPOD_OUTPUT"); log="$dir/../../logs/$(basename "$dir")/1.log"',
+        'for i in $(seq 200); do if [ -f "$dir/1.env" ] && [ -f "$log" ]; then echo seen=yes >> "$GITPOD_OUTPUT"; exit 0; fi; sleep 0.05; done',
+        'exit 1',
+      ].join('\n'),
+    );
+    const second = await createTask(client, 'second', 'test ! -s "$GITPOD_OUTPUT" && echo "b=2" >> "$GITPOD_OUTPUT"', [first]);
+    const done = await waitExecution(client, (await client.environments.automations.tasks.start({ id: second })).taskExecution.id);
+    expect(done.status.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
+    expect(done.status.steps.map((step) => step.output)).toEqual([{ seen: 'yes' }, { b: '2' }]);
+    expect(readdirSync(join(stateDir, 'outputs', done.id))).toEqual([]);
   });
 
   it('resolves secrets from <state-dir>/secrets and never shows their value', async () => {

@@ -98,6 +98,20 @@ export class StateLayout {
     return join(this.logs, tendId(executionId, 'an execution id'));
   }
 
+  /** Where the GITPOD_OUTPUT files of an execution's task steps are, while they run. */
+  executionOutputs(executionId: string): string {
+    return join(this.outputs, tendId(executionId, 'an execution id'));
+  }
+
+  /**
+   * The GITPOD_OUTPUT file of the step at `index`: named by its place, so that it can be made
+   * before the step starts (the runner makes the next group's files while a group runs).
+   */
+  stepOutput(executionId: string, index: number): string {
+    if (!Number.isInteger(index) || index < 0) throw new Error(`Refusing to build a path from step index ${index}`);
+    return join(this.executionOutputs(executionId), `${index}.env`);
+  }
+
   /** The log of the step at `index` (its position in the plan, groups flattened). */
   stepLog(executionId: string, index: number): string {
     if (!Number.isInteger(index) || index < 0) throw new Error(`Refusing to build a path from step index ${index}`);

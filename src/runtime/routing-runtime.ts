@@ -19,6 +19,11 @@ export class RoutingRuntime implements Runtime {
     return this.machine.settled?.() ?? Promise.resolve();
   }
 
+  /** Files on this machine, wherever their commands run: the machine's spawner makes them. */
+  makeFiles(paths: readonly string[]): void {
+    this.machine.makeFiles?.(paths);
+  }
+
   adopt(record: SessionRecord, spec: SessionSpec): Promise<AdoptResult> {
     return record.container !== undefined ? this.containers().adopt(record, spec) : this.machine.adopt(record, spec);
   }

@@ -135,6 +135,12 @@ export interface Runtime {
    */
   settled?(): Promise<void>;
   /**
+   * Files that commands about to start will write (their logs and GITPOD_OUTPUT files): made
+   * ahead (empty, their owner's only), off the way of those starts. A hint: a start still makes
+   * whatever is missing.
+   */
+  makeFiles?(paths: readonly string[]): void;
+  /**
    * Takes over a session a dead daemon started, if it still runs exactly as recorded; `spec` is
    * what its ready and stop commands run with (as it was started).
    */

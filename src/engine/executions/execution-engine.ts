@@ -184,7 +184,10 @@ export class ExecutionEngine extends EventEmitter<ExecutionEngineEvents> {
       this.seqs.delete(id);
       if (pruned !== undefined) this.emit('execution', 'delete', pruned.execution);
       store.runs.forget(id);
-      if (isTendId(id)) rmSync(layout.executionLogs(id), { recursive: true, force: true });
+      if (!isTendId(id)) continue;
+      rmSync(layout.executionLogs(id), { recursive: true, force: true });
+      // The GITPOD_OUTPUT files made for steps that never ran (or ran when the daemon died).
+      rmSync(layout.executionOutputs(id), { recursive: true, force: true });
     }
   }
 

@@ -31,6 +31,9 @@ import type { StepEvents, StepHandle, StepOutcome } from './step.js';
 import { startTaskStep } from './task-step.js';
 import { utcNow } from '../../domain/utc-time.js';
 
+/** The largest next group whose files are made ahead (makeFilesAfter). */
+const FILES_AHEAD_MAX_STEPS = 8;
+
 export class ExecutionRunner implements ExecutionKeeper {
   execution: TaskExecution;
   private state: ExecutionState;
@@ -185,11 +188,32 @@ export class ExecutionRunner implements ExecutionKeeper {
     switch (effect.type) {
       case 'startSteps':
         for (const id of effect.stepIds) this.startStep(id);
+        this.makeFilesAfter(effect.stepIds);
         return;
       case 'stopSteps':
         for (const id of effect.stepIds) this.live.get(id)?.stop();
         return;
     }
+  }
+
+  /**
+   * The files of the group after the one that starts (their logs and GITPOD_OUTPUT files), made
+   * while it runs, so that the next group's starts create none: a chain of tasks made two files
+   * on the way of each step (1.1 to 1.4 ms of its 6 on this project's disk). A group of many
+   * steps creates its files side by side anyway, and would leave many empty files if this one failed.
+   */
+  private makeFilesAfter(stepIds: readonly string[]): void {
+    const group = stepIds.length > 0 ? this.plan.findIndex((ids) => ids.includes(stepIds[0]!)) : -1;
+    const next = group < 0 ? undefined : this.plan[group + 1];
+    if (next === undefined || next.length > FILES_AHEAD_MAX_STEPS) return;
+    const { layout } = this.parts.settings;
+    const paths: string[] = [];
+    for (const id of next) {
+      const found = this.steps.get(id);
+      if (found === undefined || found.step.serviceId !== undefined) continue;
+      paths.push(layout.stepLog(this.execution.id, found.index), layout.stepOutput(this.execution.id, found.index));
+    }
+    this.parts.runtime.makeFiles?.(paths);
   }
 
   private startStep(stepId: string): void {

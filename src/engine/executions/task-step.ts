@@ -3,7 +3,7 @@
  * its output in the step's log, its GITPOD_OUTPUT read when it ends. Whatever the command left behind is killed before the step is reported ended, so a finished
  * step has no process left.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseOutput } from '../../domain/output.js';
 import type { TaskExecutionStep } from '../../domain/schema.js';
 import { describeExit } from '../../domain/service-lifecycle.js';
@@ -29,7 +29,7 @@ export function startTaskStep(parts: EngineParts, executionId: string, step: Tas
   const command = spec.command ?? '';
   const runId = newRunId();
   const logPath = layout.stepLog(executionId, index);
-  const outputPath = layout.runOutput(runId);
+  const outputPath = layout.stepOutput(executionId, index);
   let resolved: ResolvedEnv;
   try {
     resolved = resolveEnv(spec.env, layout.secrets, settings.commandEnv, { GITPOD_OUTPUT: outputPath });
@@ -58,6 +58,8 @@ export function startTaskStep(parts: EngineParts, executionId: string, step: Tas
         void started.exited.then(async (exit) => {
           await started.killLeftovers().catch(() => {});
           const output = resolved.secrets.maskOutput(readOutput(outputPath));
+          // Read once and kept in the execution's status: the file has served.
+          rmSync(outputPath, { force: true });
           const ok = exit.code === 0 && exit.signal === null;
           log.info({ step: step.label, exitCode: exit.code, signal: exit.signal }, 'Step exited');
           // The last lines may echo a secret; what is shared with other executions is masked here.

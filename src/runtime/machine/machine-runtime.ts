@@ -108,6 +108,10 @@ export class MachineRuntime implements Runtime {
     return started;
   }
 
+  makeFiles(paths: readonly string[]): void {
+    this.options.spawner.makeFiles(paths);
+  }
+
   async settled(): Promise<void> {
     await Promise.allSettled([...this.starting]);
   }

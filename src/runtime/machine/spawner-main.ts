@@ -13,7 +13,7 @@
  * them as it would have without a spawner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { close, closeSync, mkdir, open, readFileSync } from 'node:fs';
+import { close, closeSync, mkdir, open, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 interface SpawnRequest {
@@ -54,7 +54,13 @@ interface EnvRequest {
   readonly env: Readonly<Record<string, string>>;
 }
 
-type Request = SpawnRequest | SignalRequest | EnvRequest | InputRequest;
+/** Files that spawns to come will open (their logs, their GITPOD_OUTPUT): made now, empty. */
+interface FilesRequest {
+  readonly op: 'files';
+  readonly paths: readonly string[];
+}
+
+type Request = SpawnRequest | SignalRequest | EnvRequest | InputRequest | FilesRequest;
 
 const children = new Map<number, ChildProcess>();
 const environments = new Map<number, Readonly<Record<string, string>>>();
@@ -111,7 +117,36 @@ interface Prepared {
   logError?: string;
 }
 
+/**
+ * Files made ahead (`op: 'files'`) that no spawn has opened yet; those of steps that never ran
+ * (their execution failed first) are forgotten once there are many.
+ */
+const madeAhead = new Set<string>();
+const MADE_AHEAD_MAX = 1024;
+
+/**
+ * The files of a spawn that were all made ahead, opened here and now: opening a file that exists
+ * takes microseconds, while the trip to the threadpool and back took most of a millisecond on a
+ * busy two-core machine (its threads wait to be scheduled). Undefined when one of them was not.
+ */
+function prepareMadeAhead(request: SpawnRequest): Prepared | undefined {
+  const paths = [request.log, request.output].filter((path) => path !== undefined);
+  if (!paths.every((path) => madeAhead.has(path))) return undefined;
+  for (const path of paths) madeAhead.delete(path);
+  const prepared: Prepared = { done: true };
+  try {
+    if (request.output !== undefined) closeSync(openSync(request.output, 'a', 0o600));
+    if (request.log !== undefined) prepared.logFd = openSync(request.log, 'a', 0o600);
+  } catch {
+    // Removed meanwhile (with its directory): made again the usual way.
+    return undefined;
+  }
+  return prepared;
+}
+
 function prepare(request: SpawnRequest): Prepared {
+  const ahead = prepareMadeAhead(request);
+  if (ahead !== undefined) return ahead;
   const prepared: Prepared = { done: false };
   let waiting = (request.log !== undefined ? 1 : 0) + (request.output !== undefined ? 1 : 0);
   const settle = (): void => {
@@ -236,6 +271,7 @@ function drain(): void {
     if (request.op === 'spawn') start(request, prepared!);
     else if (request.op === 'signal') signal(request);
     else if (request.op === 'input') input(request);
+    else if (request.op === 'files') makeFiles(request);
     else environments.set(request.id, request.env);
   }
   if (head === queue.length) {
@@ -243,6 +279,23 @@ function drain(): void {
     head = 0;
   }
   draining = false;
+}
+
+/**
+ * Made ahead on the threadpool, in the queue's order (after the spawns asked for before, so never
+ * beside their forks): the next group of a task's plan while this one runs, so that a chain of
+ * tasks creates no file on its way. Its spawn then opens them here at once (prepareMadeAhead),
+ * appending, never truncating, as it would open files it had made itself.
+ */
+function makeFiles(request: FilesRequest): void {
+  for (const path of request.paths) {
+    openIn(path, (error, fd) => {
+      if (error !== null || fd === undefined) return;
+      close(fd, () => {});
+      if (madeAhead.size >= MADE_AHEAD_MAX) madeAhead.clear();
+      madeAhead.add(path);
+    });
+  }
 }
 
 function handle(line: string): void {

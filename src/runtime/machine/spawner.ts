@@ -4,6 +4,7 @@
  *
  * The protocol is one JSON object a line over the spawner's stdin and stdout:
  * - to the spawner: `{op: 'env', id, env}` (an environment that later spawns build on),
+ *   `{op: 'files', paths}` (files that later spawns will open, made ahead: no answer),
  *   `{op: 'spawn', id, file, args, cwd, base?, env, log? | capture? | relay?}`,
  *   `{op: 'signal', id, signal}` (to the child's process group, only while the spawner has not
  *   reaped it), `{op: 'input', id, data?, end?}` (to a relayed child's stdin);
@@ -151,6 +152,17 @@ export class Spawner {
         if (this.pending.has(id)) this.write({ op: 'input', id, end: true });
       },
     };
+  }
+
+  /**
+   * Files that commands to come will open (their logs, their GITPOD_OUTPUT), made now (empty, their
+   * owner's only, with their directories) while the spawner has time: creating a file is the
+   * dearest part of a spawn on this project's disk, and dearer still beside the store's fsync.
+   */
+  makeFiles(paths: readonly string[]): void {
+    if (this.closed || paths.length === 0) return;
+    this.process();
+    this.write({ op: 'files', paths });
   }
 
   spawn(request: SpawnRequest): Spawned {
