@@ -156,6 +156,19 @@ describe('tasks and executions', () => {
     expect(running.status?.output).toEqual({ url: 'http://localhost:3000' });
   });
 
+  it('a finished step has no process left: what its command put in the background, or in a session of its own, is killed before it ends', async () => {
+    const { client, workspace } = await startTestDaemon();
+    const [child, escaped] = [join(workspace, 'child.pid'), join(workspace, 'escaped.pid')];
+    const id = await createTask(
+      client,
+      'leaves',
+      `sleep 60 & echo $! > ${child}; setsid sh -c 'echo $$ > ${escaped}.tmp; mv ${escaped}.tmp ${escaped}; exec sleep 60' & while [ ! -f ${escaped} ]; do sleep 0.01; done`,
+    );
+    const done = await waitExecution(client, (await client.environments.automations.tasks.start({ id })).taskExecution.id);
+    expect(done.status.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
+    for (const pid of [await readPidFile(child), await readPidFile(escaped)]) expect(pidAlive(pid)).toBe(false);
+  });
+
   it("makes the next group's files while a group runs, and removes a step's GITPOD_OUTPUT once it is read", async () => {
     const { client, stateDir } = await startTestDaemon();
     // The first step finds the second one's log and GITPOD_OUTPUT made before it ends.

@@ -8,7 +8,7 @@ import { listeningSocketsOf } from './listening-sockets.js';
 import { applyStopRules, type Stoppable } from '../stop-rules.js';
 import { runProbeProcess } from './probe-process.js';
 import type { PathWatch, PathWatches } from './path-watch.js';
-import type { Birth } from './pid-order.js';
+import { forkCount, type Birth } from './pid-order.js';
 import { isPlainTest } from './plain-test.js';
 import { testPaths } from './test-paths.js';
 import type { PlainTestProber } from './plain-test-prober.js';
@@ -198,6 +198,10 @@ export class MachineSession implements Session {
   }
 
   async killLeftovers(): Promise<void> {
+    // Nothing was forked on the machine since its command was but the command itself, which has
+    // exited: nothing of it can be left, and /proc need not be read (most task steps end so).
+    const birth = this.processes.target.birth;
+    if (this.ended && birth !== undefined && forkCount() === birth.forksBefore + 1) return;
     try {
       await killSession(this.processes.target);
     } catch (error) {

@@ -46,9 +46,11 @@ let recent: { at: number; count: { forks: number; tasks: number } | null } | und
 /**
  * The fork count and the tasks alive, as a birth records them, read at most `maxAgeMs` ago: an
  * earlier reading holds as well (allocation has moved on from there; what was handed out since
- * lies behind it).
+ * lies behind it). A burst of spawns shares a reading; a chain of task steps, a few milliseconds
+ * apart, reads afresh for each, so that a step's end can tell that nothing was forked since its
+ * command (`MachineSession.killLeftovers`).
  */
-export function recentBirthCounts(now: number, maxAgeMs = 100): { forks: number; tasks: number } | null {
+export function recentBirthCounts(now: number, maxAgeMs = 2): { forks: number; tasks: number } | null {
   if (recent === undefined || now - recent.at > maxAgeMs || now < recent.at) {
     const forks = forkCount();
     const tasks = tasksAlive();
