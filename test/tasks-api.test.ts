@@ -91,7 +91,7 @@ describe('tasks API', () => {
     const id = await createTask(td.client, 'echo', 'echo hello; echo "n=1" >> $GITPOD_OUTPUT');
     const first = await waitExecution(td.client, (await td.client.environments.automations.tasks.start({ id })).taskExecution.id);
     // Its GITPOD_OUTPUT was read into its status and removed; the directory goes with the execution.
-    expect(readdirSync(join(dirs.stateDir, 'outputs', first.id))).toEqual([]);
+    await waitFor(() => readdirSync(join(dirs.stateDir, 'outputs', first.id)).length === 0, { what: 'its outputs file removed' });
     await td.stop();
 
     const again = await startTestDaemon({ ...dirs, maxExecutions: 3 });

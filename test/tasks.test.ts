@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestDaemon, memoryLogger } from './helpers/daemon.js';
 import { createService, pidAlive, readPidFile, waitPhase } from './helpers/services.js';
 import { createTask, getExecution, planLabels, stepPhases, waitExecution } from './helpers/tasks.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('tasks and executions', () => {
   it('runs build after install and a db service, in order, with outputs and logs (the SDK flow)', async () => {
@@ -185,7 +186,8 @@ describe('tasks and executions', () => {
     const done = await waitExecution(client, (await client.environments.automations.tasks.start({ id: second })).taskExecution.id);
     expect(done.status.phase).toBe('TASK_EXECUTION_PHASE_SUCCEEDED');
     expect(done.status.steps.map((step) => step.output)).toEqual([{ seen: 'yes' }, { b: '2' }]);
-    expect(readdirSync(join(stateDir, 'outputs', done.id))).toEqual([]);
+    // Removed off the daemon's thread, once read.
+    await waitFor(() => readdirSync(join(stateDir, 'outputs', done.id)).length === 0, { what: 'the outputs files removed' });
   });
 
   it('resolves secrets from <state-dir>/secrets and never shows their value', async () => {

@@ -3,7 +3,7 @@
  * its output in the step's log, its GITPOD_OUTPUT read when it ends. Whatever the command left behind is killed before the step is reported ended, so a finished
  * step has no process left.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, unlink } from 'node:fs';
 import { parseOutput } from '../../domain/output.js';
 import type { TaskExecutionStep } from '../../domain/schema.js';
 import { describeExit } from '../../domain/service-lifecycle.js';
@@ -58,13 +58,15 @@ export function startTaskStep(parts: EngineParts, executionId: string, step: Tas
         void started.exited.then(async (exit) => {
           await started.killLeftovers().catch(() => {});
           const output = resolved.secrets.maskOutput(readOutput(outputPath));
-          // Read once and kept in the execution's status: the file has served.
-          rmSync(outputPath, { force: true });
           const ok = exit.code === 0 && exit.signal === null;
           log.info({ step: step.label, exitCode: exit.code, signal: exit.signal }, 'Step exited');
           // The last lines may echo a secret; what is shared with other executions is masked here.
           const failureMessage = ok ? null : resolved.secrets.mask(describeExit(`Task "${step.label}": command "${command}"`, exit, readLogTail(logPath)));
           events.ended({ outcome: ok ? 'succeeded' : 'failed', failureMessage, output });
+          // Read and kept in the execution's status: the file has served. Removed off the daemon's
+          // thread, after the next steps are on their way (a removal, like a create, waits on the
+          // disk's journal).
+          unlink(outputPath, () => {});
         });
       },
       (error: unknown) => {
