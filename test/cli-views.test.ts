@@ -7,6 +7,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tendWorkspace } from './helpers/workspace.js';
+import { pidAlive } from './helpers/services.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -83,6 +84,36 @@ describe('tend ps and tend status', () => {
 });
 
 describe('verbs', () => {
+  it('tend stop stops the named services, or every one, by the stop rules and waits until they are down; the daemon goes on', async () => {
+    const ws = tendWorkspace([
+      'services:',
+      '  web:',
+      '    commands: {start: "exec sleep 60", ready: "true"}',
+      '    triggeredBy: [postEnvironmentStart]',
+      '  worker:',
+      '    commands: {start: "exec sleep 60"}',
+      '    triggeredBy: [postEnvironmentStart]',
+    ]);
+    expect((await ws.tend('up', '--detach')).code).toBe(0);
+    const rows = async () => Object.fromEntries((JSON.parse((await ws.tend('ps', '--json')).stdout) as Array<{ name: string; phase: string; pid?: number }>).map((row) => [row.name, row]));
+    const before = await rows();
+    const one = await ws.tend('stop', 'web');
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toBe('Stopped web\n');
+    const afterOne = await rows();
+    expect([afterOne.web!.phase, afterOne.worker!.phase]).toEqual(['stopped', 'running']);
+    expect(pidAlive(before.web!.pid!)).toBe(false);
+    const all = await ws.tend('stop');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.split('\n').sort()).toEqual(['', 'Stopped web', 'Stopped worker']);
+    expect(pidAlive(before.worker!.pid!)).toBe(false);
+    // The daemon still answers: a service starts again.
+    expect((await ws.tend('services', 'start', 'worker')).code).toBe(0);
+    const missing = await ws.tend('stop', 'web', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('tend: Service "nope" not found: `tend services list` shows them all\n');
+  });
+
   it('tend services restart stops by the stop rules, starts a new session and waits until it runs', async () => {
     const ws = tendWorkspace(['services:', '  web:', '    commands: {start: "exec sleep 60", ready: "true"}', '    triggeredBy: [postEnvironmentStart]']);
     expect((await ws.tend('up', '--detach')).code).toBe(0);

@@ -6,6 +6,33 @@ import { createService, getService, pidAlive, readPidFile, waitPhase } from './h
 import { waitFor } from './helpers/wait.js';
 
 describe('services API', () => {
+  it("tend.v1.DaemonService/StopServices stops the services named, or all of them, in one call; a bad request stops none", async () => {
+    const td = await startTestDaemon();
+    const services = td.client.environments.automations.services;
+    const ids = await Promise.all(['a', 'b', 'c'].map((name) => createService(td.client, name, { start: 'exec sleep 60', ready: 'true' })));
+    for (const id of ids) await services.start({ id });
+    for (const id of ids) await waitPhase(td.client, id, 'SERVICE_PHASE_RUNNING');
+    const stop = (body: unknown) => td.call('StopServices', body, { service: 'tend.v1.DaemonService' });
+
+    for (const body of [{}, { all: false }, { all: true, serviceIds: [ids[0]] }, { serviceIds: [] }]) {
+      const refused = await stop(body);
+      expect({ body, status: refused.status, code: refused.body.code }).toEqual({ body, status: 400, code: 'invalid_argument' });
+    }
+    const unknown = await stop({ serviceIds: [ids[0], '00000000-0000-4000-8000-000000000000'] });
+    expect(unknown.body.code).toBe('not_found');
+    for (const id of ids) expect((await getService(td.client, id)).spec?.desiredPhase).toBe('SERVICE_PHASE_RUNNING');
+
+    const named = await stop({ serviceIds: [ids[0]] });
+    expect(named.status).toBe(200);
+    expect(named.body).toEqual({ serviceIds: [ids[0]] });
+    await waitPhase(td.client, ids[0]!, 'SERVICE_PHASE_STOPPED');
+    expect((await getService(td.client, ids[1]!)).status?.phase).toBe('SERVICE_PHASE_RUNNING');
+
+    const all = await stop({ all: true });
+    expect(all.body.serviceIds.sort()).toEqual([...ids].sort());
+    for (const id of ids) await waitPhase(td.client, id, 'SERVICE_PHASE_STOPPED');
+  });
+
   it('updates metadata at any time but the spec only when STOPPED or FAILED', async () => {
     const td = await startTestDaemon();
     const services = td.client.environments.automations.services;

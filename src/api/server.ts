@@ -177,7 +177,7 @@ export function buildServer(options: ServerOptions): ApiServer {
     return respond(call, { accessToken: logsTokens.create().accessToken });
   };
 
-  // tend's own methods, in the same Connect style: the daemon's status and firing triggers.
+  // tend's own methods, in the same Connect style: the daemon's status, firing triggers, stopping many services.
   const daemonService = async (call: Call): Promise<void> => {
     const decoded = body(call);
     switch (call.method) {
@@ -187,6 +187,14 @@ export function buildServer(options: ServerOptions): ApiServer {
         if (options.forward !== undefined) return sendJson(call.response, answerJson(await options.forward('tend.v1.DaemonService', 'FireTrigger', decoded)));
         const { triggers } = await parseRequest('FireTriggerRequest', decoded);
         return respond(call, automations.fire(triggers as TriggerName[]), true);
+      }
+      case 'StopServices': {
+        if (options.forward !== undefined) return sendJson(call.response, answerJson(await options.forward('tend.v1.DaemonService', 'StopServices', decoded)));
+        const request = await parseRequest('StopServicesRequest', decoded);
+        if ((request.all === true) === (request.serviceIds !== undefined)) {
+          throw new ApiError('invalid_argument', 'Invalid request: give either "serviceIds" (the services to stop) or "all": true (every service)');
+        }
+        return respond(call, { serviceIds: services.stopMany(request.all === true ? undefined : request.serviceIds) }, true);
       }
       default: {
         const methods = options.daemonMethods ?? {};

@@ -17,6 +17,7 @@ export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 /** What a command's arguments are, for the commands whose arguments can be listed. */
 const ARGUMENTS: Readonly<Record<string, string>> = {
   up: '$NAMES',
+  stop: '$SERVICES',
   logs: '$NAMES',
   trigger: TRIGGER_NAMES.join(' '),
   completion: SHELLS.join(' '),

@@ -13,6 +13,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   down: ['tend down'],
   ps: ['tend ps', 'tend ps --json'],
   logs: ['tend logs                 # everyone\'s output so far', 'tend logs -f -t web build # follow two, with the time each line came', 'tend logs -n 20 api'],
+  stop: ['tend stop           # every service; the daemon goes on', 'tend stop web worker'],
   restart: ['tend restart web'],
   trigger: ['tend trigger manual'],
   prebuild: ['tend prebuild'],

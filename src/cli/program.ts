@@ -15,7 +15,7 @@ import { runMcp } from './mcp-command.js';
 import { runDashboard, type DashboardCommandOptions } from './dashboard-command.js';
 import { runPs } from './ps-command.js';
 import { runLogs, type LogsOptions } from './logs-command.js';
-import { restartServices } from './services-command.js';
+import { restartServices, stopServices } from './services-command.js';
 import { completionScript, printNames, SHELLS } from './completion-command.js';
 import { addExamples, commandPath } from './examples.js';
 import { TRIGGER_NAMES, type TriggerName } from '../domain/enums.js';
@@ -111,6 +111,10 @@ export function buildProgram(): Command {
     .option('-t, --timestamps', 'prefix each line with the time it arrived (earlier lines have none: the logs keep no times)')
     .option('-n, --tail <lines>', 'only the last N lines of each log (a number, or all)')
     .action(async (names: string[], options: LogsOptions) => runLogs(names, options));
+
+  stateDirOption(program.command('stop [names...]').description('stop services (every one when none is named) by the stop rules, and wait until they are down; the daemon goes on'))
+    .option('--json', 'print the services as JSON')
+    .action(async (names: string[], options: StateDirOptions & { json?: boolean }) => stopServices(names, options));
 
   stateDirOption(program.command('restart <names...>').description('restart services: stop each by the stop rules, start it again, wait until it is running'))
     .option('--json', 'print the services as JSON')

@@ -44,10 +44,8 @@ export async function restartServices(references: readonly string[], options: St
   const watch = await ResourceWatch.start(client);
   try {
     const targets = { serviceIds: found.map((service) => service.id), executionIds: [] };
-    for (const service of found) {
-      await client.call('StopService', { id: service.id });
-      await watch.refresh('service', service.id);
-    }
+    await client.call('StopServices', { serviceIds: targets.serviceIds }, 'tend.v1.DaemonService');
+    await watch.refreshServices();
     await waitSettled(client, watch, targets);
     for (const service of found) {
       await client.call('StartService', { id: service.id });
@@ -60,6 +58,32 @@ export async function restartServices(references: readonly string[], options: St
       const failure = service.status.phase === 'SERVICE_PHASE_FAILED' ? summarizeFailure(service.status.failureMessage) : null;
       if (options.json !== true) process.stdout.write(`Restarted ${service.metadata.reference}: ${shortEnum(service.status.phase, 'SERVICE_PHASE_')}${failure === null ? '' : `: ${failure.line}`}\n`);
       if (service.status.phase !== 'SERVICE_PHASE_RUNNING') process.exitCode = 1;
+    }
+  } finally {
+    watch.close();
+  }
+}
+
+/**
+ * `tend stop [NAME…]`: the named services, or every service when none is named, stopped by the
+ * stop rules in one call (they stop side by side), and waited for until each is down; the daemon
+ * goes on running (`tend down` ends it too). Exit 1 if one ended FAILED.
+ */
+export async function stopServices(references: readonly string[], options: StateDirOptions & { json?: boolean }): Promise<void> {
+  const client = connect(resolveStateDir(options));
+  const found = await Promise.all(references.map((reference) => findService(client, reference)));
+  const watch = await ResourceWatch.start(client);
+  try {
+    const request = found.length === 0 ? { all: true } : { serviceIds: found.map((service) => service.id) };
+    const { serviceIds } = await client.call<{ serviceIds: string[] }>('StopServices', request, 'tend.v1.DaemonService');
+    await watch.refreshServices();
+    const { services } = await waitSettled(client, watch, { serviceIds, executionIds: [] });
+    if (options.json === true) return printJson(services);
+    if (services.length === 0) process.stdout.write('No service to stop\n');
+    for (const service of services) {
+      const failure = service.status.phase === 'SERVICE_PHASE_FAILED' ? summarizeFailure(service.status.failureMessage) : null;
+      process.stdout.write(`Stopped ${service.metadata.reference}${failure === null ? '' : `: FAILED: ${failure.line}`}\n`);
+      if (failure !== null) process.exitCode = 1;
     }
   } finally {
     watch.close();

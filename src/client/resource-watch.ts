@@ -144,6 +144,11 @@ export class ResourceWatch extends EventEmitter<{ change: [ResourceChange]; end:
     this.set(await this.fetch(type, id));
   }
 
+  /** Every service read again in one list (after a change to many of them). */
+  async refreshServices(): Promise<void> {
+    for (const service of await listAll<Service>(this.client.call, 'ListServices', 'services')) this.set({ kind: 'service', service });
+  }
+
   private set(change: ResourceChange): void {
     if (change.kind === 'service') {
       // Reads may come back out of order (an event's read, a refresh): never go back in time.

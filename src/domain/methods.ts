@@ -30,6 +30,6 @@ export const SERVED_METHODS = {
   'gitpod.v1.EnvironmentAutomationService': [...AUTOMATION_METHODS, 'UpdateTaskExecutionStatus'],
   'gitpod.v1.EventService': ['WatchEvents'],
   'gitpod.v1.EnvironmentService': ['CreateEnvironmentLogsToken'],
-  'tend.v1.DaemonService': ['GetStatus', 'FireTrigger'],
+  'tend.v1.DaemonService': ['GetStatus', 'FireTrigger', 'StopServices'],
 } as const satisfies Record<string, readonly string[]>;
 export type ServedService = keyof typeof SERVED_METHODS;

@@ -180,6 +180,12 @@ export const LogsTokenRequest = z.strictObject({ environmentId: z.string().optio
 /** `tend.v1.DaemonService/FireTrigger`. */
 export const FireTriggerRequest = z.strictObject({ triggers: z.array(z.enum(TRIGGER_NAMES)).min(1) });
 
+/** `tend.v1.DaemonService/StopServices`: the services of these ids, or every service (`all`); one of the two. */
+export const StopServicesRequest = z.strictObject({
+  serviceIds: z.array(z.string().max(128)).min(1).max(10_000).optional(),
+  all: z.boolean().optional(),
+});
+
 // ---- tend's DaemonService port methods (`gitpod environment port` inside commands) ----------
 
 const Port = z.number().int().min(1).max(65_535);
