@@ -44,7 +44,7 @@ export async function restartServices(references: readonly string[], options: St
   const watch = await ResourceWatch.start(client);
   try {
     const targets = { serviceIds: found.map((service) => service.id), executionIds: [] };
-    await client.call('StopServices', { serviceIds: targets.serviceIds }, 'tend.v1.DaemonService');
+    await stopMany(client, targets.serviceIds);
     await watch.refreshServices();
     await waitSettled(client, watch, targets);
     for (const service of found) {
@@ -65,6 +65,22 @@ export async function restartServices(references: readonly string[], options: St
 }
 
 /**
+ * The services of `ids` (or all) told to stop in one call; a daemon of an older tend, which has no
+ * StopServices, gets a StopService for each. Returns their ids.
+ */
+async function stopMany(client: ApiClient, ids: readonly string[] | 'all'): Promise<string[]> {
+  const request = ids === 'all' ? { all: true } : { serviceIds: ids };
+  try {
+    return (await client.call<{ serviceIds: string[] }>('StopServices', request, 'tend.v1.DaemonService')).serviceIds;
+  } catch (error) {
+    if (!(error instanceof CliError) || error.code !== 'unimplemented') throw error;
+  }
+  const all = ids === 'all' ? (await listAll<Service>(client.call, 'ListServices', 'services')).map((service) => service.id) : ids;
+  for (const id of all) await client.call('StopService', { id });
+  return [...all];
+}
+
+/**
  * `tend stop [NAME…]`: the named services, or every service when none is named, stopped by the
  * stop rules in one call (they stop side by side), and waited for until each is down; the daemon
  * goes on running (`tend down` ends it too). Exit 1 if one ended FAILED.
@@ -74,8 +90,7 @@ export async function stopServices(references: readonly string[], options: State
   const found = await Promise.all(references.map((reference) => findService(client, reference)));
   const watch = await ResourceWatch.start(client);
   try {
-    const request = found.length === 0 ? { all: true } : { serviceIds: found.map((service) => service.id) };
-    const { serviceIds } = await client.call<{ serviceIds: string[] }>('StopServices', request, 'tend.v1.DaemonService');
+    const serviceIds = await stopMany(client, found.length === 0 ? 'all' : found.map((service) => service.id));
     await watch.refreshServices();
     const { services } = await waitSettled(client, watch, { serviceIds, executionIds: [] });
     if (options.json === true) return printJson(services);
