@@ -160,7 +160,8 @@ async function stopPooled(tend, ids, connections) {
 
 /**
  * W1 and W2 on tend. `how`: undefined, a StopService call each, all at once; a number, those
- * calls through that many kept-alive connections; 'down', `tend down`.
+ * calls through that many kept-alive connections; 'stop', `tend stop` (every service, one call);
+ * 'down', `tend down`.
  */
 async function tendUpDown(n, how) {
   const tend = await startTend();
@@ -176,6 +177,7 @@ async function tendUpDown(n, how) {
     const stopStart = performance.now();
     if (how === undefined) await Promise.all(ids.map((id) => tend.call('StopService', { id })));
     else if (how === 'down') tend.down();
+    else if (how === 'stop') tend.stopAll();
     else await stopPooled(tend, ids, how);
     await waitFor('tend stop', () => gone(pids));
     return { up, down: (performance.now() - stopStart) / 1000 };
@@ -240,6 +242,7 @@ async function w1w2() {
     const bash = await repeat(REPEAT, () => bashUp(n));
     const tend = await repeat(REPEAT, () => tendUpDown(n));
     const tendPooled = await repeat(REPEAT, () => tendUpDown(n, 16));
+    const tendStop = await repeat(REPEAT, () => tendUpDown(n, 'stop'));
     const tendDown = await repeat(REPEAT, () => tendUpDown(n, 'down'));
     const pm2 = peers.pm2 === null ? await repeat(REPEAT, () => pm2UpDown(n)) : undefined;
     const sv = peers.supervisord === null ? await repeat(REPEAT, () => supervisordUpDown(n)) : undefined;
@@ -249,8 +252,9 @@ async function w1w2() {
     const down = (list) => list && median(list.map((result) => result.down));
     row('W1 cold start', n, { floor: up(floor), pm2: up(pm2), supervisord: up(sv), tend: up(tend) });
     notes.push(`W1 n=${n}: bash loop ${fmt(median(bash))}`);
-    row('W2 stop', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tend) });
+    row('W2 stop (tend: a StopService call per service, at once; `pm2 stop all`, `supervisorctl stop all`)', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tend) });
     row('W2 stop, the calls through 16 kept-alive connections', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tendPooled) });
+    row('W2 stop every service by its command, the supervisor going on (`tend stop`, `pm2 stop all`, `supervisorctl stop all`)', n, { floor: down(floor), pm2: down(pm2), supervisord: down(sv), tend: down(tendStop) });
     row('W2 stop everything and the supervisor (`tend down`, `pm2 kill`, `supervisorctl shutdown`)', n, { floor: down(floor), pm2: down(pm2Kill), supervisord: down(svShutdown), tend: down(tendDown) });
   }
 }

@@ -76,7 +76,9 @@ export async function startTend({ stopTimeout = '5s', extraArgs = [], env = {} }
   };
   /** `tend down`, as a user ends the day: the daemon stops everything by the stop rules and exits. */
   const down = () => run(process.execPath, [CLI, 'down', '--state-dir', stateDir], { timeout: 300_000 });
-  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, watchEvents, down, stop };
+  /** `tend stop`, as a user stops every service and keeps the daemon: it returns once they are down. */
+  const stopAll = () => run(process.execPath, [CLI, 'stop', '--state-dir', stateDir], { timeout: 300_000 });
+  return { dir, stateDir, url: info.url, token, pid: child.pid, call, listAll, watchEvents, down, stopAll, stop };
 }
 
 // ---- pm2 --------------------------------------------------------------------------------------

@@ -88,10 +88,10 @@ async function stopMany(client: ApiClient, ids: readonly string[] | 'all'): Prom
 export async function stopServices(references: readonly string[], options: StateDirOptions & { json?: boolean }): Promise<void> {
   const client = connect(resolveStateDir(options));
   const found = await Promise.all(references.map((reference) => findService(client, reference)));
+  // Stopped before the watch lists them: what it lists is already wanted stopped.
+  const serviceIds = await stopMany(client, found.length === 0 ? 'all' : found.map((service) => service.id));
   const watch = await ResourceWatch.start(client);
   try {
-    const serviceIds = await stopMany(client, found.length === 0 ? 'all' : found.map((service) => service.id));
-    await watch.refreshServices();
     const { services } = await waitSettled(client, watch, { serviceIds, executionIds: [] });
     if (options.json === true) return printJson(services);
     if (services.length === 0) process.stdout.write('No service to stop\n');

@@ -3,7 +3,7 @@
  * stream (`EventService/WatchEvents`), never by polling: the stream is opened before the first
  * list (so nothing that changes meanwhile is missed), and each event is followed by one read of
  * the resource it names (one read in flight per resource; an event that comes meanwhile reads it
- * again after). When the stream ends while the daemon lives (a reader that fell behind), it is
+ * again after; many services named at once are read by one list: service-reads.ts). When the stream ends while the daemon lives (a reader that fell behind), it is
  * opened again and everything listed again. When the daemon is gone the watch ends and says how:
  * `stopped` (it stopped itself: `tend down`, a signal; its `daemon.json` is gone) or `vanished`
  * (killed, crashed: it left its `daemon.json`). `tend up`, its TUI, `tend logs -f` and the CLI's
@@ -16,6 +16,7 @@ import type { Service, Task, TaskExecution } from '../domain/schema.js';
 import { CliError, type ApiClient } from './api-client.js';
 import { bodyLines } from './line-decoder.js';
 import { listAll } from './list-all.js';
+import { ServiceReads } from './service-reads.js';
 
 export type ResourceKind = 'service' | 'task' | 'execution';
 
@@ -69,11 +70,18 @@ export class ResourceWatch extends EventEmitter<{ change: [ResourceChange]; end:
   private readonly abort = new AbortController();
   private readonly reading = new Map<string, { again: boolean }>();
   private finished: WatchEnd | undefined;
+  private readonly serviceReads: ServiceReads;
 
   private constructor(readonly client: ApiClient) {
     super();
     this.setMaxListeners(0);
     this.ended = new Promise((resolve) => (this.endWith = resolve));
+    this.serviceReads = new ServiceReads(
+      client,
+      (id) => this.read('service', id),
+      (services) => services.forEach((service) => this.set({ kind: 'service', service })),
+      () => this.abort.signal.aborted,
+    );
   }
 
   /** Opens the stream, lists everything, and follows; resolves once the first list is in. */
@@ -238,6 +246,7 @@ export class ResourceWatch extends EventEmitter<{ change: [ResourceChange]; end:
     const type = TYPES[event.resourceType ?? ''];
     if (type === undefined || event.resourceId === undefined) return;
     if (event.operation === 'RESOURCE_OPERATION_DELETE') this.set({ kind: 'removed', type, id: event.resourceId });
+    else if (type === 'service') this.serviceReads.add(event.resourceId);
     else this.read(type, event.resourceId);
   }
 

@@ -1,0 +1,63 @@
+/**
+ * How a watch reads the services its events name: those named in one turn of the event loop are
+ * read one by one when they are few, and by ListServices of just those ids when they are many (a
+ * `tend stop` of 500 services makes three events each: 1,500 GetService calls took the CLI over a
+ * second, against a few lists of 100). One list runs at a time; what is named meanwhile waits.
+ */
+import type { Service } from '../domain/schema.js';
+import type { ApiClient } from './api-client.js';
+import { listAll } from './list-all.js';
+
+/** More services named in one turn than this are read by a list. */
+const ONE_BY_ONE_MAX = 8;
+/** The ids of one list's filter (a page's worth). */
+const LIST_IDS_MAX = 100;
+
+export class ServiceReads {
+  private readonly named = new Set<string>();
+  private scheduled = false;
+  private listing = false;
+
+  constructor(
+    private readonly client: ApiClient,
+    /** Reads one service (the watch's own read, one in flight per resource). */
+    private readonly readOne: (id: string) => void,
+    /** Takes what a list read. */
+    private readonly listed: (services: readonly Service[]) => void,
+    private readonly aborted: () => boolean,
+  ) {}
+
+  /** An event named this service. */
+  add(id: string): void {
+    this.named.add(id);
+    if (this.scheduled || this.listing) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.aborted() || this.named.size === 0) return;
+    const ids = [...this.named];
+    this.named.clear();
+    if (ids.length <= ONE_BY_ONE_MAX) {
+      for (const id of ids) this.readOne(id);
+      return;
+    }
+    this.listing = true;
+    const chunks = Array.from({ length: Math.ceil(ids.length / LIST_IDS_MAX) }, (_, index) => ids.slice(index * LIST_IDS_MAX, (index + 1) * LIST_IDS_MAX));
+    void Promise.all(chunks.map((chunk) => listAll<Service>(this.client.call, 'ListServices', 'services', { filter: { serviceIds: chunk } })))
+      .then((lists) => lists.flat())
+      .then(
+        (services) => {
+          if (!this.aborted()) this.listed(services);
+        },
+        // The daemon went away or refused: those services are read one by one instead.
+        () => ids.forEach((id) => this.readOne(id)),
+      )
+      .finally(() => {
+        this.listing = false;
+        this.flush();
+      });
+  }
+}
