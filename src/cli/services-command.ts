@@ -1,14 +1,14 @@
 import { Command } from 'commander';
 import type { Service } from '../domain/schema.js';
 import { connect, CliError, type ApiClient } from '../client/api-client.js';
-import { listAll } from '../client/list-all.js';
+import { listAll, listServicesById } from '../client/list-all.js';
 import { findService } from '../client/lookups.js';
 import { ResourceWatch } from '../client/resource-watch.js';
 import { bodyLines } from '../client/line-decoder.js';
 import { LogItemParser, sectionHeader } from '../client/log-items.js';
 import { oneLineCommand } from './daemon-facts.js';
 import { summarizeFailure } from './failure-reason.js';
-import { waitSettled } from './settle-wait.js';
+import { serviceSettled, waitSettled } from './settle-wait.js';
 import { formatTable, shortEnum, terminalWidth } from './table.js';
 import { printJson } from './output.js';
 import { resolveStateDir } from '../app/state-dir.js';
@@ -90,18 +90,25 @@ export async function stopServices(references: readonly string[], options: State
   const found = await Promise.all(references.map((reference) => findService(client, reference)));
   // Stopped before the watch lists them: what it lists is already wanted stopped.
   const serviceIds = await stopMany(client, found.length === 0 ? 'all' : found.map((service) => service.id));
+  // Services that honour SIGTERM are mostly down once the answer is read: one list tells, with no
+  // event stream to follow.
+  const listed = await listServicesById<Service>(client.call, serviceIds);
+  if (listed.every(serviceSettled)) return reportStopped(listed, options);
   const watch = await ResourceWatch.start(client);
   try {
-    const { services } = await waitSettled(client, watch, { serviceIds, executionIds: [] });
-    if (options.json === true) return printJson(services);
-    if (services.length === 0) process.stdout.write('No service to stop\n');
-    for (const service of services) {
-      const failure = service.status.phase === 'SERVICE_PHASE_FAILED' ? summarizeFailure(service.status.failureMessage) : null;
-      process.stdout.write(`Stopped ${service.metadata.reference}${failure === null ? '' : `: FAILED: ${failure.line}`}\n`);
-      if (failure !== null) process.exitCode = 1;
-    }
+    reportStopped((await waitSettled(client, watch, { serviceIds, executionIds: [] })).services, options);
   } finally {
     watch.close();
+  }
+}
+
+function reportStopped(services: readonly Service[], options: { json?: boolean }): void {
+  if (options.json === true) return printJson(services);
+  if (services.length === 0) process.stdout.write('No service to stop\n');
+  for (const service of services) {
+    const failure = service.status.phase === 'SERVICE_PHASE_FAILED' ? summarizeFailure(service.status.failureMessage) : null;
+    process.stdout.write(`Stopped ${service.metadata.reference}${failure === null ? '' : `: FAILED: ${failure.line}`}\n`);
+    if (failure !== null) process.exitCode = 1;
   }
 }
 

@@ -17,3 +17,12 @@ export async function listAll<T>(
   } while (token !== '');
   return all;
 }
+
+/** The ids of one list's filter (a page's worth). */
+const FILTER_IDS_MAX = 100;
+
+/** The services of these ids (those that exist), by ListServices filtered on them, a page's worth of ids at a time. */
+export async function listServicesById<T>(call: <R>(method: string, body: unknown) => Promise<R>, ids: readonly string[]): Promise<T[]> {
+  const chunks = Array.from({ length: Math.ceil(ids.length / FILTER_IDS_MAX) }, (_, index) => ids.slice(index * FILTER_IDS_MAX, (index + 1) * FILTER_IDS_MAX));
+  return (await Promise.all(chunks.map((chunk) => listAll<T>(call, 'ListServices', 'services', { filter: { serviceIds: chunk } })))).flat();
+}

@@ -6,12 +6,10 @@
  */
 import type { Service } from '../domain/schema.js';
 import type { ApiClient } from './api-client.js';
-import { listAll } from './list-all.js';
+import { listServicesById } from './list-all.js';
 
 /** More services named in one turn than this are read by a list. */
 const ONE_BY_ONE_MAX = 8;
-/** The ids of one list's filter (a page's worth). */
-const LIST_IDS_MAX = 100;
 
 export class ServiceReads {
   private readonly named = new Set<string>();
@@ -45,9 +43,7 @@ export class ServiceReads {
       return;
     }
     this.listing = true;
-    const chunks = Array.from({ length: Math.ceil(ids.length / LIST_IDS_MAX) }, (_, index) => ids.slice(index * LIST_IDS_MAX, (index + 1) * LIST_IDS_MAX));
-    void Promise.all(chunks.map((chunk) => listAll<Service>(this.client.call, 'ListServices', 'services', { filter: { serviceIds: chunk } })))
-      .then((lists) => lists.flat())
+    void listServicesById<Service>(this.client.call, ids)
       .then(
         (services) => {
           if (!this.aborted()) this.listed(services);
