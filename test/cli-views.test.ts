@@ -93,6 +93,10 @@ describe('verbs', () => {
       '  worker:',
       '    commands: {start: "exec sleep 60"}',
       '    triggeredBy: [postEnvironmentStart]',
+      // Still going down when tend stop first reads it: it then follows the events.
+      '  slow:',
+      `    commands: {start: "trap 'sleep 0.3; exit 0' TERM; sleep 60 & wait"}`,
+      '    triggeredBy: [postEnvironmentStart]',
     ]);
     expect((await ws.tend('up', '--detach')).code).toBe(0);
     const rows = async () => Object.fromEntries((JSON.parse((await ws.tend('ps', '--json')).stdout) as Array<{ name: string; phase: string; pid?: number }>).map((row) => [row.name, row]));
@@ -101,12 +105,13 @@ describe('verbs', () => {
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toBe('Stopped web\n');
     const afterOne = await rows();
-    expect([afterOne.web!.phase, afterOne.worker!.phase]).toEqual(['stopped', 'running']);
+    expect([afterOne.web!.phase, afterOne.worker!.phase, afterOne.slow!.phase]).toEqual(['stopped', 'running', 'running']);
     expect(pidAlive(before.web!.pid!)).toBe(false);
     const all = await ws.tend('stop');
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout.split('\n').sort()).toEqual(['', 'Stopped web', 'Stopped worker']);
-    expect(pidAlive(before.worker!.pid!)).toBe(false);
+    expect(all.stdout.split('\n').sort()).toEqual(['', 'Stopped slow', 'Stopped web', 'Stopped worker']);
+    expect((await rows()).slow!.phase).toBe('stopped');
+    for (const name of ['worker', 'slow']) expect(pidAlive(before[name]!.pid!)).toBe(false);
     // The daemon still answers: a service starts again.
     expect((await ws.tend('services', 'start', 'worker')).code).toBe(0);
     const missing = await ws.tend('stop', 'web', 'nope');
