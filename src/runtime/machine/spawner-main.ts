@@ -3,7 +3,8 @@
  * machine runtime for the daemon. A fork costs time in proportion to the forking process's memory
  * and blocks its thread until the child has exec'd; here it costs the spawner's few megabytes of
  * heap, on its own thread, while the daemon goes on serving. It imports nothing but Node's own
- * modules (spawner.ts is the daemon's side; the protocol is described there).
+ * modules and its files' module (spawner-files.ts); spawner.ts is the daemon's side, and the
+ * protocol is described there.
  *
  * Each command runs as before: in a new session and process group (`detached`), its output
  * opened on its log file (never a pipe through tend) or, for a ready probe, captured (its last
@@ -13,8 +14,8 @@
  * them as it would have without a spawner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { close, closeSync, mkdir, open, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, readFileSync } from 'node:fs';
+import { makeFiles, prepareFiles, type Prepared } from './spawner-files.js';
 
 interface SpawnRequest {
   readonly op: 'spawn';
@@ -86,90 +87,6 @@ function startTime(pid: number): string {
   } catch {
     return '';
   }
-}
-
-/**
- * A file opened for appending on libuv's threadpool (made, its owner's only, when missing): its
- * descriptor, or the error. Its directory is made only when the open finds it missing, so a step
- * whose execution already has a log directory takes one trip to the threadpool instead of three
- * (the directory's mkdir, the stat that finds it there, the open): in a chain of tasks the files
- * are on the way of every step.
- */
-function openIn(path: string, done: (error: Error | null, fd?: number) => void): void {
-  open(path, 'a', 0o600, (error, fd) => {
-    if (error?.code !== 'ENOENT') return done(error, fd);
-    mkdir(dirname(path), { recursive: true, mode: 0o700 }, (failed) => {
-      if (failed !== null) return done(failed);
-      open(path, 'a', 0o600, (again, made) => done(again, made));
-    });
-  });
-}
-
-/**
- * The files of a spawn, made while earlier requests are carried out: creating a file is the
- * dearest part of a spawn on some filesystems (an inode: 0.5 to 1.4 ms on this project's VM disk,
- * against 30 µs to open one that exists), and on the threadpool it runs beside the forks of the
- * main thread instead of before each of them.
- */
-interface Prepared {
-  done: boolean;
-  logFd?: number;
-  logError?: string;
-}
-
-/**
- * Files made ahead (`op: 'files'`) that no spawn has opened yet; those of steps that never ran
- * (their execution failed first) are forgotten once there are many.
- */
-const madeAhead = new Set<string>();
-const MADE_AHEAD_MAX = 1024;
-
-/**
- * The files of a spawn that were all made ahead, opened here and now: opening a file that exists
- * takes microseconds, while the trip to the threadpool and back took most of a millisecond on a
- * busy two-core machine (its threads wait to be scheduled). Undefined when one of them was not.
- */
-function prepareMadeAhead(request: SpawnRequest): Prepared | undefined {
-  const paths = [request.log, request.output].filter((path) => path !== undefined);
-  if (!paths.every((path) => madeAhead.has(path))) return undefined;
-  for (const path of paths) madeAhead.delete(path);
-  const prepared: Prepared = { done: true };
-  try {
-    if (request.output !== undefined) closeSync(openSync(request.output, 'a', 0o600));
-    if (request.log !== undefined) prepared.logFd = openSync(request.log, 'a', 0o600);
-  } catch {
-    // Removed meanwhile (with its directory): made again the usual way.
-    return undefined;
-  }
-  return prepared;
-}
-
-function prepare(request: SpawnRequest): Prepared {
-  const ahead = prepareMadeAhead(request);
-  if (ahead !== undefined) return ahead;
-  const prepared: Prepared = { done: false };
-  let waiting = (request.log !== undefined ? 1 : 0) + (request.output !== undefined ? 1 : 0);
-  const settle = (): void => {
-    if (--waiting > 0) return;
-    prepared.done = true;
-    if (draining === false) drain();
-  };
-  if (waiting === 0) prepared.done = true;
-  if (request.log !== undefined) {
-    openIn(request.log, (error, fd) => {
-      if (error !== null) prepared.logError = `Cannot open its log file: ${error.message}`;
-      else prepared.logFd = fd;
-      settle();
-    });
-  }
-  if (request.output !== undefined) {
-    // The command may still make it; a broken state directory shows in its log.
-    openIn(request.output, (error, fd) => {
-      if (error === null && fd !== undefined) close(fd, () => {});
-      settle();
-    });
-  }
-  return prepared;
 }
 
 function start(request: SpawnRequest, prepared: Prepared): void {
@@ -262,6 +179,11 @@ const queue: Array<{ request: Request; prepared?: Prepared }> = [];
 let head = 0;
 let draining = false;
 
+/** A spawn's files are ready: the queue goes on if it waited for them. */
+function whenPrepared(): void {
+  if (draining === false) drain();
+}
+
 function drain(): void {
   draining = true;
   while (head < queue.length) {
@@ -271,7 +193,7 @@ function drain(): void {
     if (request.op === 'spawn') start(request, prepared!);
     else if (request.op === 'signal') signal(request);
     else if (request.op === 'input') input(request);
-    else if (request.op === 'files') makeFiles(request);
+    else if (request.op === 'files') makeFiles(request.paths);
     else environments.set(request.id, request.env);
   }
   if (head === queue.length) {
@@ -281,27 +203,10 @@ function drain(): void {
   draining = false;
 }
 
-/**
- * Made ahead on the threadpool, in the queue's order (after the spawns asked for before, so never
- * beside their forks): the next group of a task's plan while this one runs, so that a chain of
- * tasks creates no file on its way. Its spawn then opens them here at once (prepareMadeAhead),
- * appending, never truncating, as it would open files it had made itself.
- */
-function makeFiles(request: FilesRequest): void {
-  for (const path of request.paths) {
-    openIn(path, (error, fd) => {
-      if (error !== null || fd === undefined) return;
-      close(fd, () => {});
-      if (madeAhead.size >= MADE_AHEAD_MAX) madeAhead.clear();
-      madeAhead.add(path);
-    });
-  }
-}
-
 function handle(line: string): void {
   if (line === '') return;
   const request = JSON.parse(line) as Request;
-  queue.push(request.op === 'spawn' ? { request, prepared: prepare(request) } : { request });
+  queue.push(request.op === 'spawn' ? { request, prepared: prepareFiles(request, whenPrepared) } : { request });
 }
 
 let pending = '';
