@@ -45,7 +45,7 @@ export async function restartServices(references: readonly string[], options: St
   try {
     const targets = { serviceIds: found.map((service) => service.id), executionIds: [] };
     await stopMany(client, targets.serviceIds);
-    await watch.refreshServices();
+    await watch.refreshServices(targets.serviceIds);
     await waitSettled(client, watch, targets);
     for (const service of found) {
       await client.call('StartService', { id: service.id });

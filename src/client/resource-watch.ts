@@ -3,8 +3,9 @@
  * stream (`EventService/WatchEvents`), never by polling: the stream is opened before the first
  * list (so nothing that changes meanwhile is missed), and each event is followed by one read of
  * the resource it names (one read in flight per resource; an event that comes meanwhile reads it
- * again after; many services named at once are read by one list: service-reads.ts). When the stream ends while the daemon lives (a reader that fell behind), it is
- * opened again and everything listed again. When the daemon is gone the watch ends and says how:
+ * again after; many services named at once are read by lists: service-reads.ts). When the stream
+ * ends while the daemon lives (a reader that fell behind), it is opened again and everything
+ * listed again. When the daemon is gone the watch ends and says how:
  * `stopped` (it stopped itself: `tend down`, a signal; its `daemon.json` is gone) or `vanished`
  * (killed, crashed: it left its `daemon.json`). `tend up`, its TUI, `tend logs -f` and the CLI's
  * waits are built on it; see ARCHITECTURE.md ("Following the daemon").
@@ -15,7 +16,7 @@ import { readDaemonInfo, stateFile } from '../app/state-dir.js';
 import type { Service, Task, TaskExecution } from '../domain/schema.js';
 import { CliError, type ApiClient } from './api-client.js';
 import { bodyLines } from './line-decoder.js';
-import { listAll } from './list-all.js';
+import { listAll, listServicesById } from './list-all.js';
 import { ServiceReads } from './service-reads.js';
 
 export type ResourceKind = 'service' | 'task' | 'execution';
@@ -77,9 +78,8 @@ export class ResourceWatch extends EventEmitter<{ change: [ResourceChange]; end:
     this.setMaxListeners(0);
     this.ended = new Promise((resolve) => (this.endWith = resolve));
     this.serviceReads = new ServiceReads(
-      client,
       (id) => this.read('service', id),
-      (services) => services.forEach((service) => this.set({ kind: 'service', service })),
+      (ids) => this.refreshServices(ids),
       () => this.abort.signal.aborted,
     );
   }
@@ -152,9 +152,10 @@ export class ResourceWatch extends EventEmitter<{ change: [ResourceChange]; end:
     this.set(await this.fetch(type, id));
   }
 
-  /** Every service read again in one list (after a change to many of them). */
-  async refreshServices(): Promise<void> {
-    for (const service of await listAll<Service>(this.client.call, 'ListServices', 'services')) this.set({ kind: 'service', service });
+  /** These services read again by lists of their ids (after a request changed them all). */
+  async refreshServices(ids: readonly string[]): Promise<void> {
+    const services = await listServicesById<Service>(this.client.call, ids);
+    if (!this.abort.signal.aborted) for (const service of services) this.set({ kind: 'service', service });
   }
 
   private set(change: ResourceChange): void {

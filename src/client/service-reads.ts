@@ -4,9 +4,6 @@
  * `tend stop` of 500 services makes three events each: 1,500 GetService calls took the CLI over a
  * second, against a few lists of 100). One list runs at a time; what is named meanwhile waits.
  */
-import type { Service } from '../domain/schema.js';
-import type { ApiClient } from './api-client.js';
-import { listServicesById } from './list-all.js';
 
 /** More services named in one turn than this are read by a list. */
 const ONE_BY_ONE_MAX = 8;
@@ -17,11 +14,10 @@ export class ServiceReads {
   private listing = false;
 
   constructor(
-    private readonly client: ApiClient,
     /** Reads one service (the watch's own read, one in flight per resource). */
     private readonly readOne: (id: string) => void,
-    /** Takes what a list read. */
-    private readonly listed: (services: readonly Service[]) => void,
+    /** Reads these services by lists of their ids (`ResourceWatch.refreshServices`). */
+    private readonly readMany: (ids: readonly string[]) => Promise<void>,
     private readonly aborted: () => boolean,
   ) {}
 
@@ -43,14 +39,9 @@ export class ServiceReads {
       return;
     }
     this.listing = true;
-    void listServicesById<Service>(this.client.call, ids)
-      .then(
-        (services) => {
-          if (!this.aborted()) this.listed(services);
-        },
-        // The daemon went away or refused: those services are read one by one instead.
-        () => ids.forEach((id) => this.readOne(id)),
-      )
+    void this.readMany(ids)
+      // The daemon went away or refused: those services are read one by one instead.
+      .catch(() => ids.forEach((id) => this.readOne(id)))
       .finally(() => {
         this.listing = false;
         this.flush();

@@ -121,8 +121,12 @@ export class ExecutionRunner implements ExecutionKeeper {
     const { state, effects } = transitionExecution(this.plan, before, event);
     this.state = state;
     if (state.phase !== before.phase) this.log.info({ from: before.phase, to: state.phase }, 'Execution phase changed');
-    // A status that can wait is written after the effects: the spawner gets the next steps'
-    // commands before the daemon projects, stores and announces this one.
+    // A new phase, and the end, are written at once (the keeper acts on them). A status whose
+    // phase stays is written once per turn of the event loop: the 200 steps of a group end within
+    // a few turns, and each write projects, compares and stores the whole execution (all its
+    // steps), so one write per step end made a group's cost grow with the square of its size. It
+    // is scheduled after the effects, so that the spawner gets the next steps' commands before the
+    // daemon projects, stores and announces this one.
     const now = state !== before && (state.phase !== before.phase || this.finished);
     if (now) this.writeStatusNow(before);
     for (const effect of effects) this.carryOut(effect);
@@ -134,18 +138,6 @@ export class ExecutionRunner implements ExecutionKeeper {
       for (const resolve of this.finishWaiters.splice(0)) resolve();
       this.context.finished();
     }
-  }
-
-  /**
-   * A status whose phase stays is written once per turn of the event loop: the 200 steps of a
-   * group end within a few turns, and each write projects, compares and stores the whole
-   * execution (all its steps), so one write per step end made a group's cost grow with the square
-   * of its size. A new phase, and the end, are written at once (the keeper acts on them).
-   */
-  private writeStatus(before: ExecutionState): void {
-    if (before.phase !== this.state.phase || this.finished) return this.writeStatusNow(before);
-    this.due.status = true;
-    this.scheduleWrite();
   }
 
   /** What the next turn writes: the status (projected then), or only the steps' process records. */
