@@ -32,12 +32,7 @@ function openIn(path: string, done: (error: Error | null, fd?: number) => void):
   });
 }
 
-/**
- * The files of a spawn, made while earlier requests are carried out: creating a file is the
- * dearest part of a spawn on some filesystems (an inode: 0.5 to 1.4 ms on this project's VM disk,
- * against 30 µs to open one that exists), and on the threadpool it runs beside the forks of the
- * main thread instead of before each of them.
- */
+/** A spawn's files: ready (`done`), its log's descriptor, or why the log cannot be opened. */
 export interface Prepared {
   done: boolean;
   logFd?: number;
@@ -71,6 +66,13 @@ function prepareMadeAhead(request: SpawnFiles): Prepared | undefined {
   return prepared;
 }
 
+/**
+ * The files of a spawn, made while earlier requests are carried out: creating a file is the
+ * dearest part of a spawn on some filesystems (an inode: 0.5 to 1.4 ms on this project's VM disk,
+ * against 30 µs to open one that exists), and on the threadpool it runs beside the forks of the
+ * main thread instead of before each of them.
+ * `ready` is called once they are, unless they were at once.
+ */
 export function prepareFiles(request: SpawnFiles, ready: () => void): Prepared {
   const ahead = prepareMadeAhead(request);
   if (ahead !== undefined) return ahead;
@@ -115,4 +117,3 @@ export function makeFiles(paths: readonly string[]): void {
     });
   }
 }
-
